@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * The entry point: parses the command line, runs one command, and is the only place that
+ * prints errors and chooses the exit code (DESIGN section 5). Commands are imported lazily so
+ * `ship --version` and `ship --help` start fast.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, ShipError, UsageError } from '../errors.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+function build(): Command {
+  const program = new Command('ship')
+    .description('One-click deploys over SSH: releases, atomic symlink swaps, health checks, fleet-wide rollback.')
+    .version(pkg.version, '-V, --version')
+    .option('-c, --config <file>', 'config file (default: $SHIP_CONFIG, then ./deploy.yaml)')
+    .option('--json', 'NDJSON events on stdout, logs on stderr')
+    .option('-v, --verbose', 'show every command and its output')
+    .option('--no-color', 'no colours (also NO_COLOR)')
+    .addOption(new Option('--concurrency <n>', 'hosts worked on at once (default: config concurrency, 20)'))
+    .option('--lock-wait <duration>', 'wait this long for a held lock instead of failing (e.g. 5m)')
+    .showHelpAfterError('(run ship --help for usage)')
+    .exitOverride();
+
+  program
+    .command('deploy')
+    .description('deploy a stage: every host moves to the new release, or none does')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('-r, --revision <ref>', 'branch, tag or sha to deploy (default: the stage branch, else the repo HEAD)')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { deployCommand } = await import('./commands/deploy.js');
+      return deployCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('rollback')
+    .description('move every host back to the previous good release (or --to ID)')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--to <id>', 'release id to go to (see ship releases)')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { rollbackCommand } = await import('./commands/deploy.js');
+      return rollbackCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('releases')
+    .description('per host: release ids, revisions, which is current, which failed, any lock')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { releasesCommand } = await import('./commands/status.js');
+      return releasesCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('history')
+    .description('who deployed what, when, and how it ended')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('-n, --limit <n>', 'entries per host', '20')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { historyCommand } = await import('./commands/status.js');
+      return historyCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('lock')
+    .description('lock a stage on every host so nobody deploys (a maintenance window)')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--reason <text>', 'shown to whoever is refused')
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { lockCommand } = await import('./commands/status.js');
+      return lockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('unlock')
+    .description('remove the lock on every host, whoever holds it (a dead run, a finished window)')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { unlockCommand } = await import('./commands/status.js');
+      return unlockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  return program;
+}
+
+function printError(e: unknown, json: boolean): number {
+  const out = process.stderr;
+  if (e instanceof ShipError) {
+    const details = 'details' in e && Array.isArray((e as { details?: unknown }).details) ? ((e as { details: string[] }).details) : [];
+    out.write(`ship: ${e.message}\n`);
+    for (const d of details) out.write(`  ${d.replace(/\n/g, '\n  ')}\n`);
+    if (e.hint) out.write(`  → ${e.hint}\n`);
+    void json;
+    return e.exitCode;
+  }
+  const err = e as Error;
+  out.write(`ship: unexpected error: ${err?.stack ?? String(e)}\n  → this is a bug in ship; please report it with the output above\n`);
+  return ExitCode.failed;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = build();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage; // commander already printed what was wrong
+    }
+    return printError(e, argv.includes('--json'));
+  }
+}
+
+// `process.exitCode`, not process.exit(): let stdout drain (NDJSON must not be cut short).
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+    // a connection a library forgot to close must not keep a finished run alive
+    setTimeout(() => process.exit(code), 3000).unref();
+  },
+  (e) => {
+    process.exitCode = printError(e instanceof Error ? e : new UsageError(String(e)), false);
+  },
+);

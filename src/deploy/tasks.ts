@@ -1,0 +1,97 @@
+import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { and, inDir, script, type Command } from '../shell/command.js';
+import type { Step } from '../shell/script.js';
+import { interpolateShell, TemplateError } from '../shell/template.js';
+import { primaryFor } from './select.js';
+
+/** Facts of one deploy on one host: what `{{name}}` placeholders and SHIP_* variables hold. */
+export interface HostFacts {
+  app: string;
+  stage: string;
+  host: string;
+  release: string;
+  release_path: string;
+  current_path: string;
+  shared_path: string;
+  deploy_to: string;
+  revision: string;
+  branch: string;
+  previous_release: string;
+}
+
+export function templateValues(stage: StageConfig, host: HostConfig, facts: HostFacts): Record<string, string> {
+  // built-in facts win over vars of the same name, so {{release}} always means the release
+  return { ...stage.vars, ...host.vars, ...facts };
+}
+
+/** Environment of every task: the configured env, then SHIP_* facts. */
+export function taskEnv(stage: StageConfig, host: HostConfig, facts: HostFacts): Record<string, string> {
+  const ship = Object.fromEntries(Object.entries(facts).map(([k, v]) => [`SHIP_${k.toUpperCase()}`, v]));
+  return { ...stage.env, ...host.env, ...ship };
+}
+
+/** Whether a task runs on this host: its roles, and `once` = only on the primary of those roles. */
+export function taskRunsOn(task: TaskDef, host: HostConfig, selected: HostConfig[]): boolean {
+  if (task.local) return false;
+  if (task.roles?.length && !host.roles.some((r) => task.roles!.includes(r))) return false;
+  if (task.once) return primaryFor(selected, task.roles)?.name === host.name;
+  return true;
+}
+
+/** A task's commands, filled for this host, run in `cwd`. */
+export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: string): Command {
+  try {
+    return inDir(cwd, and(...task.run.map((r) => script(interpolateShell(r, values)))));
+  } catch (e) {
+    if (e instanceof TemplateError) throw new UsageError(`task ${task.name} (${task.source}): ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The steps of a slot (build, migrate, restart...) on one host, with its before:/after: hooks
+ * that name tasks or are inline tasks. Empty when nothing of it runs here.
+ */
+export function slotSteps(
+  slot: string,
+  stage: StageConfig,
+  host: HostConfig,
+  selected: HostConfig[],
+  values: Record<string, string>,
+  cwd: string,
+): Step[] {
+  const resolve = (entryName: string): TaskDef[] => {
+    const out: TaskDef[] = [];
+    for (const hook of stage.hooks[entryName] ?? []) {
+      if ('task' in hook) {
+        const t = stage.tasks[hook.task];
+        if (t) out.push(t);
+      } else out.push(hook.inline);
+    }
+    return out;
+  };
+  const main = stage.tasks[slot];
+  const tasks = [...resolve(`before:${slot}`), ...(main ? [main] : []), ...resolve(`after:${slot}`)];
+  return tasks
+    .filter((t) => taskRunsOn(t, host, selected))
+    .map((t) => ({ label: t.name === slot || !main ? t.name : t.name, command: taskCommand(t, values, cwd) }));
+}
+
+/** Tasks of a slot (and its hooks) that run on the deploying machine, once. */
+export function localSlotTasks(slot: string, stage: StageConfig): TaskDef[] {
+  const names = [`before:${slot}`, slot, `after:${slot}`];
+  const tasks: TaskDef[] = [];
+  for (const n of names) {
+    if (n === slot) {
+      const t = stage.tasks[slot];
+      if (t?.local) tasks.push(t);
+      continue;
+    }
+    for (const hook of stage.hooks[n] ?? []) {
+      const t = 'task' in hook ? stage.tasks[hook.task] : hook.inline;
+      if (t?.local) tasks.push(t);
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,70 @@
+import type { HealthSettings } from '../config/types.js';
+import type { Clock } from '../deploy/clock.js';
+import { runSteps } from '../deploy/run-steps.js';
+import { script } from '../shell/command.js';
+import { interpolateShell, interpolateText } from '../shell/template.js';
+import type { Transport } from '../transport/types.js';
+import type { Emit } from '../ui/events.js';
+import type { Redact } from '../ui/redact.js';
+import { judgeHttp, type Verdict } from './evaluate.js';
+import { pollUntilHealthy, type PollResult } from './poll.js';
+
+export interface HealthCheckInput {
+  host: string;
+  transport: Transport;
+  health: HealthSettings;
+  values: Record<string, string>; // template values for this host
+  clock: Clock;
+  emit: Emit;
+  redact: Redact;
+  signal?: AbortSignal;
+}
+
+/** One probe per the configured kind: http, then tcp, then command (the first configured). */
+function makeProbe(i: HealthCheckInput): () => Promise<Verdict> {
+  const { health } = i;
+  const perAttempt = Math.max(1000, Math.min(health.timeoutMs, 10_000));
+  if (health.http) {
+    const url = interpolateText(health.http, i.values);
+    return async () => judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(i.signal ? { signal: i.signal } : {}) }), health.expect);
+  }
+  if (health.tcp) {
+    const target = interpolateText(health.tcp, i.values);
+    const m = /^(.*):(\d+)$/.exec(target);
+    if (!m) throw new Error(`health.tcp must be host:port, got ${JSON.stringify(target)}`);
+    return async () => {
+      await i.transport.tcpProbe(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), { timeoutMs: perAttempt });
+      return { ok: true, detail: `tcp ${target} accepts` };
+    };
+  }
+  if (health.command) {
+    const command = script(interpolateShell(health.command, i.values));
+    return async () => {
+      const r = await runSteps({
+        host: i.host,
+        transport: i.transport,
+        steps: [{ label: 'health', command }],
+        emit: i.emit,
+        redact: i.redact,
+        quiet: true,
+        ...(i.signal ? { signal: i.signal } : {}),
+      });
+      const why = r.steps[0]?.stderr.trim().split('\n').at(-1) ?? '';
+      return r.ok ? { ok: true, detail: 'command exited 0' } : { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${i.redact(why)}` : ''}` };
+    };
+  }
+  return async () => ({ ok: true, detail: 'no health check configured' });
+}
+
+export async function checkHealth(i: HealthCheckInput): Promise<PollResult> {
+  const probe = makeProbe(i);
+  const result = await pollUntilHealthy(probe, {
+    timeoutMs: i.health.timeoutMs,
+    intervalMs: i.health.intervalMs,
+    clock: i.clock,
+    ...(i.signal ? { signal: i.signal } : {}),
+    onAttempt: (attempt, v) => i.emit({ event: 'health', host: i.host, ok: v.ok, attempt, detail: i.redact(v.detail) }),
+  });
+  i.emit({ event: 'health', host: i.host, ok: result.ok, attempt: result.attempts, detail: i.redact(result.last.detail), final: true });
+  return result;
+}

@@ -1,0 +1,35 @@
+import type { Clock } from '../deploy/clock.js';
+import type { Verdict } from './evaluate.js';
+
+export interface PollResult {
+  ok: boolean;
+  attempts: number;
+  last: Verdict;
+}
+
+/**
+ * Asks `probe` until it says healthy or `timeoutMs` has passed, `intervalMs` apart. Every
+ * attempt is reported so a failure is never opaque. Time comes from the injected clock.
+ */
+export async function pollUntilHealthy(
+  probe: () => Promise<Verdict>,
+  opts: { timeoutMs: number; intervalMs: number; clock: Clock; onAttempt?: (attempt: number, v: Verdict) => void; signal?: AbortSignal },
+): Promise<PollResult> {
+  const deadline = opts.clock.now().getTime() + opts.timeoutMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    let v: Verdict;
+    try {
+      v = await probe();
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      v = { ok: false, detail: (e as Error).message || String(e) };
+    }
+    opts.onAttempt?.(attempts, v);
+    if (v.ok) return { ok: true, attempts, last: v };
+    const left = deadline - opts.clock.now().getTime();
+    if (left <= 0) return { ok: false, attempts, last: v };
+    await opts.clock.sleep(Math.min(opts.intervalMs, left), opts.signal);
+  }
+}

@@ -1,0 +1,58 @@
+import { script, type Command } from '../shell/command.js';
+import { quote } from '../shell/render.js';
+import type { HostState, ReleaseInfo } from './choose.js';
+import { isReleaseId } from './id.js';
+import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
+
+/**
+ * One command that reports what a host holds, as lines a parser reads back:
+ *   current <link target or nothing>
+ *   release <id> <failed 0|1> <preparing 0|1> <migrated 0|1> <revision or ->
+ */
+export function inspectHost(paths: ServerPaths): Command {
+  const q = quote;
+  return script(
+    [
+      `printf 'current %s\\n' "$(readlink ${q(paths.current)} 2>/dev/null)"`,
+      `for __d in ${q(paths.releases)}/*/; do`,
+      `  [ -d "$__d" ] || continue`,
+      `  __id=\${__d%/}; __id=\${__id##*/}`,
+      `  __f=0; [ -e "$__d${FAILED_MARKER}" ] && __f=1`,
+      `  __p=0; [ -e "$__d${PREPARING_MARKER}" ] && __p=1`,
+      `  __m=0; [ -e "$__d${MIGRATED_MARKER}" ] && __m=1`,
+      `  __r=$(head -c 64 "$__d"REVISION 2>/dev/null | tr -dc 0-9a-f)`,
+      `  printf 'release %s %s %s %s %s\\n' "$__id" "$__f" "$__p" "$__m" "\${__r:--}"`,
+      `done`,
+    ].join('\n'),
+  );
+}
+
+export interface InspectedHost extends HostState {
+  /** Target of `current` as written, for messages when it is not a release of this deploy_to. */
+  currentTarget: string | undefined;
+  migrated: Set<string>;
+}
+
+export function parseInspection(host: string, paths: ServerPaths, output: string): InspectedHost {
+  let currentTarget: string | undefined;
+  const releases: ReleaseInfo[] = [];
+  const migrated = new Set<string>();
+  for (const line of output.split('\n')) {
+    if (line.startsWith('current ')) currentTarget = line.slice(8).trim() || undefined;
+    const m = /^release (\S+) ([01]) ([01]) ([01]) (\S+)$/.exec(line);
+    if (m && isReleaseId(m[1]!)) {
+      const info: ReleaseInfo = { id: m[1]!, failed: m[2] === '1', preparing: m[3] === '1' };
+      if (m[5] !== '-') info.revision = m[5]!;
+      if (m[4] === '1') migrated.add(info.id);
+      releases.push(info);
+    }
+  }
+  releases.sort((a, b) => (a.id < b.id ? -1 : 1));
+  let current: string | undefined;
+  if (currentTarget) {
+    const base = currentTarget.replace(/\/+$/, '').split('/').at(-1)!;
+    const underReleases = currentTarget.startsWith(`${paths.releases}/`) || currentTarget.startsWith('releases/');
+    if (underReleases && isReleaseId(base)) current = base;
+  }
+  return { host, current, currentTarget, releases, migrated };
+}

@@ -1,0 +1,86 @@
+import { and, cmd, redirect, script, seq, type Command } from '../shell/command.js';
+import { quote } from '../shell/render.js';
+import type { ServerPaths } from './paths.js';
+
+/** Exit code of the lock script when the lock is held by someone else. */
+export const LOCK_HELD = 73;
+
+export interface LockOwner {
+  user: string;
+  machine: string;
+  pid: number;
+  started: string; // ISO time
+  reason?: string;
+  command: string; // "deploy", "rollback", "lock"...
+  token: string; // random: only the run that took the lock releases it
+}
+
+/**
+ * mkdir is atomic: exactly one of two racing runs creates the directory. The winner writes
+ * owner.json; a loser prints the owner (when already written) and exits LOCK_HELD.
+ */
+export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
+  const json = JSON.stringify(owner);
+  return script(
+    [
+      `mkdir -p -- ${quote(paths.shipDir)} ${quote(paths.releases)} || exit 1`,
+      `if mkdir -- ${quote(paths.lock)} 2>/dev/null; then`,
+      `  printf '%s\\n' ${quote(json)} > ${quote(paths.lockOwner)} || { rmdir -- ${quote(paths.lock)}; exit 1; }`,
+      `else`,
+      `  cat -- ${quote(paths.lockOwner)} 2>/dev/null || printf '{}\\n'`,
+      `  exit ${LOCK_HELD}`,
+      `fi`,
+    ].join('\n'),
+  );
+}
+
+/** Releases the lock only when it still carries our token. */
+export function releaseLock(paths: ServerPaths, token: string): Command {
+  return script(
+    `if grep -qF -- ${quote(`"token":${JSON.stringify(token)}`)} ${quote(paths.lockOwner)} 2>/dev/null; then rm -rf -- ${quote(paths.lock)}; fi`,
+  );
+}
+
+/** `ship unlock`: removes whatever lock is there, printing who held it. */
+export function forceUnlock(paths: ServerPaths): Command {
+  return seq(
+    redirect(cmd('cat', '--', paths.lockOwner), { op: '2>', target: '/dev/null' }),
+    and(cmd('rm', '-rf', '--', paths.lock)),
+  );
+}
+
+/** Reads the lock owner (empty output when unlocked). */
+export function readLock(paths: ServerPaths): Command {
+  return script(`if [ -d ${quote(paths.lock)} ]; then cat -- ${quote(paths.lockOwner)} 2>/dev/null || printf '{}\\n'; fi`);
+}
+
+export function parseLockOwner(text: string): Partial<LockOwner> | undefined {
+  const line = text.split('\n').find((l) => l.trim().startsWith('{'));
+  if (!line) return undefined;
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' ? (v as Partial<LockOwner>) : undefined;
+  } catch {
+    return {};
+  }
+}
+
+/** "held by alice on laptop (pid 123) since 2026-11-22T02:15:00Z (12m ago): reason" */
+export function describeLock(owner: Partial<LockOwner> | undefined, now: Date): string {
+  if (!owner || !owner.user) return 'held by an unknown owner (owner.json missing or unreadable)';
+  const age = owner.started ? formatAge(now.getTime() - Date.parse(owner.started)) : 'unknown time';
+  return (
+    `held by ${owner.user} on ${owner.machine ?? '?'} (pid ${owner.pid ?? '?'}, ${owner.command ?? '?'})` +
+    ` since ${owner.started ?? '?'} (${age} ago)` +
+    (owner.reason ? `: ${owner.reason}` : '')
+  );
+}
+
+export function formatAge(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '0s';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}

@@ -1,0 +1,94 @@
+import { connect as netConnect } from 'node:net';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import type { ExecOptions, ExecResult, HttpResponse, Transport } from './types.js';
+
+/** The script reader used by both transports: the whole script is read before any of it runs. */
+export const SCRIPT_SHELL = ['sh', '-c', 'eval "$(cat)"'] as const;
+
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Runs commands on this machine (hosts with `local: true`), the only module that imports
+ * execa. Same contract as SSH: the script goes to `sh` on stdin, never in argv.
+ */
+export class LocalTransport implements Transport {
+  constructor(
+    readonly host: string,
+    private readonly cwd: string,
+    private readonly env: Record<string, string | undefined> = process.env,
+  ) {}
+
+  async connect(): Promise<void> {}
+
+  runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.spawn(SCRIPT_SHELL[0], [...SCRIPT_SHELL.slice(1)], script, opts);
+  }
+
+  runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.spawn('sh', ['-c', command], input, opts);
+  }
+
+  private async spawn(file: string, args: string[], input: string | Buffer | Readable, opts: ExecOptions): Promise<ExecResult> {
+    const child = execa(file, args, {
+      cwd: this.cwd,
+      env: this.env,
+      extendEnv: false,
+      reject: false,
+      stripFinalNewline: false,
+      encoding: 'buffer',
+      buffer: false,
+      ...(typeof input === 'string' || Buffer.isBuffer(input) ? { input } : { stdin: 'pipe' as const }),
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    });
+    if (!(typeof input === 'string' || Buffer.isBuffer(input))) input.pipe(child.stdin!);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      opts.onData?.('stdout', c);
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+      opts.onData?.('stderr', c);
+    });
+    const r = await child;
+    if (opts.signal?.aborted) {
+      const e = new Error('command aborted');
+      e.name = 'AbortError';
+      throw e;
+    }
+    const signalCode = r.signal ? 128 + (SIGNALS[r.signal] ?? 0) : undefined;
+    return { exitCode: r.exitCode ?? signalCode ?? 255, stdout, stderr };
+  }
+
+  async httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
+    const signals = [AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
+    const res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'manual' });
+    const body = (await res.text()).slice(0, BODY_LIMIT);
+    return { status: res.status, body };
+  }
+
+  tcpProbe(host: string, port: number, opts: { timeoutMs: number }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`timed out connecting to ${host}:${port}`));
+      }, opts.timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.end();
+        resolve();
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };

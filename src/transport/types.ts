@@ -1,0 +1,64 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * How commands reach a host. Two implementations: local (execa) and SSH (ssh2).
+ * A transport is connected once and reused for every command of a run.
+ */
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ExecOptions {
+  /** Called with raw output as it arrives; line splitting happens above the transport. */
+  onData?: (stream: OutputStream, chunk: Buffer) => void;
+  /** Aborting kills the remote command (best effort) and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number; // 255 when the connection dropped, 128+N when killed by signal N
+  stdout: string;
+  stderr: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+}
+
+export interface Transport {
+  /** Display name of the host (as in deploy.yaml). */
+  readonly host: string;
+  connect(): Promise<void>;
+  /**
+   * Runs a POSIX sh script. The script travels on the shell's standard input, never in a
+   * process's argv, so secrets exported in it stay out of `ps` on both machines. The whole
+   * script is read before any of it runs, so commands in it see an empty stdin.
+   */
+  runScript(script: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a fixed command line (it WILL be visible in a process list: nothing secret) with
+   * `input` streamed to its standard input. Used to upload archives.
+   */
+  runWithInput(command: string, input: Readable | Buffer, opts?: ExecOptions): Promise<ExecResult>;
+  /** An HTTP GET made from the host itself (SSH: through the connection, forwardOut). */
+  httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse>;
+  /** Opens a TCP connection from the host itself to host:port and closes it. */
+  tcpProbe(host: string, port: number, opts: { timeoutMs: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where and how to reach one SSH host, fully resolved (config, ~/.ssh/config, defaults). */
+export interface SshTarget {
+  name: string; // display name (as in deploy.yaml)
+  hostname: string; // what to connect to
+  port: number;
+  user: string;
+  identityFiles: string[]; // tried in order after the agent when none is explicit
+  explicitIdentity: boolean; // identity came from deploy.yaml: use it only
+  agent?: string; // SSH_AUTH_SOCK
+  knownHosts: 'strict' | 'accept-new' | 'off';
+  knownHostsFiles: string[]; // read for verification; the first is written by accept-new
+  jump?: SshTarget;
+  connectTimeoutMs: number;
+  keepaliveMs: number;
+}

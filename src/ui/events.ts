@@ -1,0 +1,34 @@
+/**
+ * Everything ship reports goes through one stream of events (DESIGN section 6). Reporters
+ * (plain lines, NDJSON, the terminal tree) turn them into output; nothing else prints.
+ */
+
+export type ShipEvent =
+  | { event: 'deploy:start'; release: string; revision: string; branch?: string; hosts: string[]; dryRun?: boolean }
+  | { event: 'rollback:start'; hosts: string[]; target?: string }
+  | { event: 'host:connect'; host: string; ok: boolean; ms: number; error?: string }
+  | { event: 'lock'; host: string; ok: boolean; holder?: string }
+  | { event: 'phase'; phase: string }
+  | { event: 'task:start'; host: string; task: string; command?: string }
+  | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number }
+  | { event: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string; task?: string }
+  | { event: 'publish'; host: string; release: string; previous?: string; batch: number }
+  | { event: 'health'; host: string; ok: boolean; attempt: number; detail: string; final?: boolean }
+  | { event: 'rollback'; host: string; to?: string; from?: string; ok: boolean; reason?: string }
+  | { event: 'prune'; host: string; removed: string[] }
+  | { event: 'log'; level: 'info' | 'warn' | 'error'; message: string; host?: string }
+  | {
+      event: 'deploy:end' | 'rollback:end';
+      ok: boolean;
+      exitCode: number;
+      release?: string;
+      revision?: string;
+      ms: number;
+      current: Record<string, string | null>;
+      error?: string;
+    };
+
+export type Emit = (e: ShipEvent) => void;
+
+/** Stamped by the reporter: every line carries ts and stage. */
+export type StampedEvent = ShipEvent & { ts: string; stage: string };

@@ -1,0 +1,91 @@
+import type { Writable } from 'node:stream';
+import type { ShipEvent, StampedEvent } from './events.js';
+import type { Redact } from './redact.js';
+
+/** Receives every event of a run and owns all of its output. */
+export interface Reporter {
+  emit(e: ShipEvent): void;
+  /** Called once at the end; flushes anything buffered. */
+  close(): Promise<void>;
+}
+
+export interface ReporterOptions {
+  stage: string;
+  out: Writable;
+  redact: Redact;
+  now?: () => Date;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+/** `--json`: one JSON object per line on stdout (DESIGN section 6), redacted as a whole. */
+export function jsonReporter(o: ReporterOptions): Reporter {
+  const now = o.now ?? (() => new Date());
+  return {
+    emit(e) {
+      // ts, event, stage first: readable by eye and by `jq -c`
+      const { event, ...rest } = e;
+      const stamped = { ts: now().toISOString(), event, stage: o.stage, ...rest } as StampedEvent;
+      o.out.write(o.redact(JSON.stringify(stamped)) + '\n');
+    },
+    close: async () => {},
+  };
+}
+
+const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+/**
+ * Plain lines for CI logs and non-terminals: one timestamped line per event, prefixed with
+ * the host, no escape codes unless colour was asked for. Output lines are whole lines only.
+ */
+export function plainReporter(o: ReporterOptions): Reporter {
+  const now = o.now ?? (() => new Date());
+  const c = o.color ?? false;
+  const line = (host: string | undefined, text: string) => {
+    const ts = now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    o.out.write(o.redact(`${paint(c, '2', ts)} ${host ? paint(c, '36', `[${host}]`) + ' ' : ''}${text}`) + '\n');
+  };
+  const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}s` : `${n}ms`);
+  return {
+    emit(e) {
+      switch (e.event) {
+        case 'deploy:start':
+          return line(undefined, `deploying ${e.revision.slice(0, 12)}${e.branch ? ` (${e.branch})` : ''} as release ${e.release} to ${e.hosts.join(', ')}`);
+        case 'rollback:start':
+          return line(undefined, `rolling back ${e.hosts.join(', ')}${e.target ? ` to ${e.target}` : ''}`);
+        case 'host:connect':
+          return e.ok ? (o.verbose ? line(e.host, `connected (${ms(e.ms)})`) : undefined) : line(e.host, paint(c, '31', `cannot connect: ${e.error}`));
+        case 'lock':
+          return e.ok ? (o.verbose ? line(e.host, 'locked') : undefined) : line(e.host, paint(c, '33', `locked: ${e.holder}`));
+        case 'phase':
+          return line(undefined, paint(c, '1', `-- ${e.phase}`));
+        case 'task:start':
+          return o.verbose ? line(e.host, `${e.task}: ${e.command ?? ''}`) : undefined;
+        case 'task:end':
+          return e.exitCode === 0
+            ? line(e.host, `${e.task} ${paint(c, '32', 'ok')} (${ms(e.ms)})`)
+            : line(e.host, paint(c, '31', `${e.task} failed with exit ${e.exitCode} (${ms(e.ms)})`));
+        case 'output':
+          return o.verbose ? line(e.host, `${e.stream === 'stderr' ? '! ' : '| '}${e.line}`) : undefined;
+        case 'publish':
+          return line(e.host, `current -> ${e.release}${e.previous ? ` (was ${e.previous})` : ''}`);
+        case 'health':
+          if (e.final) return line(e.host, e.ok ? paint(c, '32', `healthy: ${e.detail}`) : paint(c, '31', `unhealthy after ${e.attempt} attempt(s): ${e.detail}`));
+          return o.verbose || !e.ok ? line(e.host, `health attempt ${e.attempt}: ${e.detail}`) : undefined;
+        case 'rollback':
+          return line(e.host, `${e.ok ? 'rolled back' : paint(c, '31', 'ROLLBACK FAILED')}: current -> ${e.to ?? '(none)'}${e.reason ? ` (${e.reason})` : ''}`);
+        case 'prune':
+          return e.removed.length ? line(e.host, `pruned ${e.removed.join(', ')}`) : undefined;
+        case 'log':
+          return line(e.host, e.level === 'info' ? e.message : paint(c, e.level === 'warn' ? '33' : '31', `${e.level}: ${e.message}`));
+        case 'deploy:end':
+        case 'rollback:end': {
+          const what = e.event === 'deploy:end' ? 'deploy' : 'rollback';
+          const hosts = Object.entries(e.current).map(([h, r]) => `${h}=${r ?? 'none'}`).join(' ');
+          return line(undefined, e.ok ? paint(c, '32', `${what} done: release ${e.release} in ${ms(e.ms)}; ${hosts}`) : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${ms(e.ms)}; ${hosts}`));
+        }
+      }
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,233 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readlinkSync, symlinkSync, existsSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { planFleetRollback, planPrune, previousGoodRelease, type HostState, type ReleaseInfo } from '../../src/release/choose.js';
+import { formatReleaseId, isReleaseId, nextReleaseId, parseReleaseId } from '../../src/release/id.js';
+import { inspectHost, parseInspection } from '../../src/release/inspect.js';
+import { acquireLock, describeLock, formatAge, LOCK_HELD, parseLockOwner, releaseLock, type LockOwner } from '../../src/release/lock.js';
+import { serverPaths } from '../../src/release/paths.js';
+import { linkShared } from '../../src/release/prepare.js';
+import { CURRENT_IS_DIRECTORY, swapCurrent } from '../../src/release/swap.js';
+import { render } from '../../src/shell/render.js';
+
+const rel = (id: string, failed = false): ReleaseInfo => ({ id, failed });
+const sh = (script: string) => {
+  try {
+    return { code: 0, out: execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (e) {
+    const x = e as { status: number; stdout: string; stderr: string };
+    return { code: x.status, out: x.stdout + x.stderr };
+  }
+};
+
+describe('release ids', () => {
+  it('formats UTC to the second', () => {
+    expect(formatReleaseId(new Date('2026-11-22T02:15:09.999Z'))).toBe('20261122021509');
+    expect(parseReleaseId('20261122021509').toISOString()).toBe('2026-11-22T02:15:09.000Z');
+    expect(isReleaseId('20261122021509')).toBe(true);
+    expect(isReleaseId('2026112202150')).toBe(false);
+    expect(isReleaseId('../../etc/passwd')).toBe(false);
+  });
+  it('uses now when it is free and newer than everything', () => {
+    expect(nextReleaseId(new Date('2026-11-22T02:15:00Z'), ['20261122021459'])).toBe('20261122021500');
+  });
+  it('bumps to the next free second on collision', () => {
+    expect(nextReleaseId(new Date('2026-11-22T02:15:00Z'), ['20261122021500'])).toBe('20261122021501');
+  });
+  it('stays increasing when a host holds a newer id (clock skew), across a minute boundary', () => {
+    expect(nextReleaseId(new Date('2026-11-22T02:15:00Z'), ['20261122021559', 'junk'])).toBe('20261122021600');
+    expect(nextReleaseId(new Date('2026-12-31T23:59:59Z'), ['20261231235959'])).toBe('20270101000000');
+  });
+});
+
+describe('paths', () => {
+  it('derives every path from deploy_to, trailing slashes folded', () => {
+    const p = serverPaths('/srv/app/');
+    expect([p.root, p.current, p.releases, p.shared, p.repo, p.lock, p.history, p.release('1')]).toEqual([
+      '/srv/app',
+      '/srv/app/current',
+      '/srv/app/releases',
+      '/srv/app/shared',
+      '/srv/app/repo',
+      '/srv/app/.ship/lock',
+      '/srv/app/.ship/history.jsonl',
+      '/srv/app/releases/1',
+    ]);
+  });
+});
+
+describe('swap', () => {
+  it('is a scratch link renamed over current, never rm + ln', () => {
+    expect(render(swapCurrent(serverPaths('/srv/app'), '20261122021500'))).toBe(
+      "if [ -e /srv/app/current ] && ! [ -L /srv/app/current ]; then printf '%s\\n' '/srv/app/current is a real directory, not a symlink: move it away by hand; ship will not delete it' >&2; exit 90; fi; " +
+        'mkdir -p -- /srv/app/.ship/next && rm -f -- /srv/app/.ship/next/current && ln -s -- /srv/app/releases/20261122021500 /srv/app/.ship/next/current && mv -f -- /srv/app/.ship/next/current /srv/app/',
+    );
+  });
+  it('moves current from one release to another on a real filesystem', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-swap-'));
+    mkdirSync(join(root, 'releases', '1'), { recursive: true });
+    mkdirSync(join(root, 'releases', '2'), { recursive: true });
+    const p = serverPaths(root);
+    expect(sh(render(swapCurrent(p, '1'))).code).toBe(0);
+    expect(readlinkSync(p.current)).toBe(join(root, 'releases', '1'));
+    expect(sh(render(swapCurrent(p, '2'))).code).toBe(0);
+    expect(readlinkSync(p.current)).toBe(join(root, 'releases', '2'));
+    expect(existsSync(join(root, 'releases', '2', 'current'))).toBe(false); // did not land inside the target
+  });
+  it('refuses a real directory named current and leaves it alone', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-swap-'));
+    mkdirSync(join(root, 'releases', '1'), { recursive: true });
+    mkdirSync(join(root, 'current'));
+    const r = sh(render(swapCurrent(serverPaths(root), '1')));
+    expect(r.code).toBe(CURRENT_IS_DIRECTORY);
+    expect(r.out).toMatch(/real directory/);
+    expect(lstatSync(join(root, 'current')).isDirectory()).toBe(true);
+  });
+});
+
+describe('previousGoodRelease', () => {
+  const rs = [rel('1'), rel('2', true), rel('3'), rel('4')];
+  it('is the newest older release that did not fail', () => {
+    expect(previousGoodRelease(rs, '4')).toBe('3');
+    expect(previousGoodRelease(rs, '3')).toBe('1');
+    expect(previousGoodRelease(rs, '1')).toBeUndefined();
+    expect(previousGoodRelease(rs, undefined)).toBeUndefined();
+  });
+  it('skips half-made releases', () => {
+    expect(previousGoodRelease([rel('1'), { id: '2', failed: false, preparing: true }, rel('3')], '3')).toBe('1');
+  });
+});
+
+describe('planPrune', () => {
+  const ids = ['1', '2', '3', '4', '5', '6', '7'].map((i) => rel(i));
+  it('keeps the newest N', () => {
+    expect(planPrune(ids, { keep: 3, current: '7' })).toEqual({ keep: ['7', '6', '5'], remove: ['4', '3', '2', '1'] });
+  });
+  it('never removes current, even when old (after a rollback)', () => {
+    const p = planPrune(ids, { keep: 2, current: '3' });
+    expect(p.keep).toContain('3');
+    expect(p.keep).toContain('2'); // the rollback target of current 3
+    expect(p.remove).toEqual(['5', '4', '1']);
+  });
+  it('never removes the release a rollback would go to, skipping failed ones', () => {
+    const rs = [rel('1'), rel('2'), rel('3', true), rel('4', true), rel('5')];
+    const p = planPrune(rs, { keep: 2, current: '5' });
+    expect(p.keep).toEqual(['5', '4', '2']);
+    expect(p.remove).toEqual(['3', '1']);
+  });
+  it('removes half-made releases of dead runs', () => {
+    const rs = [rel('1'), rel('2'), { id: '3', failed: false, preparing: true }];
+    expect(planPrune(rs, { keep: 5, current: '2' }).remove).toEqual(['3']);
+  });
+  it('keeps at least one even with keep 0', () => {
+    expect(planPrune([rel('1'), rel('2')], { keep: 0, current: '2' }).keep).toEqual(['2', '1']);
+  });
+});
+
+describe('planFleetRollback', () => {
+  const host = (name: string, current: string | undefined, releases: ReleaseInfo[]): HostState => ({ host: name, current, releases });
+  it('moves every host to the same previous good release', () => {
+    const plan = planFleetRollback([host('a', '3', [rel('1'), rel('2'), rel('3')]), host('b', '3', [rel('1'), rel('2'), rel('3')])]);
+    expect(plan).toEqual({ ok: true, target: '2', from: { a: '3', b: '3' }, differing: [], warnings: [] });
+  });
+  it('skips a release that failed on any host', () => {
+    const plan = planFleetRollback([host('a', '3', [rel('1'), rel('2', true), rel('3')]), host('b', '3', [rel('1'), rel('2'), rel('3')])]);
+    expect(plan.ok && plan.target).toBe('1');
+  });
+  it('refuses, naming the hosts, when a host lacks the target', () => {
+    const plan = planFleetRollback([host('a', '3', [rel('2'), rel('3')]), host('b', '3', [rel('3')])]);
+    expect(plan).toEqual({ ok: false, reason: 'release 2 is missing on 1 of 2 host(s); nothing was changed', details: ['b: has 3'] });
+  });
+  it('reports hosts that differ and still converges them', () => {
+    const plan = planFleetRollback([host('a', '3', [rel('1'), rel('2'), rel('3')]), host('b', '2', [rel('1'), rel('2'), rel('3')]), host('c', '3', [rel('1'), rel('2'), rel('3')])]);
+    expect(plan.ok && plan.target).toBe('2');
+    expect(plan.ok && plan.differing).toEqual(['b']);
+  });
+  it('honours --to, and warns when the target is marked failed', () => {
+    const plan = planFleetRollback([host('a', '3', [rel('1'), rel('2', true), rel('3')])], '2');
+    expect(plan.ok && plan.target).toBe('2');
+    expect(plan.ok && plan.warnings[0]).toMatch(/marked failed/);
+  });
+  it('refuses when there is nothing older', () => {
+    expect(planFleetRollback([host('a', '1', [rel('1')])])).toMatchObject({ ok: false, reason: 'no good release older than 1 to roll back to' });
+    expect(planFleetRollback([host('a', undefined, [])])).toMatchObject({ ok: false });
+  });
+});
+
+describe('inspection', () => {
+  it('reads current, releases, failed/preparing/migrated markers and revisions from a real tree', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-inspect-'));
+    const p = serverPaths(root);
+    for (const id of ['20260101000000', '20260102000000', '20260103000000']) mkdirSync(p.release(id), { recursive: true });
+    execFileSync('sh', ['-c', `echo ${'a'.repeat(40)} > ${p.release('20260101000000')}/REVISION; touch ${p.release('20260102000000')}/.ship-failed ${p.release('20260103000000')}/.ship-preparing ${p.release('20260101000000')}/.ship-migrated`]);
+    mkdirSync(join(p.releases, 'not-a-release'));
+    symlinkSync(p.release('20260101000000'), p.current);
+    const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
+    const s = parseInspection('h', p, out);
+    expect(s.current).toBe('20260101000000');
+    expect(s.releases).toEqual([
+      { id: '20260101000000', failed: false, preparing: false, revision: 'a'.repeat(40) },
+      { id: '20260102000000', failed: true, preparing: false },
+      { id: '20260103000000', failed: false, preparing: true },
+    ]);
+    expect([...s.migrated]).toEqual(['20260101000000']);
+  });
+  it('handles a host with nothing deployed yet', () => {
+    const p = serverPaths('/nonexistent/ship');
+    const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
+    expect(parseInspection('h', p, out)).toMatchObject({ current: undefined, releases: [] });
+  });
+});
+
+describe('locks', () => {
+  const owner = (token: string): LockOwner => ({ user: 'alice', machine: 'laptop', pid: 42, started: '2026-11-22T02:00:00.000Z', command: 'deploy', token, reason: "hotfix: it's urgent" });
+  it('lets exactly one run take the lock; the other sees the owner and exits LOCK_HELD', () => {
+    const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-lock-')));
+    expect(sh(render(acquireLock(p, owner('t1')))).code).toBe(0);
+    const second = sh(render(acquireLock(p, owner('t2'))));
+    expect(second.code).toBe(LOCK_HELD);
+    const seen = parseLockOwner(second.out);
+    expect(seen).toMatchObject({ user: 'alice', token: 't1', reason: "hotfix: it's urgent" });
+    expect(describeLock(seen, new Date('2026-11-22T02:12:00Z'))).toBe(
+      "held by alice on laptop (pid 42, deploy) since 2026-11-22T02:00:00.000Z (12m ago): hotfix: it's urgent",
+    );
+  });
+  it('is released only by the token that took it', () => {
+    const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-lock-')));
+    sh(render(acquireLock(p, owner('mine'))));
+    sh(render(releaseLock(p, 'someone-else')));
+    expect(existsSync(p.lock)).toBe(true);
+    sh(render(releaseLock(p, 'mine')));
+    expect(existsSync(p.lock)).toBe(false);
+  });
+  it('formats ages', () => {
+    expect([formatAge(5_000), formatAge(125_000), formatAge(3 * 3600_000 + 60_000), formatAge(50 * 3600_000)]).toEqual(['5s', '2m', '3h1m', '2d2h']);
+  });
+});
+
+describe('linkShared', () => {
+  it('links dirs (creating them) and files into the release in one command', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-shared-'));
+    const p = serverPaths(root);
+    mkdirSync(join(p.release('1'), 'log'), { recursive: true }); // a dir in the repo is replaced by the link
+    mkdirSync(p.shared, { recursive: true });
+    execFileSync('sh', ['-c', `echo SECRET=1 > ${p.shared}/.env`]);
+    const c = linkShared(p, '1', { dirs: ['log', 'storage/uploads'], files: ['.env'] })!;
+    expect(sh(render(c)).code).toBe(0);
+    expect(readlinkSync(join(p.release('1'), 'log'))).toBe(join(p.shared, 'log'));
+    expect(readlinkSync(join(p.release('1'), 'storage/uploads'))).toBe(join(p.shared, 'storage/uploads'));
+    expect(readlinkSync(join(p.release('1'), '.env'))).toBe(join(p.shared, '.env'));
+  });
+  it('fails clearly when a shared file is missing', () => {
+    const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-shared-')));
+    mkdirSync(p.release('1'), { recursive: true });
+    const r = sh(render(linkShared(p, '1', { dirs: [], files: ['.env'] })!));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/shared file .*\.env does not exist/);
+  });
+  it('refuses paths that climb out of shared/', () => {
+    expect(() => linkShared(serverPaths('/srv/a'), '1', { dirs: ['../etc'], files: [] })).toThrow(/must stay inside shared/);
+  });
+});

@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { and, cmd, inDir, or, pipe, raw, redirect, script, seq, when, test as sh } from '../../src/shell/command.js';
+import { quote, render, renderExports } from '../../src/shell/render.js';
+import { buildScript, parseMarker } from '../../src/shell/script.js';
+import { interpolateShell, interpolateText, placeholders, TemplateError } from '../../src/shell/template.js';
+
+/** What sh really makes of a rendered word: printf each argument on its own line. */
+const echoArgs = (rendered: string): string[] =>
+  execFileSync('sh', ['-c', `for a in ${rendered}; do printf '%s\\0' "$a"; done`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+
+const HOSTILE = [
+  "it's",
+  'say "hi"',
+  '$(touch /tmp/ship-pwned)',
+  '`touch /tmp/ship-pwned`',
+  'a b  c',
+  'line1\nline2',
+  '--upload-pack=evil',
+  '-rf',
+  '$HOME',
+  '\\',
+  "'",
+  '',
+  '*',
+  '; rm -rf / #',
+  'ünïcødé ✓',
+];
+
+describe('quote', () => {
+  it('leaves plain words alone', () => {
+    expect(quote('abc-1.2_3/x:y@z%,+=')).toBe('abc-1.2_3/x:y@z%,+=');
+  });
+  it.each(HOSTILE)('keeps %j one literal word through sh', (value) => {
+    expect(echoArgs(quote(value))).toEqual([value]);
+  });
+  it('writes single quotes as closing, escaped quote, reopening', () => {
+    expect(quote("it's")).toBe(`'it'\\''s'`);
+    expect(quote('')).toBe(`''`);
+    expect(quote('a b')).toBe(`'a b'`);
+    expect(quote('$(id)')).toBe(`'$(id)'`);
+  });
+});
+
+describe('render', () => {
+  it('quotes every argument of a command', () => {
+    expect(render(cmd('rm', '-rf', '--', '/srv/my app'))).toBe(`rm -rf -- '/srv/my app'`);
+  });
+  it('joins with && ; | and groups mixed operators', () => {
+    const c = and(cmd('a'), or(cmd('b'), cmd('c')), seq(cmd('d'), cmd('e')));
+    expect(render(c)).toBe('a && { b || c; } && { d; e; }');
+    expect(render(pipe(cmd('git', 'archive', 'HEAD'), cmd('tar', '-x')))).toBe('git archive HEAD | tar -x');
+  });
+  it('groups user scripts so their operators stay inside', () => {
+    expect(render(and(script('a || b'), cmd('c')))).toBe('{ a || b; } && c');
+  });
+  it('renders redirections with quoted targets', () => {
+    expect(render(redirect(cmd('printf', '%s\\n', 'x'), { op: '>>', target: '/srv/a b/h.jsonl' }))).toBe(`printf '%s\\n' x >>'/srv/a b/h.jsonl'`);
+    expect(render(redirect(cmd('cat', 'f'), { op: '2>', target: '/dev/null' }, { op: '>&2' }))).toBe('cat f 2>/dev/null >&2');
+  });
+  it('renders if/then/else and subshells with cd', () => {
+    expect(render(when(sh('-d', '/x y'), cmd('a'), cmd('b')))).toBe(`if [ -d '/x y' ]; then a; else b; fi`);
+    expect(render(inDir('/srv/r 1', cmd('npm', 'ci')))).toBe(`( cd -- '/srv/r 1' && npm ci )`);
+  });
+  it('passes Raw arguments through verbatim', () => {
+    expect(render(cmd('echo', raw('"$HOME"'), '$HOME'))).toBe(`echo "$HOME" '$HOME'`);
+  });
+  it('runs hostile arguments as data, never as code', () => {
+    for (const v of HOSTILE) {
+      const out = execFileSync('sh', ['-c', render(cmd('printf', '%s', v))], { encoding: 'utf8' });
+      expect(out).toBe(v);
+    }
+  });
+});
+
+describe('renderExports', () => {
+  it('exports quoted values', () => {
+    expect(renderExports({ A: "x'y", B: 'plain' })).toBe(`export A='x'\\''y'\nexport B=plain`);
+  });
+  it('refuses names that are not identifiers', () => {
+    expect(() => renderExports({ 'A;rm -rf /': 'x' })).toThrow(/invalid environment variable name/);
+  });
+});
+
+describe('interpolateShell', () => {
+  const values = { release: '20261122021500', branch: 'feat/$(id)', path: "/srv/it's here", dash: '-rf', nl: 'a\nb', tick: '`id`' };
+  it('fills each placeholder with one quoted word', () => {
+    expect(interpolateShell('echo {{release}} {{ branch }}', values)).toBe(`echo 20261122021500 'feat/$(id)'`);
+  });
+  it('keeps hostile values literal when the command runs', () => {
+    const t = 'printf "%s|" {{branch}} {{path}} {{dash}} {{nl}} {{tick}}';
+    const out = execFileSync('sh', ['-c', interpolateShell(t, values)], { encoding: 'utf8' });
+    expect(out).toBe(`feat/$(id)|/srv/it's here|-rf|a\nb|\`id\`|`);
+  });
+  it('names unknown placeholders and the known ones', () => {
+    expect(() => interpolateShell('echo {{relase}}', values)).toThrow(TemplateError);
+    expect(() => interpolateShell('echo {{relase}}', values)).toThrow(/unknown placeholder \{\{relase\}\} \(known: branch, dash, nl, path, release, tick\)/);
+  });
+  it('leaves non-identifier braces alone', () => {
+    expect(interpolateShell('echo {{ 1 }} ${X}', values)).toBe('echo {{ 1 }} ${X}');
+    expect(placeholders('{{a}} {{b}} {{a}}')).toEqual(['a', 'b']);
+  });
+  it('fills URLs without quoting', () => {
+    expect(interpolateText('http://{{host}}:3000/health', { host: 'web1' })).toBe('http://web1:3000/health');
+  });
+});
+
+describe('buildScript', () => {
+  it('runs steps in order, stops at the first failure and reports markers', () => {
+    const s = buildScript(
+      [
+        { label: 'one', command: cmd('echo', 'first') },
+        { label: 'two', command: script('echo second; exit 7') },
+        { label: 'three', command: cmd('echo', 'never') },
+      ],
+      { nonce: 'n0nce', env: { GREETING: "it's me" } },
+    );
+    let out = '';
+    let code = 0;
+    try {
+      out = execFileSync('sh', ['-c', 'eval "$(cat)"'], { input: s, encoding: 'utf8' });
+    } catch (e) {
+      out = (e as { stdout: string }).stdout;
+      code = (e as { status: number }).status;
+    }
+    expect(code).toBe(7);
+    const markers = out.split('\n').map((l) => parseMarker(l, 'n0nce').marker).filter(Boolean);
+    expect(markers).toEqual([
+      { type: 'start', step: 0 },
+      { type: 'end', step: 0, exitCode: 0 },
+      { type: 'start', step: 1 },
+      { type: 'end', step: 1, exitCode: 7 },
+    ]);
+    expect(out).toContain('first');
+    expect(out).toContain('second');
+    expect(out).not.toContain('never');
+  });
+  it('keeps the text before a marker printed on the same line', () => {
+    expect(parseMarker('partial@@ship:abc:end:2:1', 'abc')).toEqual({ text: 'partial', marker: { type: 'end', step: 2, exitCode: 1 } });
+    expect(parseMarker('@@ship:other:start:0', 'abc')).toEqual({ text: '@@ship:other:start:0' });
+  });
+  it('gives commands an empty stdin: a step that reads stdin cannot eat the script', () => {
+    const s = buildScript([{ label: 'read', command: script('cat; echo after') }, { label: 'next', command: cmd('echo', 'still-here') }], { nonce: 'x' });
+    const out = execFileSync('sh', ['-c', 'eval "$(cat)"'], { input: s, encoding: 'utf8' });
+    expect(out).toContain('after');
+    expect(out).toContain('still-here');
+  });
+});
