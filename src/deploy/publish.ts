@@ -41,12 +41,14 @@ export async function switchHosts(
       { label: 'swap', command: release ? swapCurrent(member.paths, release) : removeCurrentLink(member.paths) },
     ];
     if (release) steps.push(...slotSteps('restart', stage, member.host, selected, values, member.paths.release(release)));
-    if (release) env.emit({ event: 'publish', host, release, ...(facts.previous_release ? { previous: facts.previous_release } : {}), batch: opts.wave });
+    // wave 0 is the way back after a failure: reported as rollback events, not publishes
+    if (release && opts.wave > 0) env.emit({ event: 'publish', host, release, ...(facts.previous_release ? { previous: facts.previous_release } : {}), batch: opts.wave });
+    const tenv = taskEnv(stage, member.host, facts);
     const r = await runSteps({
       host,
       transport: member.transport,
       steps,
-      env: taskEnv(stage, member.host, facts),
+      env: tenv,
       emit: env.emit,
       redact: env.redact,
       ...(env.signal ? { signal: env.signal } : {}),
@@ -59,6 +61,7 @@ export async function switchHosts(
       transport: member.transport,
       health: stage.health,
       values,
+      env: tenv,
       clock: env.clock,
       emit: env.emit,
       redact: env.redact,

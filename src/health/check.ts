@@ -1,7 +1,7 @@
 import type { HealthSettings } from '../config/types.js';
 import type { Clock } from '../deploy/clock.js';
 import { runSteps } from '../deploy/run-steps.js';
-import { script } from '../shell/command.js';
+import { inDir, script } from '../shell/command.js';
 import { interpolateShell, interpolateText } from '../shell/template.js';
 import type { Transport } from '../transport/types.js';
 import type { Emit } from '../ui/events.js';
@@ -14,6 +14,7 @@ export interface HealthCheckInput {
   transport: Transport;
   health: HealthSettings;
   values: Record<string, string>; // template values for this host
+  env?: Record<string, string>; // environment of a `command` check (the tasks' environment)
   clock: Clock;
   emit: Emit;
   redact: Redact;
@@ -38,12 +39,14 @@ function makeProbe(i: HealthCheckInput): () => Promise<Verdict> {
     };
   }
   if (health.command) {
-    const command = script(interpolateShell(health.command, i.values));
+    // run in the release just published, like the app itself
+    const command = inDir(i.values.current_path ?? '/', script(interpolateShell(health.command, i.values)));
     return async () => {
       const r = await runSteps({
         host: i.host,
         transport: i.transport,
         steps: [{ label: 'health', command }],
+        ...(i.env ? { env: i.env } : {}),
         emit: i.emit,
         redact: i.redact,
         quiet: true,

@@ -1,0 +1,238 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deploy } from '../../src/deploy/deploy.js';
+import { rollback } from '../../src/deploy/rollback.js';
+import { lockStage, unlockStage } from '../../src/deploy/status.js';
+import { DeployError, LockedError, RolledBackError } from '../../src/errors.js';
+import { fixtureRepo } from '../helpers/repo.js';
+import { fakeClock, localStage, realGit, recordingEnv, task, taskTrail } from '../helpers/stage.js';
+
+const currentOf = (deployTo: string) => (existsSync(join(deployTo, 'current')) ? readlinkSync(join(deployTo, 'current')).split('/').at(-1) : undefined);
+const releasesOf = (deployTo: string) => (existsSync(join(deployTo, 'releases')) ? readdirSync(join(deployTo, 'releases')).sort() : []);
+const historyOf = (deployTo: string) =>
+  readFileSync(join(deployTo, '.ship', 'history.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('deploy protocol (flow, recorded per host)', () => {
+  it('runs the same steps on every host, in one script per phase, and publishes one release id everywhere', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 2, {
+      tasks: { build: task('build', 'echo building {{release}} > built.txt'), restart: task('restart', 'echo restarted') },
+    });
+    const rec = recordingEnv(stage);
+    const r = await deploy(stage, {}, rec.env, realGit);
+    expect(r.release).toBe('20261122021500');
+    expect(r.revision).toBe(repo.head());
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe('20261122021500');
+      expect(readFileSync(join(h.deployTo, 'releases', r.release, 'REVISION'), 'utf8')).toBe(`${repo.head()}\n`);
+      expect(readFileSync(join(h.deployTo, 'releases', r.release, 'built.txt'), 'utf8')).toBe('building 20261122021500\n');
+      expect(readlinkSync(join(h.deployTo, 'releases', r.release, 'log'))).toBe(join(h.deployTo, 'shared', 'log'));
+      expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+      expect(historyOf(h.deployTo)).toMatchObject([{ action: 'deploy', release: r.release, revision: repo.head(), result: 'deployed', user: 'tester', host: h.name }]);
+    }
+    expect(taskTrail(rec.events)).toEqual({
+      h1: ['revision', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
+      h2: ['revision', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
+    });
+    // one round trip per host per phase: lock+inspect, prepare, migrate (empty: skipped), publish, finish
+    expect(rec.scripts.filter((s) => s.host === 'h1')).toHaveLength(4);
+    const build = rec.events.find((e) => e.event === 'task:start' && e.task === 'build' && e.host === 'h1');
+    expect(build).toMatchObject({ command: `( cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500 && { echo building 20261122021500 > built.txt; } )` });
+  });
+
+  it('a build failing on one host changes no host, removes the release everywhere and unlocks (exit 1)', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { tasks: { build: task('build', 'if [ "$SHIP_HOST" = h2 ]; then echo "npm ERR! boom" >&2; exit 3; fi') } });
+    const clock = fakeClock();
+    const first = await deploy({ ...stage, tasks: {} }, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    const rec = recordingEnv(stage, { clock });
+    const err = await deploy(stage, {}, rec.env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).exitCode).toBe(1);
+    expect((err as DeployError).details.join('\n')).toMatch(/build failed on h2 \(exit 3\).*\n.*npm ERR! boom/);
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe(first.release);
+      expect(releasesOf(h.deployTo)).toEqual([first.release]);
+      expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+      expect(historyOf(h.deployTo).at(-1)).toMatchObject({ result: 'failed', release: '20261122021600' });
+    }
+  });
+
+  it('a failed health check puts every host back, marks the release failed, exit 3; rollback skips it', async () => {
+    const repo = fixtureRepo();
+    const health = { command: '[ ! -e UNHEALTHY ]', expect: { status: 200 }, timeoutMs: 1000, intervalMs: 200 };
+    const stage = localStage(repo.dir, 2, { health, tasks: { restart: task('restart', 'echo restart {{release}} >> {{shared_path}}/restarts') } });
+    const clock = fakeClock();
+    const one = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    const two = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    repo.commit({ UNHEALTHY: 'yes' });
+    const rec = recordingEnv(stage, { clock });
+    const err = await deploy(stage, {}, rec.env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect((err as RolledBackError).exitCode).toBe(3);
+    expect((err as RolledBackError).current).toEqual({ h1: two.release, h2: two.release });
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe(two.release);
+      expect(existsSync(join(h.deployTo, 'releases', '20261122021700', '.ship-failed'))).toBe(true);
+      expect(readFileSync(join(h.deployTo, 'shared', 'restarts'), 'utf8').trim().split('\n')).toEqual([
+        `restart ${one.release}`,
+        `restart ${two.release}`,
+        'restart 20261122021700',
+        `restart ${two.release}`, // restarted on the way back
+      ]);
+      expect(historyOf(h.deployTo).at(-1)).toMatchObject({ result: 'rolled-back', release: '20261122021700', previous: two.release });
+    }
+    const healthEvents = rec.events.filter((e) => e.event === 'health' && e.final);
+    expect(healthEvents.some((e) => e.event === 'health' && !e.ok && /command exited 1/.test(e.detail))).toBe(true);
+    // the failed release is never a rollback target: rollback goes from two to one
+    const rb = await rollback(stage, {}, recordingEnv(stage, { clock }).env);
+    expect(rb.release).toBe(one.release);
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe(one.release);
+      expect(existsSync(join(h.deployTo, 'releases', two.release, '.ship-failed'))).toBe(true);
+    }
+  });
+
+  it('canary: a failing canary is put back and no other host is touched', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, {
+      rollout: { canary: 1 },
+      health: { command: '[ ! -e UNHEALTHY ]', expect: { status: 200 }, timeoutMs: 300, intervalMs: 100 },
+    });
+    const clock = fakeClock();
+    const one = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    repo.commit({ UNHEALTHY: 'yes' });
+    const rec = recordingEnv(stage, { clock });
+    await expect(deploy(stage, {}, rec.env, realGit)).rejects.toBeInstanceOf(RolledBackError);
+    const published = rec.events.filter((e) => e.event === 'publish').map((e) => e.event === 'publish' && e.host);
+    expect(published).toEqual(['h1']);
+    for (const h of stage.hosts) expect(currentOf(h.deployTo)).toBe(one.release);
+  });
+
+  it('batches: when the second batch fails the first batch is rolled back too', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 4, {
+      rollout: { batch: 2 },
+      health: { command: '[ "$SHIP_HOST" != h3 ] || [ "$SHIP_RELEASE" = 20261122021500 ]', expect: { status: 200 }, timeoutMs: 300, intervalMs: 100 },
+    });
+    const clock = fakeClock();
+    const one = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    const rec = recordingEnv(stage, { clock });
+    await expect(deploy(stage, {}, rec.env, realGit)).rejects.toBeInstanceOf(RolledBackError);
+    expect(rec.events.filter((e) => e.event === 'publish').map((e) => e.event === 'publish' && [e.host, e.batch])).toEqual([
+      ['h1', 1],
+      ['h2', 1],
+      ['h3', 2],
+      ['h4', 2],
+    ]);
+    for (const h of stage.hosts) expect(currentOf(h.deployTo)).toBe(one.release);
+  });
+
+  it('migrate runs once, on the primary db host, after backup, before any swap', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(
+      repo.dir,
+      3,
+      {
+        tasks: {
+          backup: task('backup', 'echo backup >> {{shared_path}}/../../ran', { roles: ['db'], once: true }),
+          migrate: task('migrate', 'echo "migrate on $SHIP_HOST; current=$(readlink {{current_path}} || echo none)" >> {{shared_path}}/../../ran', { roles: ['db'], once: true }),
+        },
+      },
+      [{}, { roles: ['db'] }, { roles: ['db'] }],
+    );
+    const rec = recordingEnv(stage);
+    const r = await deploy(stage, {}, rec.env, realGit);
+    expect(r.migrated).toBe(true);
+    const ran = readFileSync(join(stage.configDir, 'ran'), 'utf8').trim().split('\n');
+    expect(ran).toEqual(['backup', 'migrate on h2; current=none']);
+    expect(taskTrail(rec.events).h2).toEqual(['revision', 'link shared', 'prepared', 'backup', 'migrate', 'mark migrated', 'swap', 'mark migrated', 'history', 'unlock']);
+  });
+
+  it('refuses a locked stage with who holds it (exit 4) and changes nothing', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 2);
+    await lockStage(stage, { reason: 'db maintenance' }, recordingEnv(stage).env);
+    const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    expect((err as LockedError).exitCode).toBe(4);
+    expect((err as LockedError).details[0]).toMatch(/^h1: held by tester on ci-box \(pid 4242, lock\) since .*: db maintenance$/);
+    for (const h of stage.hosts) expect(releasesOf(h.deployTo)).toEqual([]);
+    const un = await unlockStage(stage, {}, recordingEnv(stage).env);
+    expect(un.map((u) => u.host)).toEqual(['h1', 'h2']);
+    await deploy(stage, {}, recordingEnv(stage).env, realGit);
+  });
+
+  it('a lock held on one host only: the locks taken on the others are given back', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3);
+    await lockStage(stage, { hosts: ['h2'] }, recordingEnv(stage).env);
+    await expect(deploy(stage, {}, recordingEnv(stage).env, realGit)).rejects.toBeInstanceOf(LockedError);
+    expect(existsSync(join(stage.hosts[0]!.deployTo, '.ship', 'lock'))).toBe(false);
+    expect(existsSync(join(stage.hosts[1]!.deployTo, '.ship', 'lock'))).toBe(true);
+    expect(existsSync(join(stage.hosts[2]!.deployTo, '.ship', 'lock'))).toBe(false);
+  });
+
+  it('prunes to keep_releases, never the current one', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1, { keepReleases: 2 });
+    const clock = fakeClock();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push((await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit)).release);
+      clock.advance(1000);
+    }
+    expect(releasesOf(stage.hosts[0]!.deployTo)).toEqual(ids.slice(2));
+  });
+
+  it('takes the next free second when the release id exists (two deploys in one second)', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1);
+    const clock = fakeClock();
+    const a = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    const b = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    expect([a.release, b.release]).toEqual(['20261122021500', '20261122021501']);
+  });
+
+  it('removes a half-made release left by a killed run', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1);
+    const clock = fakeClock();
+    const rec = recordingEnv(stage, { clock });
+    await deploy(stage, {}, rec.env, realGit);
+    // simulate a dead run: a release dir still marked as being prepared
+    const dead = join(stage.hosts[0]!.deployTo, 'releases', '20261122021000');
+    mkdirSync(dead);
+    writeFileSync(join(dead, '.ship-preparing'), '');
+    clock.advance(60_000);
+    await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    expect(existsSync(dead)).toBe(false);
+  });
+
+  it('never prints a secret: events are redacted, the value reaches the task environment', async () => {
+    const repo = fixtureRepo();
+    const secret = "s3cr3t'$(pw)";
+    const stage = localStage(repo.dir, 1, {
+      env: { DATABASE_URL: secret },
+      secrets: ['DATABASE_URL'],
+      secretValues: [secret],
+      tasks: { build: task('build', ['echo "url=$DATABASE_URL"', 'printf %s "$DATABASE_URL" > seen']) },
+    });
+    const rec = recordingEnv(stage);
+    await deploy(stage, {}, rec.env, realGit);
+    const seen = readFileSync(join(stage.hosts[0]!.deployTo, 'current', 'seen'), 'utf8');
+    expect(seen).toBe(secret);
+    const all = JSON.stringify(rec.events);
+    expect(all).not.toContain('s3cr3t');
+    expect(all).toContain('url=[REDACTED]');
+  });
+});
