@@ -1,6 +1,6 @@
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { and, inDir, script, type Command } from '../shell/command.js';
+import { cmd, script, seq, subshell, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { interpolateShell, TemplateError } from '../shell/template.js';
 import { primaryFor } from './select.js';
@@ -39,10 +39,13 @@ export function taskRunsOn(task: TaskDef, host: HostConfig, selected: HostConfig
   return true;
 }
 
-/** A task's commands, filled for this host, run in `cwd`. */
+/**
+ * A task's commands, filled for this host, run in `cwd` with `set -e`: like a CI `run:`
+ * block, a multi-line command stops at its first failing line instead of carrying on.
+ */
 export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: string): Command {
   try {
-    return inDir(cwd, and(...task.run.map((r) => script(interpolateShell(r, values)))));
+    return subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...task.run.map((r) => script(interpolateShell(r, values)))));
   } catch (e) {
     if (e instanceof TemplateError) throw new UsageError(`task ${task.name} (${task.source}): ${e.message}`);
     throw e;

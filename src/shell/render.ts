@@ -34,7 +34,7 @@ export function render(c: Command): string {
     case 'raw':
       return c.text;
     case 'subshell':
-      return `( ${render(c.body)} )`;
+      return c.body.kind === 'raw' && !oneLine(c.body.text) ? `( ${c.body.text}\n)` : `( ${render(c.body)} )`;
     case 'not':
       return c.body.kind === 'exec' ? `! ${render(c.body)}` : `! ${group(c.body)}`;
     case 'if':
@@ -61,7 +61,18 @@ function needsGroup(parent: 'and' | 'or' | 'seq' | 'pipe', part: Command): boole
   return false;
 }
 
-const group = (c: Command): string => `{ ${render(c)}; }`;
+/**
+ * User text that spans lines or holds a `#` comment is closed on a new line, so its last
+ * line can never swallow the closing brace.
+ */
+const oneLine = (text: string) => !text.includes('\n') && !text.includes('#');
+const group = (c: Command): string => {
+  if (c.kind === 'raw') {
+    const text = c.text.replace(/\s+$/, '');
+    return oneLine(text) ? `{ ${text.replace(/;$/, '')}; }` : `{ ${text}\n}`;
+  }
+  return `{ ${render(c)}; }`;
+};
 
 /** `export NAME='value'` lines; names are checked so they cannot smuggle shell. */
 export function renderExports(env: Record<string, string>): string {

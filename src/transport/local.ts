@@ -64,7 +64,15 @@ export class LocalTransport implements Transport {
 
   async httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
     const signals = [AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
-    const res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'manual' });
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'manual' });
+    } catch (e) {
+      // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, timeout...)
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = (e as Error).name === 'TimeoutError' ? `timed out after ${opts.timeoutMs}ms` : cause?.code ?? cause?.message ?? (e as Error).message;
+      throw new Error(`GET ${url}: ${why}`);
+    }
     const body = (await res.text()).slice(0, BODY_LIMIT);
     return { status: res.status, body };
   }

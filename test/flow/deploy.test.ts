@@ -41,7 +41,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     // one round trip per host per phase: lock+inspect, prepare, migrate (empty: skipped), publish, finish
     expect(rec.scripts.filter((s) => s.host === 'h1')).toHaveLength(4);
     const build = rec.events.find((e) => e.event === 'task:start' && e.task === 'build' && e.host === 'h1');
-    expect(build).toMatchObject({ command: `( cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500 && { echo building 20261122021500 > built.txt; } )` });
+    expect(build).toMatchObject({ command: `( set -e; cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500; { echo building 20261122021500 > built.txt; } )` });
   });
 
   it('a build failing on one host changes no host, removes the release everywhere and unlocks (exit 1)', async () => {

@@ -146,3 +146,15 @@ describe('buildScript', () => {
     expect(out).toContain('still-here');
   });
 });
+
+describe('user scripts inside groups', () => {
+  it('closes multi-line and commented text on its own line, so it still runs', () => {
+    const multi = and(script('echo one\nif true; then echo two; fi\n'), cmd('echo', 'three'));
+    expect(execFileSync('sh', ['-c', render(multi)], { encoding: 'utf8' })).toBe('one\ntwo\nthree\n');
+    const commented = and(script('echo a # a comment'), cmd('echo', 'b'));
+    expect(execFileSync('sh', ['-c', render(commented)], { encoding: 'utf8' })).toBe('a\nb\n');
+    const inSub = inDir('/', script('echo x # trailing'));
+    expect(execFileSync('sh', ['-c', render(inSub)], { encoding: 'utf8' })).toBe('x\n');
+    expect(render(and(script('echo a;'), cmd('true')))).toBe('{ echo a; } && true');
+  });
+});

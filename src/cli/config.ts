@@ -1,0 +1,51 @@
+import { findConfigFile, formatProblem, loadConfig, parseDuration, resolveStage } from '../config/index.js';
+import type { ConfigProblem, StageConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { loadRecipe } from '../recipes/load.js';
+
+const invalid = (problems: ConfigProblem[]) =>
+  new UsageError(
+    problems.length === 1 && problems[0]!.line === 0 ? problems[0]!.message.replace(/^/, `${problems[0]!.file}: `) : `invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''})`,
+    problems.length === 1 && problems[0]!.line === 0 ? [] : problems.map(formatProblem),
+  );
+
+/**
+ * deploy.yaml (or --config / SHIP_CONFIG) → one validated stage with its recipe merged in.
+ * Everything is checked before anything connects; every problem is reported at once (exit 2).
+ */
+export async function loadStageConfig(stageName: string, flag: string | undefined, cwd = process.cwd(), env = process.env): Promise<StageConfig> {
+  const found = await findConfigFile({ cwd, ...(flag !== undefined ? { flag } : {}), env });
+  if (!found.ok) throw invalid(found.problems);
+  const recipes = new Map<string, ReturnType<typeof loadRecipe>>();
+  const recipeOf = (name: string, configDir: string) => {
+    const key = `${configDir}\0${name}`;
+    if (!recipes.has(key)) recipes.set(key, loadRecipe(name, configDir, cwd));
+    return recipes.get(key)!;
+  };
+  const configDir = found.path.replace(/\/[^/]*$/, '') || '/';
+  const loaded = await loadConfig({
+    path: found.path,
+    cwd,
+    env,
+    recipeTasks: (recipe) => {
+      const r = recipeOf(recipe, configDir).recipe;
+      return r ? Object.keys(r.tasks) : undefined;
+    },
+  });
+  if (!loaded.ok) throw invalid(loaded.problems);
+  const first = resolveStage(loaded.config, stageName, { env });
+  if (!first.ok) throw invalid(first.problems);
+  const recipe = recipeOf(first.stage.recipe, first.stage.configDir);
+  if (!recipe.recipe) throw invalid(recipe.problems);
+  if (recipe.problems.length) throw invalid(recipe.problems);
+  const resolved = resolveStage(loaded.config, stageName, { env, recipeTasks: recipe.recipe.tasks });
+  if (!resolved.ok) throw invalid(resolved.problems);
+  const stage = resolved.stage;
+  return { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } };
+}
+
+export function parseDurationFlag(flag: string, value: string): number {
+  const r = parseDuration(value);
+  if (!r.ok) throw new UsageError(`${flag} ${value}: ${r.error}`);
+  return r.value;
+}

@@ -1,0 +1,27 @@
+/** DESIGN section 1: the one host of a role that runs once-only work (migrations). */
+import type { HostConfig } from './types.js';
+
+type PrimaryInput = Pick<HostConfig, 'roles'> & { declaredPrimary: boolean };
+
+/**
+ * Which hosts of a stage are marked primary: the ones that say `primary: true` (at most one
+ * per role, checked by validation); when none does, the first `db` host, else the first host.
+ */
+export function markPrimaries<T extends PrimaryInput>(hosts: readonly T[]): boolean[] {
+  if (hosts.some((h) => h.declaredPrimary)) return hosts.map((h) => h.declaredPrimary);
+  const db = hosts.findIndex((h) => h.roles.includes('db'));
+  const chosen = db >= 0 ? db : 0;
+  return hosts.map((_, index) => index === chosen);
+}
+
+/**
+ * The host that runs a `once` task with these roles (undefined = any host): the primary
+ * among the hosts having one of the roles, else the first `db` host of them, else the first.
+ */
+export function primaryFor<T extends Pick<HostConfig, 'roles' | 'primary'>>(
+  hosts: readonly T[],
+  roles?: readonly string[],
+): T | undefined {
+  const candidates = roles ? hosts.filter((h) => h.roles.some((r) => roles.includes(r))) : hosts;
+  return candidates.find((h) => h.primary) ?? candidates.find((h) => h.roles.includes('db')) ?? candidates[0];
+}

@@ -1,0 +1,341 @@
+/**
+ * deploy.yaml, described once (DESIGN.md section 2). The validator, the JSON Schema in
+ * templates/deploy.schema.json and the types of validated data all come from here.
+ */
+import {
+  bool,
+  duration,
+  enumOf,
+  int,
+  list,
+  map,
+  obj,
+  oneOf,
+  req,
+  scalar,
+  size,
+  str,
+  type Infer,
+} from './dsl.js';
+
+/** Defaults applied when a stage is resolved; also shown in the JSON Schema. */
+export const DEFAULTS = {
+  recipe: 'base',
+  keepReleases: 5,
+  strategy: 'remote',
+  knownHosts: 'strict',
+  connectTimeoutMs: 10_000,
+  keepaliveMs: 15_000,
+  concurrency: 20,
+  healthStatus: 200,
+  healthTimeoutMs: 60_000,
+  healthIntervalMs: 1_000,
+  hostRoles: ['web', 'app'],
+} as const;
+
+/** Steps of the deploy protocol: what `before:<name>` / `after:<name>` hooks may name. */
+export const PHASES = [
+  'deploy',
+  'connect',
+  'lock',
+  'prepare',
+  'update',
+  'build',
+  'backup',
+  'migrate',
+  'publish',
+  'restart',
+  'health',
+  'finish',
+  'rollback',
+  'failure',
+] as const;
+
+/** Task names a hook may run even when neither the recipe nor deploy.yaml defines them. */
+export const PROTOCOL_SLOTS = ['build', 'migrate', 'backup', 'restart', 'deploy', 'publish', 'rollback', 'failure'] as const;
+
+/** {{name}} template names filled by ship itself; `vars:` may not redefine them. */
+export const TEMPLATE_NAMES = [
+  'app',
+  'stage',
+  'host',
+  'release',
+  'release_path',
+  'current_path',
+  'shared_path',
+  'deploy_to',
+  'revision',
+  'branch',
+] as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME_HINT = '(letters, digits, ".", "_" and "-")';
+const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+const TASK_NAME_HINT = 'a task name (letters, digits, ".", "_", ":" and "-")';
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENTIFIER_HINT = '(letters, digits and "_", not starting with a digit)';
+const HOOK_KEY = /^(before|after):[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+const HOST = /^[^\s@/]+$/;
+const HOST_HINT = 'a host name or IP address (set the login user with user:, not user@)';
+const URL = /^https?:\/\/\S+$/;
+
+function insideRelease(what: string): (value: string) => string | undefined {
+  return (value) =>
+    value === '' || value.startsWith('/') || value.split('/').includes('..')
+      ? `expected a path inside ${what} (relative, without ".."), got ${JSON.stringify(value)}`
+      : undefined;
+}
+
+const role = str({ pattern: NAME, patternHint: `a role name ${NAME_HINT}` });
+
+const ssh = obj(
+  {
+    user: str({ minLength: 1, description: 'Login user. Default: as OpenSSH would choose (~/.ssh/config, else your user name).' }),
+    port: int({ min: 1, max: 65535, description: 'SSH port. Default: 22, or as in ~/.ssh/config.' }),
+    identity: str({
+      minLength: 1,
+      description:
+        'Private key file ("~" = your home, relative = next to deploy.yaml); only this key is tried. ' +
+        'Default: ssh-agent (SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, ~/.ssh/id_rsa.',
+    }),
+    known_hosts: enumOf(['strict', 'accept-new', 'off'], {
+      default: DEFAULTS.knownHosts,
+      description:
+        'Host key policy. strict: the key must be in ~/.ssh/known_hosts or SHIP_KNOWN_HOSTS; ' +
+        'accept-new: unknown hosts are added, changed keys refused; off: no check.',
+    }),
+    jump: str({ minLength: 1, description: 'A bastion to connect through: [user@]host[:port].' }),
+    connect_timeout: duration({
+      default: DEFAULTS.connectTimeoutMs,
+      description: 'How long to wait for a connection and its handshake.',
+    }),
+    keepalive: duration({
+      default: DEFAULTS.keepaliveMs,
+      description: 'Interval of SSH keepalive messages; a host that misses several is dropped.',
+    }),
+  },
+  {
+    id: 'ssh',
+    description: 'How hosts are reached over SSH. Merged field by field: host over stage over top level.',
+  },
+);
+
+const env = map(scalar(), {
+  id: 'env',
+  keys: { pattern: IDENTIFIER, hint: `an environment variable name ${IDENTIFIER_HINT}` },
+  description:
+    'Environment variables exported to every task. ${NAME} (or ${NAME:-default}) is read from the ' +
+    'environment of the machine running ship; write $${ for a literal "${". ' +
+    'Merged by name: host over stage over top level.',
+});
+
+const vars = map(scalar(), {
+  id: 'vars',
+  keys: { pattern: IDENTIFIER, hint: `a template name ${IDENTIFIER_HINT}` },
+  description: 'Extra values for {{name}} in commands and URLs. Merged by name: host over stage over top level.',
+});
+
+const command = str({ description: 'A shell command, run in the release directory.' });
+const commands = list(str(), { description: 'Shell commands, run in order. [] turns a recipe task off.' });
+
+const taskObject = obj(
+  {
+    run: req(oneOf([command, commands], { description: 'The command or commands to run.' })),
+    roles: list(role, { minItems: 1, description: 'Run only on hosts with one of these roles. Default: every host.' }),
+    once: bool({ default: false, description: 'Run on one host only: the primary host of its roles.' }),
+    local: bool({ default: false, description: 'Run once on the machine running ship, not on the hosts.' }),
+    desc: str({ description: 'What the task does, shown by `ship tasks`.' }),
+  },
+  { id: 'taskObject', description: 'A task with options.' },
+);
+
+const task = oneOf([command, commands, taskObject], {
+  id: 'task',
+  description: 'A task: a command, a list of commands, or a map with run and options.',
+});
+
+const hookEntry = oneOf(
+  [str({ minLength: 1, description: 'The name of a task (of the recipe or of tasks:).' }), taskObject],
+  { id: 'hookEntry', description: 'A task name, or an inline task.' },
+);
+
+const shared = obj(
+  {
+    dirs: list(str({ check: insideRelease('the release') }), {
+      description: 'Directories kept in <deploy_to>/shared and linked into every release.',
+    }),
+    files: list(str({ check: insideRelease('the release') }), {
+      description: 'Files kept in <deploy_to>/shared and linked into every release.',
+    }),
+  },
+  { id: 'shared', description: 'What survives from release to release. Merged field by field.' },
+);
+
+const check = obj(
+  {
+    urls: list(str({ pattern: URL, patternHint: 'an http:// or https:// URL' }), {
+      description: 'URLs whose TLS certificates `ship check` verifies, from this machine.',
+    }),
+    disk_min: size({ description: 'Least free space `ship check` accepts under deploy_to, e.g. "1GB".' }),
+  },
+  { id: 'check', description: 'Extra inputs for `ship check`. Merged field by field.' },
+);
+
+const health = obj(
+  {
+    http: str({
+      pattern: URL,
+      patternHint: 'an http:// or https:// URL',
+      description: 'URL fetched from the host itself, e.g. http://{{host}}:3000/health.',
+    }),
+    tcp: str({ minLength: 1, description: '"host:port" that must accept a TCP connection, from the host itself.' }),
+    command: str({ minLength: 1, description: 'A command run on the host; exit code 0 means healthy.' }),
+    expect: obj(
+      {
+        status: int({ min: 100, max: 599, default: DEFAULTS.healthStatus, description: 'The HTTP status required.' }),
+        body: str({ description: 'A substring the HTTP response body must contain.' }),
+      },
+      { description: 'What a healthy HTTP answer looks like.' },
+    ),
+    timeout: duration({ default: DEFAULTS.healthTimeoutMs, description: 'How long a host may take to become healthy.' }),
+    interval: duration({ default: DEFAULTS.healthIntervalMs, description: 'Time between two attempts.' }),
+  },
+  {
+    id: 'health',
+    atLeastOne: ['http', 'tcp', 'command'],
+    description: 'The check each host must pass after publish. A stage\'s health replaces the top-level one.',
+  },
+);
+
+const rollout = obj(
+  {
+    batch: int({ min: 1, description: 'Publish this many hosts at a time.' }),
+    canary: int({ min: 1, description: 'Publish this many hosts first; the rest follow once they are healthy.' }),
+  },
+  {
+    id: 'rollout',
+    exclusive: [['batch', 'canary']],
+    description: 'Publish order. Default: every host at once. A stage\'s rollout replaces the top-level one.',
+  },
+);
+
+const sshShortcut = (field: string) => `Shortcut for ssh.${field} on this host.`;
+
+const hostObject = obj(
+  {
+    host: req(str({ pattern: HOST, patternHint: HOST_HINT, description: 'Host name or IP address.' })),
+    roles: list(role, { minItems: 1, description: 'Roles of this host. Default: [web, app].' }),
+    primary: bool({
+      default: false,
+      description: 'Runs once-only work (migrations) for its roles. Default: the first db host, else the first host.',
+    }),
+    local: bool({ default: false, description: 'This machine: commands run here, without SSH.' }),
+    deploy_to: str({ minLength: 1, description: 'Overrides deploy_to; may be relative (to deploy.yaml) for a local host.' }),
+    user: { ...ssh.fields.user, description: sshShortcut('user') },
+    port: { ...ssh.fields.port, description: sshShortcut('port') },
+    identity: { ...ssh.fields.identity, description: sshShortcut('identity') },
+    jump: { ...ssh.fields.jump, description: sshShortcut('jump') },
+    ssh,
+    env,
+    vars,
+  },
+  { id: 'hostObject', description: 'A host with options.' },
+);
+
+const host = oneOf([str({ pattern: HOST, patternHint: HOST_HINT, description: 'A host name; its roles are [web, app].' }), hostObject], {
+  id: 'host',
+  description: 'A host of the stage.',
+});
+
+/** Keys allowed both at the top level and in a stage (where they override the top level). */
+const common = {
+  app: str({ pattern: NAME, patternHint: `an app name ${NAME_HINT}`, description: 'Name of the application.' }),
+  repo: str({
+    minLength: 1,
+    description: 'Git repository: a URL, a file:// URL, or a local path (relative to deploy.yaml).',
+  }),
+  repo_tree: str({
+    check: insideRelease('the repository'),
+    description: 'Subdirectory of the repository that holds the app; only it is deployed.',
+  }),
+  recipe: str({
+    minLength: 1,
+    default: DEFAULTS.recipe,
+    description: 'A built-in recipe (base, node, static, ...) or the path of a recipe file.',
+  }),
+  deploy_to: str({
+    minLength: 1,
+    description: 'Absolute path of the app on the hosts. Required: here, in each stage, or on each host.',
+  }),
+  keep_releases: int({ min: 1, default: DEFAULTS.keepReleases, description: 'How many releases to keep on each host.' }),
+  strategy: enumOf(['remote', 'upload'], {
+    default: DEFAULTS.strategy,
+    description: 'remote: each host fetches into a bare mirror <deploy_to>/repo; upload: a `git archive` made here is streamed to every host.',
+  }),
+  branch: str({ minLength: 1, description: 'Branch (or tag) deployed. Default: the repository\'s HEAD.' }),
+  shared,
+  env,
+  secrets: list(str({ pattern: IDENTIFIER, patternHint: `an environment variable name ${IDENTIFIER_HINT}` }), {
+    description: 'Names of env entries whose values are never printed. A stage adds to the top-level list.',
+  }),
+  vars,
+  ssh,
+  concurrency: int({ min: 1, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
+  check,
+  health,
+  rollout,
+  tasks: map(task, {
+    id: 'tasks',
+    keys: { pattern: TASK_NAME, hint: TASK_NAME_HINT },
+    description: 'Tasks added, or overriding a recipe\'s tasks by name. A stage\'s tasks override these by name.',
+  }),
+  hooks: map(list(hookEntry), {
+    id: 'hooks',
+    keys: { pattern: HOOK_KEY, hint: '"before:<task>" or "after:<task>"' },
+    description: 'Tasks run around a task or a deploy step, e.g. after:publish: [notify]. A stage\'s hooks override these by name.',
+  }),
+};
+
+const stage = obj(
+  {
+    ...common,
+    hosts: req(list(host, { minItems: 1, description: 'The hosts of this stage.' })),
+  },
+  {
+    id: 'stage',
+    description: 'A target environment. Any top-level key may be overridden here.',
+    misplaced: { stages: 'stages cannot be nested' },
+  },
+);
+
+const hostsHint = 'hosts are listed per stage, under stages.<name>.hosts';
+
+export const configSchema = obj(
+  {
+    app: req(common.app),
+    repo: req(common.repo),
+    ...(({ app: _a, repo: _r, ...rest }) => rest)(common),
+    stages: req(
+      map(stage, {
+        minEntries: 1,
+        keys: { pattern: NAME, hint: `a stage name ${NAME_HINT}` },
+        description: 'The target environments, e.g. production, staging, local.',
+      }),
+    ),
+  },
+  {
+    description: 'ship deployment configuration (deploy.yaml). Keys starting with x- are ignored: use them for YAML anchors.',
+    extensionKeys: /^x-/,
+    misplaced: { hosts: hostsHint, servers: hostsHint },
+  },
+);
+
+export type RawConfig = Infer<typeof configSchema>;
+export type RawStage = Infer<typeof stage>;
+export type RawHost = Infer<typeof host>;
+export type RawHostObject = Infer<typeof hostObject>;
+export type RawSsh = Infer<typeof ssh>;
+export type RawTask = Infer<typeof task>;
+export type RawTaskObject = Infer<typeof taskObject>;
+export type RawHookEntry = Infer<typeof hookEntry>;
+export type RawHealth = Infer<typeof health>;
