@@ -43,7 +43,6 @@ export function validateConfigText({ text, file, recipeTasks }: ValidateOptions)
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
-    keepSourceTokens: true,
     prettyErrors: false,
     merge: true,
     uniqueKeys: false, // duplicates are reported by the walk, with their key path

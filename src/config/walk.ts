@@ -52,8 +52,8 @@ class Walker {
       case 'string': {
         if (typeof scalar !== 'string') {
           const written = isScalar(node) ? sourceText(node) : '';
-          const quote = typeof scalar === 'number' || typeof scalar === 'boolean' ? ` (quote it: "${written}")` : '';
-          return expected(quote);
+          const hint = typeof scalar === 'number' || typeof scalar === 'boolean' ? ` (quote it: "${written}")` : '';
+          return expected(hint);
         }
         if (schema.minLength !== undefined && scalar.length < schema.minLength) {
           return fail(`expected a non-empty string, got ""`);

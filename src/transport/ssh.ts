@@ -1,22 +1,11 @@
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
 import { constants as osConstants } from 'node:os';
-import { dirname } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream.js';
-import {
-  checkHostKey,
-  formatKnownHostsLine,
-  knownKeyTypes,
-  mismatchedHostKeyMessage,
-  parseKnownHosts,
-  revokedHostKeyMessage,
-  unknownHostKeyMessage,
-  type HostKeyContext,
-  type KnownHostEntry,
-} from './known-hosts.js';
+import { createHostKeyGate, loadKnownHosts, recordHostKey } from './ssh-host-keys.js';
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './ssh-fallback.js';
 import { SshConnectError, abortError } from './ssh-errors.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Transport } from './types.js';
@@ -423,40 +412,11 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
   const home = deps.homedir ?? osHomedir();
   const label = targetLabel(t);
   const creds = await loadCredentials(t, home, label);
-  const knownHosts = t.knownHosts === 'off' ? [] : await loadKnownHosts(t.knownHostsFiles, home);
-  const ctx: HostKeyContext = {
-    hostname: t.hostname,
-    port: t.port,
-    name: t.name,
-    knownHostsFile: tildify(t.knownHostsFiles[0] ?? '~/.ssh/known_hosts', home),
-  };
-
-  let refusal: string | undefined;
-  let acceptedKey: Buffer | undefined;
-  let toRecord: string | undefined;
-  const hostVerifier = (key: Buffer): boolean => {
-    if (acceptedKey) {
-      // Re-keying: the host must present the key it was accepted with.
-      if (acceptedKey.equals(key)) return true;
-      refusal = mismatchedHostKeyMessage(ctx, [], key);
-      return false;
-    }
-    if (t.knownHosts !== 'off') {
-      const verdict = checkHostKey(knownHosts, t.hostname, t.port, key);
-      if (verdict.status === 'revoked') refusal = revokedHostKeyMessage(ctx, verdict.entry);
-      else if (verdict.status === 'mismatch') refusal = mismatchedHostKeyMessage(ctx, verdict.known, key);
-      else if (verdict.status === 'unknown' && t.knownHosts === 'strict') refusal = unknownHostKeyMessage(ctx, key);
-      else if (verdict.status === 'unknown') toRecord = formatKnownHostsLine(t.hostname, t.port, key);
-      if (refusal !== undefined) return false;
-    }
-    acceptedKey = Buffer.from(key);
-    return true;
-  };
-
-  const knownTypes = t.knownHosts === 'off' ? [] : knownKeyTypes(knownHosts, t.hostname, t.port);
-  const preferred = knownTypes
-    .flatMap((type) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]))
-    .filter((a): a is ServerHostKeyAlgorithm => (HOST_KEY_ALGORITHMS as string[]).includes(a));
+  const knownHosts = t.knownHosts === 'off' ? [] : await loadKnownHosts(t.knownHostsFiles, (f) => tildify(f, home));
+  const gate = createHostKeyGate(t, knownHosts, tildify(t.knownHostsFiles[0] ?? '~/.ssh/known_hosts', home));
+  const preferred = gate.preferredAlgorithms.filter((a): a is ServerHostKeyAlgorithm =>
+    (HOST_KEY_ALGORITHMS as string[]).includes(a),
+  );
 
   let methodsLeft: string[] | null = null;
   let next = 0;
@@ -465,7 +425,7 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
     readyTimeout: t.connectTimeoutMs,
     keepaliveInterval: t.keepaliveMs,
     keepaliveCountMax: 3,
-    hostVerifier,
+    hostVerifier: (key: Buffer) => gate.verify(key),
     // Ask first for the key types we already know for this host, as ssh does.
     ...(preferred.length > 0 ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred, append: [] } } } : {}),
     authHandler: (left, _partial, cb) => {
@@ -503,10 +463,11 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
         notes.push(`${err.level === 'agent' ? 'agent' : 'key'}: ${err.message}`);
         return;
       }
-      fail(describeConnectError(t, label, err, refusal, creds, methodsLeft, notes, home));
+      fail(describeConnectError(t, label, err, gate.refusal, creds, methodsLeft, notes, home));
     });
     client.on('close', () => {
       if (settled) return;
+      const refusal = gate.refusal;
       const kind = refusal !== undefined ? 'hostkey' : 'other';
       fail(new SshConnectError(t.name, kind, refusal ?? `${label} closed the connection during the SSH handshake`));
     });
@@ -517,6 +478,7 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
     }
   });
 
+  const toRecord = gate.toRecord;
   if (toRecord !== undefined) {
     const file = t.knownHostsFiles[0];
     if (file !== undefined) {
@@ -657,33 +619,6 @@ async function readPrivateKey(file: string): Promise<KeyFile> {
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || !key.isPrivateKey()) return { status: 'invalid', message: 'not a private key' };
   return { status: 'ok', key };
-}
-
-async function loadKnownHosts(files: readonly string[], home: string): Promise<KnownHostEntry[]> {
-  const entries: KnownHostEntry[] = [];
-  for (const file of files) {
-    try {
-      entries.push(...parseKnownHosts(await readFile(file, 'utf8'), tildify(file, home)));
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
-    }
-  }
-  return entries;
-}
-
-async function recordHostKey(file: string, line: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  let prefix = '';
-  try {
-    const info = await stat(file);
-    if (info.size > 0) {
-      const existing = await readFile(file);
-      if (existing[existing.length - 1] !== 0x0a) prefix = '\n';
-    }
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-  }
-  await appendFile(file, `${prefix}${line}\n`, { mode: 0o600 });
 }
 
 function forwardOut(client: Client, host: string, port: number, timeoutMs: number): Promise<Duplex> {

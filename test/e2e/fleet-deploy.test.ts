@@ -59,7 +59,14 @@ ${hosts}
   const ship = (args: string[], env: Record<string, string> = {}) =>
     runShip(['--config', join(work, 'deploy.yaml'), ...args], { cwd: work, env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, ...env } });
   const at = (i: number, p: string) => fleet.hosts[i]!.localPath(`${fleet.hosts[i]!.deployTo}/${p}`);
-  const current = (i: number) => (existsSync(at(i, 'current')) ? readlinkSync(at(i, 'current')).split('/').at(-1) : undefined);
+  // the link points into the host's own /srv, which this machine does not see: read, never follow
+  const current = (i: number) => {
+    try {
+      return readlinkSync(at(i, 'current')).split('/').at(-1);
+    } catch {
+      return undefined;
+    }
+  };
   const releases = (i: number) => (existsSync(at(i, 'releases')) ? readdirSync(at(i, 'releases')).sort() : []);
   const history = (i: number) =>
     readFileSync(at(i, '.ship/history.jsonl'), 'utf8')
@@ -110,7 +117,7 @@ ${hosts}
     }
     const listing = await ship(['releases', 'test']);
     expect(listing.code).toBe(0);
-    expect(listing.stdout).toContain(`* ${ids[1]}`);
+    expect(listing.stdout).toMatch(new RegExp(`\\*\\s+${ids[1]}`));
     expect(listing.stdout).toMatch(new RegExp(`${ids[3]}\\s+\\w+\\s+failed`));
     const hist = await ship(['history', 'test']);
     expect(hist.stdout).toMatch(/rollback/);

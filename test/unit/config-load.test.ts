@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findConfigFile, loadConfig } from '../../src/config/load.js';
 import { formatProblem } from '../../src/config/problem.js';
+import { resolveStage } from '../../src/config/resolve.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/config');
 
@@ -90,5 +91,20 @@ describe('loadConfig', () => {
   test('recipe task names may be given, so hooks can name them', async () => {
     const names = await loadConfig({ path: 'project-yml/deploy.yml', cwd: FIXTURES, env: {}, recipeTasks: ['assets'] });
     expect(names.ok).toBe(true);
+  });
+});
+
+describe('the shipped files', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+
+  test('deploy.example.yaml is valid, and its local stage resolves', async () => {
+    const result = await loadConfig({ path: 'deploy.example.yaml', cwd: ROOT, env: {} });
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    const local = resolveStage(result.config, 'local', { homedir: '/home/me' });
+    expect(local.ok && local.stage.hosts.map((h) => [h.name, h.local, h.deployTo])).toEqual([
+      ['localhost', true, path.join(ROOT, '.ship/local')],
+    ]);
+    // production reads DATABASE_URL from the environment
+    expect(resolveStage(result.config, 'production', { homedir: '/home/me' }).ok).toBe(false);
   });
 });

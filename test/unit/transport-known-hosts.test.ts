@@ -18,6 +18,7 @@ import {
   unknownHostKeyMessage,
   wildcardMatch,
 } from '../../src/transport/known-hosts.js';
+import { createHostKeyGate } from '../../src/transport/ssh-host-keys.js';
 
 /** A syntactically valid key blob: length-prefixed type, then some bytes. */
 function blob(type: string, seed = randomBytes(32)): Buffer {
@@ -177,5 +178,47 @@ describe('fingerprints and new lines', () => {
   it('keyTypeOf survives garbage', () => {
     expect(keyTypeOf(Buffer.alloc(2))).toBe('unknown');
     expect(keyTypeOf(Buffer.from([0, 0, 0, 200, 1, 2]))).toBe('unknown');
+  });
+});
+
+describe('host key gate (the policy the handshake asks)', () => {
+  const target = (knownHosts: 'strict' | 'accept-new' | 'off') => ({ name: 'web1', hostname: '10.0.0.1', port: 22, knownHosts });
+  const entries = parseKnownHosts([line('10.0.0.1', ed), line('10.0.0.1', rsa)].join('\n'), '~/.ssh/known_hosts');
+
+  it('strict: accepts a known key, refuses unknown hosts and changed keys', () => {
+    expect(createHostKeyGate(target('strict'), entries, '~/.ssh/known_hosts').verify(ed)).toBe(true);
+    const unknown = createHostKeyGate(target('strict'), [], '~/.ssh/known_hosts');
+    expect(unknown.verify(ed)).toBe(false);
+    expect(unknown.refusal).toContain('is not known');
+    expect(unknown.toRecord).toBeUndefined();
+    const changed = createHostKeyGate(target('strict'), entries, '~/.ssh/known_hosts');
+    expect(changed.verify(ed2)).toBe(false);
+    expect(changed.refusal).toContain('HOST KEY MISMATCH');
+  });
+
+  it('accept-new: records unknown hosts, still refuses changed keys', () => {
+    const fresh = createHostKeyGate(target('accept-new'), [], 'x');
+    expect(fresh.verify(ed)).toBe(true);
+    expect(fresh.toRecord).toBe(formatKnownHostsLine('10.0.0.1', 22, ed));
+    const changed = createHostKeyGate(target('accept-new'), entries, 'x');
+    expect(changed.verify(ed2)).toBe(false);
+    expect(changed.toRecord).toBeUndefined();
+  });
+
+  it('off: accepts anything; a re-key must present the same key', () => {
+    const gate = createHostKeyGate(target('off'), entries, 'x');
+    expect(gate.verify(ed2)).toBe(true);
+    expect(gate.verify(ed2)).toBe(true);
+    expect(gate.verify(ed)).toBe(false);
+    expect(gate.preferredAlgorithms).toEqual([]);
+  });
+
+  it('asks first for the key types already known', () => {
+    expect(createHostKeyGate(target('strict'), entries, 'x').preferredAlgorithms).toEqual([
+      'ssh-ed25519',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]);
   });
 });
