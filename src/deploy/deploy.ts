@@ -110,6 +110,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     host: m.host.name,
   });
   env.emit({ event: 'deploy:start', release, revision, ...(ref ? { branch: ref } : {}), hosts: members.map((m) => m.host.name) });
+  for (const message of unsupportedHooks(stage)) env.emit({ event: 'log', level: 'warn', message });
 
   /** Before publish: remove the new release everywhere, record, unlock. `current` never moved. */
   const abandon = async (error: ShipError, migrated: boolean): Promise<never> => {
@@ -301,6 +302,26 @@ async function undoPublish(
     [...reason, ...where],
     'the release is marked failed and will never be chosen by a rollback; fix and deploy again',
   ));
+}
+
+/** Slots whose hooks the protocol runs today; the others are reported, never silently skipped. */
+const HOOKED_SLOTS = new Set(['build', 'backup', 'migrate', 'restart']);
+
+export function unsupportedHooks(stage: StageConfig): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(stage.hooks)) {
+    const slot = key.replace(/^(before|after):/, '');
+    if (!HOOKED_SLOTS.has(slot)) out.push(`hook ${key} is not run by this version of ship (hooks run around build, backup, migrate and restart)`);
+    else
+      for (const h of stage.hooks[key] ?? []) {
+        const t = 'task' in h ? stage.tasks[h.task] : h.inline;
+        if (t?.local) out.push(`hook ${key}: local tasks are not run by this version of ship`);
+      }
+  }
+  for (const t of Object.values(stage.tasks)) {
+    if (t.local && HOOKED_SLOTS.has(t.name)) out.push(`task ${t.name} is local: true, which this version of ship does not run in a deploy`);
+  }
+  return out;
 }
 
 function prepareError(env: RunEnv, lines: string[], total: number): ShipError {
