@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir, hostname, userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { systemClock } from '../deploy/clock.js';
 import type { Operator, RunEnv } from '../deploy/fleet.js';
@@ -46,10 +45,12 @@ export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
 async function transportFactory(stage: StageConfig, say: (s: string) => void): Promise<(h: HostConfig) => Transport> {
   const needsSsh = stage.hosts.some((h) => !h.local);
   if (!needsSsh) return (h) => new LocalTransport(h.name, stage.configDir);
-  const [{ createSshTransport }, { buildSshTarget }] = await Promise.all([import('../transport/ssh.js'), import('../transport/ssh-config.js')]);
-  const home = homedir();
-  const sshConfigPath = `${home}/.ssh/config`;
-  const sshConfigText = existsSync(sshConfigPath) ? readFileSync(sshConfigPath, 'utf8') : undefined;
+  const [{ createSshTransport }, { buildSshTarget }, { readSshTargetEnv }] = await Promise.all([
+    import('../transport/ssh.js'),
+    import('../transport/ssh-config.js'),
+    import('../transport/ssh-env.js'),
+  ]);
+  const machine = readSshTargetEnv();
   return (h) => {
     if (h.local) return new LocalTransport(h.name, stage.configDir);
     const target = buildSshTarget(
@@ -64,17 +65,10 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
         connectTimeoutMs: h.ssh.connectTimeoutMs,
         keepaliveMs: h.ssh.keepaliveMs,
       },
-      {
-        homedir: home,
-        username: operator().user,
-        ...(sshConfigText !== undefined ? { sshConfigText } : {}),
-        ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
-        ...(process.env.SHIP_KNOWN_HOSTS ? { SHIP_KNOWN_HOSTS: process.env.SHIP_KNOWN_HOSTS } : {}),
-        fileExists: existsSync,
-      },
+      machine,
     );
     return createSshTransport(target, {
-      homedir: home,
+      homedir: machine.homedir,
       notice: (m) => say(`${h.name}: ${m}`),
       onHostKeyLearned: (host, line) => say(`${host}: host key recorded (accept-new): ${line.split(' ').slice(1, 2).join('')}`),
     });
