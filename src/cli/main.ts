@@ -32,6 +32,7 @@ function build(): Command {
     .option('-r, --revision <ref>', 'branch, tag or sha to deploy (default: the stage branch, else the repo HEAD)')
     .option('--hosts <a,b>', 'only these hosts', list)
     .option('--roles <r,s>', 'only hosts with these roles', list)
+    .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
     .action(async (stage: string, opts, cmd: Command) => {
       const { deployCommand } = await import('./commands/deploy.js');
       return deployCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
@@ -44,6 +45,7 @@ function build(): Command {
     .option('--to <id>', 'release id to go to (see ship releases)')
     .option('--hosts <a,b>', 'only these hosts', list)
     .option('--roles <r,s>', 'only hosts with these roles', list)
+    .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
     .action(async (stage: string, opts, cmd: Command) => {
       const { rollbackCommand } = await import('./commands/deploy.js');
       return rollbackCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
@@ -88,6 +90,81 @@ function build(): Command {
     .action(async (stage: string, opts, cmd: Command) => {
       const { unlockCommand } = await import('./commands/status.js');
       return unlockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('exec')
+    .description('run a command in the current release of the selected hosts, output per host')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .argument('<command...>', 'the command (after --)')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, command: string[], opts, cmd: Command) => {
+      const { execCommand } = await import('./commands/exec.js');
+      return execCommand(stage, command, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('ssh')
+    .description('an interactive shell in the current release of a host (the first by default)')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .argument('[host]', 'host name as in deploy.yaml')
+    .action(async (stage: string, host: string | undefined, opts, cmd: Command) => {
+      const { sshCommand } = await import('./commands/exec.js');
+      return sshCommand(stage, host, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('run')
+    .description('run one task of the recipe alone, on its hosts')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .argument('<task>', 'task name (see ship tasks)')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, task: string, opts, cmd: Command) => {
+      const { runCommand } = await import('./commands/exec.js');
+      return runCommand(stage, task, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('init')
+    .description('write a commented deploy.yaml from templates/ (recipe detected from the project)')
+    .option('--recipe <name>', 'node, static, rails... (default: detected)')
+    .option('--force', 'overwrite an existing deploy.yaml')
+    .action(async (opts, cmd: Command) => {
+      const { initCommand } = await import('./commands/setup.js');
+      return initCommand({ ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('setup')
+    .description('prepare the hosts: directories, shared files, logrotate rule, systemd unit')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { setupCommand } = await import('./commands/setup.js');
+      return setupCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('check')
+    .description('preflight: can this stage be deployed, and is it ready to be live')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--hosts <a,b>', 'only these hosts', list)
+    .option('--roles <r,s>', 'only hosts with these roles', list)
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { checkCommand } = await import('./commands/setup.js');
+      return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('tasks')
+    .description('every task of the recipe and deploy.yaml, with its slot, roles and origin')
+    .argument('[stage]', 'stage whose tasks to list (default: the first)')
+    .action(async (stage: string | undefined, opts, cmd: Command) => {
+      const { tasksCommand } = await import('./commands/setup.js');
+      return tasksCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 
   return program;
