@@ -12,6 +12,7 @@ export function taskDef(name: string, raw: RawTask, source = 'config'): TaskDef 
     once: raw.once ?? false,
     local: raw.local ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
+    ...(raw.when_changed !== undefined ? { whenChanged: typeof raw.when_changed === 'string' ? [raw.when_changed] : [...raw.when_changed] } : {}),
     source,
   };
 }

@@ -66,6 +66,8 @@ export const TEMPLATE_NAMES = [
   'deploy_to',
   'revision',
   'branch',
+  'previous_release',
+  'backup_path',
 ] as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -145,6 +147,16 @@ const taskObject = obj(
     once: bool({ default: false, description: 'Run on one host only: the primary host of its roles.' }),
     local: bool({ default: false, description: 'Run once on the machine running ship, not on the hosts.' }),
     desc: str({ description: 'What the task does, shown by `ship tasks`.' }),
+    when_changed: oneOf(
+      [
+        str({ check: insideRelease('the release') }),
+        list(str({ check: insideRelease('the release') }), { minItems: 1 }),
+      ],
+      {
+        description:
+          'Skip the task when these paths are identical in the new release and the current one (e.g. migrate: { when_changed: db/migrations }).',
+      },
+    ),
   },
   { id: 'taskObject', description: 'A task with options.' },
 );

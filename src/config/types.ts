@@ -57,6 +57,7 @@ export interface TaskDef {
   once: boolean; // run on the primary host of its roles only
   local: boolean; // run on the deploying machine, once
   desc?: string;
+  whenChanged?: string[]; // skip when these paths are identical in the new and the current release
   source: string; // "config" or "recipe:<name>"
 }
 

@@ -16,14 +16,15 @@ import {
   unpackUpload,
   writeRevision,
 } from '../release/prepare.js';
-import { render } from '../shell/render.js';
+import { cmd, script, type Command } from '../shell/command.js';
+import { quote, render } from '../shell/render.js';
 import type { Step } from '../shell/script.js';
 import { mapSettled } from '../util/pool.js';
 import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, type Member, type RunEnv } from './fleet.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
-import { slotSteps, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { skippedLine, slotSteps, taskEnv, templateValues, type HostFacts } from './tasks.js';
 
 export interface DeployOptions {
   revision?: string;
@@ -87,6 +88,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       release_path: m.paths.release(release),
       current_path: m.paths.current,
       shared_path: m.paths.shared,
+      backup_path: `${m.paths.shared}/backups`,
       deploy_to: m.paths.root,
       revision,
       branch: ref ?? '',
@@ -154,11 +156,21 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
         const values = templateValues(stage, m.host, facts(m));
         const backup = slotSteps('backup', stage, m.host, selected, values, cwd);
         const migrate = slotSteps('migrate', stage, m.host, selected, values, cwd);
-        return migrate.length ? [...backup, ...migrate, { label: 'mark migrated', command: markMigrated(m.paths, release) }] : backup;
+        if (!backup.length) return migrate;
+        const prune = pruneBackups(stage, m);
+        return [
+          { label: 'backups dir', command: cmd('mkdir', '-p', '--', facts(m).backup_path) },
+          ...backup,
+          ...(prune ? [{ label: 'prune backups', command: prune }] : []),
+          ...migrate,
+        ];
       },
       (m) => taskEnv(stage, m.host, facts(m)),
     );
-    const migrated = once.some((o) => o.steps.some((s) => s.label === 'mark migrated' && s.exitCode === 0));
+    const migrateTask = stage.tasks.migrate;
+    const migrated = once.some((o) =>
+      o.steps.some((s) => s.label === 'migrate' && s.exitCode === 0 && !(migrateTask && s.stdout.includes(skippedLine(migrateTask.name)))),
+    );
     if (once.some((o) => !o.ok)) return await abandon(prepareError(env, describeFailures(members, once), members.length), migrated);
     if (env.signal?.aborted) return await abandon(new InterruptedError('interrupted before publishing: nothing was changed, the new release was removed'), migrated);
 
@@ -223,6 +235,20 @@ function prepareSteps(
   steps.push(...slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release)));
   steps.push({ label: 'prepared', command: finishPreparing(m.paths, release) });
   return steps;
+}
+
+/**
+ * Backups live in shared/backups; after a backup ran, only the newest `backup_keep` (var,
+ * default 7) entries are kept. Names sort by time when they carry a timestamp, which the
+ * recipes' backup tasks do; `ls -t` orders by modification time otherwise.
+ */
+function pruneBackups(stage: StageConfig, m: Member): Command | undefined {
+  const keep = Number(m.host.vars.backup_keep ?? stage.vars.backup_keep ?? 7);
+  if (!Number.isInteger(keep) || keep < 1) return undefined;
+  const dir = `${m.paths.shared}/backups`;
+  return script(
+    `if [ -d ${quote(dir)} ]; then cd -- ${quote(dir)} && ls -1t | tail -n +${keep + 1} | while IFS= read -r f; do rm -rf -- "./$f"; done; fi`,
+  );
 }
 
 function pruneList(stage: StageConfig, m: Member, release: string): string[] {

@@ -60,6 +60,7 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
       release_path: m.paths.release(target),
       current_path: m.paths.current,
       shared_path: m.paths.shared,
+      backup_path: `${m.paths.shared}/backups`,
       deploy_to: m.paths.root,
       revision: m.state.releases.find((r) => r.id === target)?.revision ?? '',
       branch: '',

@@ -1,6 +1,6 @@
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { cmd, script, seq, subshell, type Command } from '../shell/command.js';
+import { and, cmd, redirect, script, seq, subshell, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { interpolateShell, TemplateError } from '../shell/template.js';
 import { primaryFor } from './select.js';
@@ -18,6 +18,7 @@ export interface HostFacts {
   revision: string;
   branch: string;
   previous_release: string;
+  backup_path: string; // <shared>/backups: where backup tasks write, pruned to backup_keep
 }
 
 export function templateValues(stage: StageConfig, host: HostConfig, facts: HostFacts): Record<string, string> {
@@ -45,11 +46,31 @@ export function taskRunsOn(task: TaskDef, host: HostConfig, selected: HostConfig
  */
 export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: string): Command {
   try {
-    return subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...task.run.map((r) => script(interpolateShell(r, values)))));
+    const body = subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...task.run.map((r) => script(interpolateShell(r, values)))));
+    return task.whenChanged?.length ? skipWhenUnchanged(task, values, body) : body;
   } catch (e) {
     if (e instanceof TemplateError) throw new UsageError(`task ${task.name} (${task.source}): ${e.message}`);
     throw e;
   }
+}
+
+/** The line a task prints when `when_changed` found nothing changed (deploy.ts reads it). */
+export const skippedLine = (task: string) => `${task} skipped: nothing changed in `;
+
+/**
+ * `when_changed`: run the task only when one of the paths differs between the release being
+ * published and the one that is current (always on a first deploy, or when a path is absent).
+ */
+function skipWhenUnchanged(task: TaskDef, values: Record<string, string>, body: Command): Command {
+  const prev = values.previous_release;
+  if (!prev || !values.deploy_to) return body;
+  const prevPath = `${values.deploy_to}/releases/${prev}`;
+  const same = and(
+    ...task.whenChanged!.map((p) =>
+      redirect(cmd('diff', '-r', '-q', '--', `${prevPath}/${p}`, `${values.release_path}/${p}`), { op: '>', target: '/dev/null' }, { op: '2>&1' }),
+    ),
+  );
+  return when(same, cmd('echo', `${skippedLine(task.name)}${task.whenChanged!.join(', ')} since ${prev}`), body);
 }
 
 /**

@@ -155,7 +155,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(r.migrated).toBe(true);
     const ran = readFileSync(join(stage.configDir, 'ran'), 'utf8').trim().split('\n');
     expect(ran).toEqual(['backup', 'migrate on h2; current=none']);
-    expect(taskTrail(rec.events).h2).toEqual(['revision', 'link shared', 'prepared', 'backup', 'migrate', 'mark migrated', 'swap', 'mark migrated', 'history', 'unlock']);
+    expect(taskTrail(rec.events).h2).toEqual(['revision', 'link shared', 'prepared', 'backups dir', 'backup', 'prune backups', 'migrate', 'swap', 'mark migrated', 'history', 'unlock']);
   });
 
   it('refuses a locked stage with who holds it (exit 4) and changes nothing', async () => {
@@ -234,5 +234,48 @@ describe('deploy protocol (flow, recorded per host)', () => {
     const all = JSON.stringify(rec.events);
     expect(all).not.toContain('s3cr3t');
     expect(all).toContain('url=[REDACTED]');
+  });
+
+  it('migrate with when_changed is skipped when the path is identical to the current release', async () => {
+    const repo = fixtureRepo();
+    repo.commit({ 'db/migrations/001.sql': 'create table a;' });
+    const stage = localStage(repo.dir, 1, {
+      tasks: { migrate: task('migrate', 'echo "migrated {{release}}" >> {{shared_path}}/migrations.log', { once: true, whenChanged: ['db/migrations'] }) },
+    });
+    const clock = fakeClock();
+    const one = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    expect(one.migrated).toBe(true); // first deploy: nothing to compare with
+    clock.advance(60_000);
+    repo.commit({ 'app.js': 'changed' });
+    const two = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    expect(two.migrated).toBe(false);
+    clock.advance(60_000);
+    repo.commit({ 'db/migrations/002.sql': 'create table b;' });
+    const three = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    expect(three.migrated).toBe(true);
+    const log = readFileSync(join(stage.hosts[0]!.deployTo, 'shared', 'migrations.log'), 'utf8');
+    expect(log).toBe(`migrated ${one.release}\nmigrated ${three.release}\n`);
+    expect(historyOf(stage.hosts[0]!.deployTo).map((h) => h.migrated ?? false)).toEqual([true, false, true]);
+    expect(existsSync(join(stage.hosts[0]!.deployTo, 'releases', two.release, '.ship-migrated'))).toBe(false);
+    expect(existsSync(join(stage.hosts[0]!.deployTo, 'releases', three.release, '.ship-migrated'))).toBe(true);
+  });
+
+  it('backups go to shared/backups, only the newest backup_keep are kept', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1, {
+      vars: { backup_keep: '2' },
+      tasks: {
+        backup: task('backup', 'echo dump > {{backup_path}}/db-{{release}}.sql', { once: true }),
+        migrate: task('migrate', 'true', { once: true }),
+      },
+    });
+    const clock = fakeClock();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push((await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit)).release);
+      clock.advance(2000);
+      await new Promise((r) => setTimeout(r, 1100)); // ls -t orders by mtime, to the second on some filesystems
+    }
+    expect(readdirSync(join(stage.hosts[0]!.deployTo, 'shared', 'backups')).sort()).toEqual(ids.slice(2).map((id) => `db-${id}.sql`));
   });
 });
