@@ -1,7 +1,7 @@
 import { findConfigFile, formatProblem, loadConfig, parseDuration, resolveStage } from '../config/index.js';
 import type { ConfigProblem, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { loadRecipe } from '../recipes/load.js';
+import { loadRecipe, type Recipe } from '../recipes/load.js';
 
 const invalid = (problems: ConfigProblem[]) =>
   new UsageError(
@@ -14,6 +14,21 @@ const invalid = (problems: ConfigProblem[]) =>
  * Everything is checked before anything connects; every problem is reported at once (exit 2).
  */
 export async function loadStageConfig(stageName: string, flag: string | undefined, cwd = process.cwd(), env = process.env): Promise<StageConfig> {
+  return (await loadStageAndRecipe(stageName, flag, cwd, env)).stage;
+}
+
+export interface StageAndRecipe {
+  stage: StageConfig;
+  recipe: Recipe;
+}
+
+/** As loadStageConfig, also returning the recipe (its required programs, lineage, var docs); no stage name = the first. */
+export async function loadStageAndRecipe(
+  stageName: string | undefined,
+  flag: string | undefined,
+  cwd = process.cwd(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<StageAndRecipe> {
   const found = await findConfigFile({ cwd, ...(flag !== undefined ? { flag } : {}), env });
   if (!found.ok) throw invalid(found.problems);
   const recipes = new Map<string, ReturnType<typeof loadRecipe>>();
@@ -33,15 +48,16 @@ export async function loadStageConfig(stageName: string, flag: string | undefine
     },
   });
   if (!loaded.ok) throw invalid(loaded.problems);
-  const first = resolveStage(loaded.config, stageName, { env });
+  const name = stageName ?? loaded.config.stages[0]!;
+  const first = resolveStage(loaded.config, name, { env });
   if (!first.ok) throw invalid(first.problems);
   const recipe = recipeOf(first.stage.recipe, first.stage.configDir);
   if (!recipe.recipe) throw invalid(recipe.problems);
   if (recipe.problems.length) throw invalid(recipe.problems);
-  const resolved = resolveStage(loaded.config, stageName, { env, recipeTasks: recipe.recipe.tasks });
+  const resolved = resolveStage(loaded.config, name, { env, recipeTasks: recipe.recipe.tasks, recipeHooks: recipe.recipe.hooks });
   if (!resolved.ok) throw invalid(resolved.problems);
   const stage = resolved.stage;
-  return { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } };
+  return { stage: { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } }, recipe: recipe.recipe };
 }
 
 export function parseDurationFlag(flag: string, value: string): number {

@@ -5,6 +5,7 @@ import type { Operator, RunEnv } from '../deploy/fleet.js';
 import { UsageError } from '../errors.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
+import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
 import { jsonReporter, plainReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
@@ -79,7 +80,7 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
  * Ctrl-C / SIGTERM: the first aborts the run, which winds down as a failure at that point
  * (DESIGN section 4); a second one says what is still happening instead of dying silently.
  */
-function interruptions(say: (s: string) => void): { signal: AbortSignal; dispose(): void } {
+function interruptions(say: (s: string) => void, state: HostStateTracker): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
   let count = 0;
   const on = (sig: NodeJS.Signals) => {
@@ -88,7 +89,8 @@ function interruptions(say: (s: string) => void): { signal: AbortSignal; dispose
       say(`${sig}: stopping safely: before publish nothing changes, after publish the fleet is put back; locks are released`);
       ac.abort(new Error(`interrupted by ${sig}`));
     } else {
-      say(`${sig} again: still winding down (restoring hosts and releasing locks); a third signal quits at once and may leave locks behind`);
+      say(`${sig} again: still winding down (restoring hosts and releasing locks); a third signal quits at once and may leave locks behind. Where each host stands:`);
+      for (const line of state.describe()) say(`  ${line}`);
       if (count >= 3) process.exit(130);
     }
   };
@@ -118,10 +120,14 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions): Promi
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a whole number ≥ 1, got ${JSON.stringify(g.concurrency)}`);
   }
   const lockWaitMs = g.lockWait !== undefined ? parseDurationFlag('--lock-wait', g.lockWait) : 0;
-  const irq = interruptions((s) => process.stderr.write(s + '\n'));
+  const state = new HostStateTracker();
+  const irq = interruptions((s) => process.stderr.write(s + '\n'), state);
   const env: RunEnv = {
     clock: systemClock,
-    emit: (e) => reporter.emit(e),
+    emit: (e) => {
+      state.observe(e);
+      reporter.emit(e);
+    },
     redact,
     transportFor: await transportFactory(stage, say),
     operator: operator(),

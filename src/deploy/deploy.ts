@@ -184,8 +184,11 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       const outcomes = await switchHosts(stage, selected, wm.map((m) => ({ member: m, release, facts: facts(m) })), env, { wave: w + 1, checkHealth: true });
       for (const o of outcomes) if (o.swapped) current[o.host] = release;
       const bad = outcomes.filter((o) => !o.ok);
-      if (bad.length || env.signal?.aborted) {
-        const reason = bad.length ? bad.map((b) => b.detail ?? `${b.host} failed`) : ['interrupted'];
+      if (env.signal?.aborted) {
+        await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, ['interrupted']);
+      }
+      if (bad.length) {
+        const reason = bad.map((b) => b.detail ?? `${b.host} failed`);
         await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, reason);
       }
     }

@@ -75,7 +75,19 @@ export async function openFleet(
   const transports = new Map<string, Transport>();
 
   for (;;) {
-    const results = await mapSettled(hosts, env.concurrency, async (host) => {
+    // Lock order: the first host is the leader. Its lock is taken before any other, so two
+    // runs started at once cannot each take part of the fleet: one holds the leader and goes
+    // on, the other is refused there and touches nothing else.
+    let openGate: (ok: boolean) => void = () => {};
+    const gate = new Promise<boolean>((resolve) => (openGate = resolve));
+    const results = await mapSettled(hosts, env.concurrency, async (host, index) => {
+      try {
+        return await connectLockInspect(host, index);
+      } finally {
+        if (index === 0) openGate(false); // no-op when the leader already opened it
+      }
+    });
+    async function connectLockInspect(host: HostConfig, index: number) {
       const paths = serverPaths(host.deployTo);
       let transport = transports.get(host.name);
       if (!transport) {
@@ -91,12 +103,14 @@ export async function openFleet(
         transports.set(host.name, transport);
         env.emit({ event: 'host:connect', host: host.name, ok: true, ms: Math.round(performance.now() - t0) });
       }
+      if (owner && index > 0 && !(await gate)) return { host, paths, transport, r: undefined };
       const steps: Step[] = [];
       if (owner) steps.push({ label: 'lock', command: acquireLock(paths, owner) });
       steps.push({ label: 'inspect', command: inspectHost(paths) });
       const r = await runSteps({ host: host.name, transport, steps, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
+      if (index === 0) openGate(r.ok);
       return { host, paths, transport, r };
-    });
+    }
 
     const locked: { host: string; holder: string }[] = [];
     const failed: string[] = [];
@@ -108,6 +122,7 @@ export async function openFleet(
         return;
       }
       const { paths, transport, r } = res.value;
+      if (!r) return; // not tried: the leader host was not locked
       if (r.ok) {
         const inspect = r.steps.at(-1)!;
         if (owner) env.emit({ event: 'lock', host: host.name, ok: true });
@@ -140,7 +155,7 @@ export async function openFleet(
       );
     }
     throw new LockedError(
-      `stage ${stage.stage} is locked on ${locked.length} of ${hosts.length} host(s); nothing was changed`,
+      `stage ${stage.stage} is locked (on ${locked.map((l) => l.host).join(', ')}); nothing was changed`,
       locked.map((l) => `${l.host}: ${l.holder}`),
       `wait for that run to end, use --lock-wait 5m to queue, or if it is dead: ship unlock ${stage.stage}`,
     );

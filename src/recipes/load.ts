@@ -1,26 +1,49 @@
+/**
+ * Recipes: `recipes/<name>.yaml` built in, or a recipe file named by path in deploy.yaml.
+ * A recipe is validated like deploy.yaml (every problem at once, each with file:line:col and
+ * key path, did-you-mean for misspelt keys), then merged over the recipe it `extends`.
+ */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
-import type { ConfigProblem, TaskDef } from '../config/types.js';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { displayPath, NO_POS, positionOf, type NodePosition, type Path } from '../config/positions.js';
+import { sortProblems } from '../config/problem.js';
+import { taskDef } from '../config/resolve-tasks.js';
+import { PHASES, PROTOCOL_SLOTS, TEMPLATE_NAMES } from '../config/schema.js';
+import { didYouMean, knownAndClosest } from '../config/suggest.js';
+import type { ConfigProblem, HookEntry, TaskDef } from '../config/types.js';
+import { walk } from '../config/walk.js';
+import { recipeSchema, type RawRecipe } from './schema.js';
 
 /** Built-in recipes ship in <package>/recipes. */
 export const BUILTIN_RECIPES = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'recipes');
 
 export interface Recipe {
-  name: string;
+  name: string; // a built-in name, or the file as shown to the user
   file: string;
   desc?: string;
+  /** This recipe's name, then the one it extends, and so on up to the root. */
+  lineage: string[];
+  /** Programs the hosts need (git and tar come from the strategy, not from here). */
+  requires: string[];
   vars: Record<string, string>;
+  /** The comment written after each var, for `ship init` to explain them. */
+  varDocs: Record<string, string>;
   tasks: Record<string, TaskDef>;
+  hooks: Record<string, HookEntry[]>;
 }
 
-const RECIPE_KEYS = ['desc', 'extends', 'vars', 'tasks'];
-const TASK_KEYS = ['run', 'roles', 'once', 'local', 'desc'];
+export interface RecipeResult {
+  recipe?: Recipe;
+  problems: ConfigProblem[];
+}
+
+const BUILTIN_NAME = /^[a-z][a-z0-9-]*$/;
 
 /** Where a recipe named in deploy.yaml lives: a built-in name, or a path relative to the config. */
 export function recipeFile(nameOrPath: string, configDir: string): string {
-  if (/^[a-z][a-z0-9-]*$/.test(nameOrPath)) return resolve(BUILTIN_RECIPES, `${nameOrPath}.yaml`);
+  if (BUILTIN_NAME.test(nameOrPath)) return resolve(BUILTIN_RECIPES, `${nameOrPath}.yaml`);
   return isAbsolute(nameOrPath) ? nameOrPath : resolve(configDir, nameOrPath);
 }
 
@@ -32,71 +55,111 @@ export function listBuiltinRecipes(): string[] {
 }
 
 /**
- * Loads a recipe and the recipes it extends (child tasks and vars override the parent's).
- * Returns every problem found, each with file:line:col, rather than the first.
+ * Loads a recipe and the recipes it extends (the child's tasks and vars override the parent's;
+ * its hooks run after the parent's for the same key). Returns every problem found.
+ * `seen` holds the files already on the `extends` chain, to report cycles.
  */
-export function loadRecipe(nameOrPath: string, configDir: string, cwd = process.cwd(), seen: string[] = []): { recipe?: Recipe; problems: ConfigProblem[] } {
+export function loadRecipe(nameOrPath: string, configDir: string, cwd = process.cwd(), seen: string[] = []): RecipeResult {
   const file = recipeFile(nameOrPath, configDir);
   const shown = relative(cwd, file) || file;
-  const problems: ConfigProblem[] = [];
-  const problem = (line: number, col: number, path: string, message: string) => problems.push({ file: shown, line, col, path, message });
-  if (seen.includes(file)) {
-    problem(0, 0, 'extends', `recipe cycle: ${[...seen, file].map((f) => relative(cwd, f)).join(' -> ')}`);
-    return { problems };
-  }
+  const name = BUILTIN_NAME.test(nameOrPath) ? nameOrPath : shown;
   if (!existsSync(file)) {
-    problem(0, 0, 'recipe', `recipe ${JSON.stringify(nameOrPath)} not found (looked at ${shown})`);
-    return { problems };
+    const builtin = BUILTIN_NAME.test(nameOrPath) ? knownAndClosest(nameOrPath, listBuiltinRecipes(), 'built-in recipes') : '';
+    return { problems: [{ file: shown, line: 0, col: 0, path: '', message: `recipe ${JSON.stringify(nameOrPath)} not found${builtin}` }] };
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lc });
-  const at = (offset: number | undefined) => lc.linePos(offset ?? 0);
-  for (const e of doc.errors) {
-    const p = at(e.pos[0]);
-    problem(p.line, p.col, '', e.message.split('\n')[0]!);
-  }
-  if (problems.length) return { problems };
-  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  const name = file.startsWith(BUILTIN_RECIPES) ? nameOrPath : shown;
-  for (const key of Object.keys(data)) if (!RECIPE_KEYS.includes(key)) problem(1, 1, key, `unknown recipe key ${JSON.stringify(key)} (known: ${RECIPE_KEYS.join(', ')})`);
-
-  let base: Recipe | undefined;
-  if (typeof data.extends === 'string') {
-    const parent = loadRecipe(data.extends, dirname(file), cwd, [...seen, file]);
-    problems.push(...parent.problems);
-    base = parent.recipe;
-  }
-  const vars: Record<string, string> = { ...(base?.vars ?? {}) };
-  for (const [k, v] of Object.entries((data.vars as Record<string, unknown>) ?? {})) vars[k] = v === null || v === undefined ? '' : String(v);
-  const tasks: Record<string, TaskDef> = { ...(base?.tasks ?? {}) };
-  for (const [tname, raw] of Object.entries((data.tasks as Record<string, unknown>) ?? {})) {
-    const t = toTask(tname, raw, `recipe:${name}`);
-    if (typeof t === 'string') problem(1, 1, `tasks.${tname}`, t);
-    else tasks[tname] = t;
-  }
-  return {
-    recipe: { name, file, ...(typeof data.desc === 'string' ? { desc: data.desc } : {}), vars, tasks },
-    problems,
+  const parsed = parseRecipe(readFileSync(file, 'utf8'), shown);
+  if (!parsed.raw) return { problems: parsed.problems };
+  const { raw, doc } = parsed;
+  const problems = [...parsed.problems];
+  const report = (path: Path, message: string, part: 'key' | 'value' = 'value') => {
+    const pos = positionOf(parsed.positions, path, part);
+    problems.push({ file: shown, line: pos.line, col: pos.col, path: displayPath(path), message });
   };
+
+  let parent: Recipe | undefined;
+  if (raw.extends !== undefined) {
+    const parentFile = recipeFile(raw.extends, dirname(file));
+    if (parentFile === file || seen.includes(parentFile)) {
+      const chain = [...seen, file, parentFile].map((f) => relative(cwd, f) || f);
+      report(['extends'], `recipes extend each other in a cycle: ${chain.join(' -> ')}`);
+    } else {
+      const loaded = loadRecipe(raw.extends, dirname(file), cwd, [...seen, file]);
+      problems.push(...loaded.problems);
+      parent = loaded.recipe;
+    }
+  }
+
+  const source = `recipe:${name}`;
+  const tasks: Record<string, TaskDef> = { ...parent?.tasks };
+  for (const [task, rawTask] of Object.entries(raw.tasks ?? {})) tasks[task] = taskDef(task, rawTask, source);
+  const hooks: Record<string, HookEntry[]> = {};
+  for (const [key, entries] of Object.entries(parent?.hooks ?? {})) hooks[key] = [...entries];
+  for (const [key, entries] of Object.entries(raw.hooks ?? {})) {
+    const own = entries.map((e, i): HookEntry => (typeof e === 'string' ? { task: e } : { inline: taskDef(`${key}[${i}]`, e, source) }));
+    hooks[key] = [...(hooks[key] ?? []), ...own];
+  }
+  checkHookNames(raw, Object.keys(tasks), report);
+  for (const key of Object.keys(raw.vars ?? {})) {
+    if ((TEMPLATE_NAMES as readonly string[]).includes(key)) report(['vars', key], `{{${key}}} is filled in by ship itself: choose another name`, 'key');
+  }
+
+  const recipe: Recipe = {
+    name,
+    file,
+    ...(raw.desc !== undefined ? { desc: raw.desc } : parent?.desc !== undefined ? { desc: parent.desc } : {}),
+    lineage: [name, ...(parent?.lineage ?? [])],
+    requires: [...new Set([...(parent?.requires ?? []), ...(raw.requires ?? [])])],
+    vars: { ...parent?.vars, ...raw.vars },
+    varDocs: { ...parent?.varDocs, ...varComments(doc) },
+    tasks,
+    hooks,
+  };
+  return { recipe, problems: sortProblems(problems) };
 }
 
-function toTask(name: string, raw: unknown, source: string): TaskDef | string {
-  const asRun = (v: unknown) => (typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
-  const run = asRun(raw);
-  if (run) return { name, run, once: false, local: false, source };
-  if (!raw || typeof raw !== 'object') return 'a task is a command, a list of commands, or { run, roles, once, local, desc }';
-  const o = raw as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !TASK_KEYS.includes(k));
-  if (unknown.length) return `unknown task key(s) ${unknown.join(', ')} (known: ${TASK_KEYS.join(', ')})`;
-  const r = asRun(o.run);
-  if (!r) return 'run: expected a command or a list of commands';
-  return {
-    name,
-    run: r,
-    ...(Array.isArray(o.roles) ? { roles: o.roles.map(String) } : {}),
-    once: o.once === true,
-    local: o.local === true,
-    ...(typeof o.desc === 'string' ? { desc: o.desc } : {}),
-    source,
-  };
+/** Text → validated recipe data (undefined when the text is not even a map). */
+export function parseRecipe(
+  text: string,
+  shown: string,
+): { raw?: RawRecipe; doc: Document; positions: Map<string, NodePosition>; problems: ConfigProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const positions = new Map<string, NodePosition>();
+  const problems: ConfigProblem[] = [];
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = syntax.pos[0] >= 0 ? lineCounter.linePos(syntax.pos[0]) : NO_POS;
+    problems.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${syntax.message.split('\n')[0]}` });
+    return { doc, positions, problems };
+  }
+  // An empty recipe is a valid one: it adds nothing.
+  if (doc.contents === null) return { raw: {}, doc, positions, problems };
+  const raw = walk({ doc, lineCounter, file: shown, problems, positions }, recipeSchema, doc.contents, [], { line: 1, col: 1 });
+  return { ...(raw !== undefined ? { raw: raw as RawRecipe } : {}), doc, positions, problems };
+}
+
+/** Hook keys name a task of the recipe or a deploy step; string entries name a task. */
+function checkHookNames(raw: RawRecipe, tasks: string[], report: (path: Path, message: string, part?: 'key' | 'value') => void): void {
+  for (const [key, entries] of Object.entries(raw.hooks ?? {})) {
+    const target = key.slice(key.indexOf(':') + 1);
+    if (!tasks.includes(target) && !(PHASES as readonly string[]).includes(target)) {
+      report(['hooks', key], `unknown task or deploy step ${JSON.stringify(target)}${didYouMean(target, [...tasks, ...PHASES])}`, 'key');
+    }
+    entries.forEach((entry, index) => {
+      if (typeof entry !== 'string' || tasks.includes(entry) || (PROTOCOL_SLOTS as readonly string[]).includes(entry)) return;
+      report(['hooks', key, index], `unknown task ${JSON.stringify(entry)}${didYouMean(entry, [...tasks, ...PROTOCOL_SLOTS])}`);
+    });
+  }
+}
+
+/** `npm_flags: --omit=dev   # passed to npm ci` → { npm_flags: 'passed to npm ci' }. */
+function varComments(doc: Document): Record<string, string> {
+  const vars = isMap(doc.contents) ? doc.contents.get('vars', true) : undefined;
+  const docs: Record<string, string> = {};
+  if (!isMap(vars)) return docs;
+  for (const pair of vars.items) {
+    const comment = isScalar(pair.value) ? pair.value.comment?.trim() : undefined;
+    if (isScalar(pair.key) && comment) docs[String(pair.key.value)] = comment;
+  }
+  return docs;
 }

@@ -14,6 +14,8 @@ export interface FixtureRepo {
   /** Writes files, commits them, returns the new full sha. */
   commit(files: Record<string, string>, message?: string): string;
   head(): string;
+  /** Removes files, commits, returns the new full sha. */
+  remove(...files: string[]): string;
 }
 
 /** A throwaway git repository holding the example app (readable by every user, for sshd hosts). */
@@ -39,5 +41,10 @@ export function fixtureRepo(opts: { withApp?: boolean } = {}): FixtureRepo {
       return git(dir, 'rev-parse', 'HEAD');
     },
     head: () => git(dir, 'rev-parse', 'HEAD'),
+    remove(...files) {
+      git(dir, 'rm', '-q', '--', ...files);
+      git(dir, 'commit', '-q', '-m', `remove ${files.join(' ')}`);
+      return git(dir, 'rev-parse', 'HEAD');
+    },
   };
 }

@@ -1,0 +1,610 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: how fast is a ship deploy, against the limit and against Capistrano, on the
+ * real-sshd test fleet (issue 7). A script, not a test: it asserts nothing about timings.
+ *
+ * For each fleet size (BENCH_HOSTS, default 1,10,50) it starts the e2e fleet harness
+ * (test/e2e/fleet.ts, loaded by stripping its types: see load-fleet.mjs), makes a small app
+ * repository (200 files of 1-2 KB, 20 commits), and for each strategy (remote, upload), for
+ * BENCH_RUNS runs (default 3), measures the built CLI (`node dist/cli/main.js ... --json`)
+ * under GNU time (wall, user+sys CPU of ship and the processes it waited for, peak RSS) for:
+ *   first    deploy to empty hosts
+ *   same     redeploy of the same sha
+ *   new      redeploy of a new sha (one commit later)
+ *   rollback ship rollback
+ * Each measurement of ship is followed by the same step done by the limit (limit.mjs: one
+ * ssh2 connection per host, one exec each, all hosts at once) and, with BENCH_CAPISTRANO=1
+ * and the remote strategy, by Capistrano on the same fleet (deploy_to /srv/cap).
+ * ship's --json events give a profile of where its time goes per phase.
+ * Also: `ship --version` / `ship --help` startup (median of 10), against `node -e 0`.
+ *
+ * Environment:
+ *   BENCH_HOSTS=1,10,50       fleet sizes
+ *   BENCH_RUNS=3              runs per size and strategy (median and min-max are reported)
+ *   BENCH_STRATEGIES=remote,upload
+ *   BENCH_CONCURRENCY=N       pass --concurrency N to ship (default: its config default)
+ *   BENCH_CAPISTRANO=1        also time Capistrano (installs the Debian package `capistrano`
+ *                             with apt-get when missing; root only; never by default, never in CI)
+ *   BENCH_CPUPROF=1           one extra `node --cpu-prof` deploy at the largest size, summarised
+ *   BENCH_FIRST_ADDRESS=101   fleet hosts are 127.0.1.N from there (root mode)
+ * Output: markdown on stdout, progress on stderr, JSON in bench-results/ (gitignored).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadFleetHarness } from './load-fleet.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHIP = join(ROOT, 'dist', 'cli', 'main.js');
+const LIMIT = join(ROOT, 'test', 'bench', 'limit.mjs');
+const OUT_DIR = join(ROOT, 'bench-results');
+
+const envList = (name, dflt) => (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+const SIZES = envList('BENCH_HOSTS', '1,10,50').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const STRATEGIES = envList('BENCH_STRATEGIES', 'remote,upload');
+const CONCURRENCY = process.env.BENCH_CONCURRENCY;
+const WANT_CAP = process.env.BENCH_CAPISTRANO === '1';
+const WANT_PROF = process.env.BENCH_CPUPROF === '1';
+const FIRST_ADDRESS = Number(process.env.BENCH_FIRST_ADDRESS ?? 101);
+const SCENARIOS = ['first', 'same', 'new', 'rollback'];
+const isRoot = process.getuid?.() === 0;
+
+if (!SIZES.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`BENCH_HOSTS: bad sizes ${process.env.BENCH_HOSTS}`);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`BENCH_RUNS: bad count ${process.env.BENCH_RUNS}`);
+for (const s of STRATEGIES) if (s !== 'remote' && s !== 'upload') throw new Error(`BENCH_STRATEGIES: unknown strategy ${s}`);
+if (!existsSync(SHIP)) throw new Error(`${SHIP} is missing: run npm run build first (npm run bench does)`);
+
+const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one process: wall (here, high resolution), CPU and peak RSS (GNU time)
+// ---------------------------------------------------------------------------------------------
+
+const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p) && /GNU/.test(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout + spawnSync(p, ['--version'], { encoding: 'utf8' }).stderr));
+const scratch = mkdtempSync(join(os.tmpdir(), 'ship-bench-'));
+chmodSync(scratch, 0o755);
+
+/**
+ * Runs cmd under GNU time (or, without it, under sh's `times`, which gives CPU but no RSS).
+ * CPU is user+sys of the process and every child it waited for (git, tar); peak RSS is the
+ * largest resident set of any single one of them (in practice: the node process).
+ */
+function measure(cmd, args, opts = {}) {
+  const timesFile = join(scratch, `time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const [exe, argv] = GNU_TIME
+    ? [GNU_TIME, ['-f', '%e %U %S %M', '-o', timesFile, cmd, ...args]]
+    : ['sh', ['-c', '"$@"; rc=$?; times > "$BENCH_TIMES"; exit $rc', 'sh', cmd, ...args]];
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const h0 = process.hrtime.bigint();
+    const child = spawn(exe, argv, { cwd: opts.cwd ?? scratch, env: { ...opts.env, BENCH_TIMES: timesFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const wallMs = Number(process.hrtime.bigint() - h0) / 1e6;
+      const tExit = Date.now();
+      let cpuMs = null;
+      let rssMb = null;
+      try {
+        const text = readFileSync(timesFile, 'utf8').trim();
+        if (GNU_TIME) {
+          // GNU time prefixes "Command exited with non-zero status N" on failure
+          const [, user, sys, rss] = text.split('\n').at(-1).split(' ').map(Number);
+          cpuMs = (user + sys) * 1000;
+          rssMb = rss / 1024;
+        } else {
+          const [u, s] = text.split('\n')[1].split(' ').map((t) => {
+            const m = /^(\d+)m([\d.]+)s$/.exec(t);
+            return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+          });
+          cpuMs = (u + s) * 1000;
+        }
+      } catch {
+        // no times file: the command did not start
+      }
+      rmSync(timesFile, { force: true });
+      resolve({ code, wallMs, cpuMs, rssMb, stdout, stderr, t0, tExit });
+    });
+  });
+}
+
+const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' });
+
+// ---------------------------------------------------------------------------------------------
+// The app repository: 200 files of 1-2 KB, 20 commits
+// ---------------------------------------------------------------------------------------------
+
+function makeRepo() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'ship-bench-repo-'));
+  chmodSync(dir, 0o755);
+  const git = (...args) =>
+    execFileSync('git', ['-c', 'user.name=ship bench', '-c', 'user.email=bench@ship.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const words = 'const let return function deploy release host server current shared build module export import async await value error result config stage'.split(' ');
+  const text = (bytes) => {
+    let s = '';
+    while (s.length < bytes) s += `${words[Math.floor(rnd() * words.length)]}${rnd() < 0.1 ? '\n' : ' '}`;
+    return s;
+  };
+  const dirs = ['src', 'src/lib', 'src/routes', 'public', 'public/css', 'views', 'config', 'test'];
+  const files = Array.from({ length: 200 }, (_, i) => `${dirs[i % dirs.length]}/file${i}.js`);
+  git('init', '-q', '-b', 'main');
+  let n = 0;
+  const commit = (msg) => {
+    git('add', '-A');
+    git('commit', '-q', '-m', msg);
+    n++;
+    execFileSync('chmod', ['-R', 'a+rX', dir]);
+    return git('rev-parse', 'HEAD');
+  };
+  for (let c = 0; c < 20; c++) {
+    // 10 new files per commit, and a few edits of earlier ones
+    for (const f of files.slice(c * 10, c * 10 + 10)) {
+      mkdirSync(join(dir, dirname(f)), { recursive: true });
+      writeFileSync(join(dir, f), text(1024 + Math.floor(rnd() * 1024)));
+    }
+    for (let e = 0; e < 3 && c > 0; e++) writeFileSync(join(dir, files[Math.floor(rnd() * c * 10)]), text(1024 + Math.floor(rnd() * 1024)));
+    commit(`commit ${c + 1}`);
+  }
+  return {
+    dir,
+    head: () => git('rev-parse', 'HEAD'),
+    /** One more commit (a new sha to deploy). */
+    change() {
+      for (let e = 0; e < 3; e++) writeFileSync(join(dir, files[Math.floor(rnd() * files.length)]), text(1024 + Math.floor(rnd() * 1024)));
+      return commit(`change ${n}`);
+    },
+    size() {
+      let bytes = 0;
+      for (const f of files) bytes += readFileSync(join(dir, f)).length;
+      return { files: files.length, bytes, commits: Number(git('rev-list', '--count', 'HEAD')) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting
+// ---------------------------------------------------------------------------------------------
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const stat = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? { median: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length } : null;
+};
+const sec = (ms) => (ms === null || ms === undefined ? '-' : (ms / 1000).toFixed(ms < 10_000 ? 2 : 1));
+const fmtS = (s) => (s ? `${sec(s.median)} (${sec(s.min)}–${sec(s.max)})` : '-');
+const fmtMb = (s) => (s ? `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})` : '-');
+const ratio = (a, b) => (a && b ? `${(a.median / b.median).toFixed(2)}x` : '-');
+const ms = (x) => (x === null || x === undefined ? '-' : String(Math.round(x)));
+
+// ---------------------------------------------------------------------------------------------
+// ship's --json events: where the time goes
+// ---------------------------------------------------------------------------------------------
+
+function parseEvents(stdout) {
+  const out = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // not an event
+    }
+  }
+  return out;
+}
+
+/**
+ * Cuts one run into consecutive segments (ms) from the events' timestamps, plus per-host
+ * connect times and per-task times:
+ *   startup      spawn -> the first connection starts (node, imports, config, git rev-parse,
+ *                and with upload the git archive)
+ *   connect+lock first connection starts -> deploy:start/rollback:start (handshakes, lock and
+ *                inspect round trip; interleaved per host when hosts > concurrency)
+ *   prepare      phase prepare -> phase publish (upload, prepare script, migrate slot)
+ *   publish      phase publish -> phase finish (swap + restart script, health)
+ *   finish       phase finish -> deploy:end (prune, history, unlock script)
+ *   switch       (rollback) rollback:start -> last per-host rollback event
+ *   exit         deploy:end -> the process has exited (closing connections, node teardown)
+ */
+function profileRun(events, t0, tExit) {
+  const ts = (e) => Date.parse(e.ts);
+  const connects = events.filter((e) => e.event === 'host:connect' && e.ok);
+  const start = events.find((e) => e.event === 'deploy:start' || e.event === 'rollback:start');
+  const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
+  if (!connects.length || !start || !end) return null;
+  const connectStart = Math.min(...connects.map((c) => ts(c) - c.ms));
+  const marks = [['startup', t0], ['connect+lock', connectStart]];
+  if (start.event === 'deploy:start') {
+    for (const e of events) if (e.event === 'phase') marks.push([e.phase.replace(/ \d+\/\d+$/, ''), ts(e)]);
+  } else {
+    marks.push(['switch', ts(start)]);
+    const rb = events.filter((e) => e.event === 'rollback');
+    if (rb.length) marks.push(['finish', Math.max(...rb.map(ts))]);
+  }
+  marks.push(['exit', ts(end)], ['(end)', tExit]);
+  const segments = {};
+  for (let i = 0; i < marks.length - 1; i++) {
+    const [name, at] = marks[i];
+    segments[name] = (segments[name] ?? 0) + (marks[i + 1][1] - at);
+  }
+  const tasks = {};
+  for (const e of events) if (e.event === 'task:end') (tasks[e.task] ??= []).push(e.ms);
+  return {
+    segments,
+    connectMs: stat(connects.map((c) => c.ms)),
+    tasks: Object.fromEntries(Object.entries(tasks).map(([k, v]) => [k, stat(v)])),
+    events: events.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capistrano (opt-in)
+// ---------------------------------------------------------------------------------------------
+
+function capAvailable() {
+  return spawnSync('cap', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+function ensureCapistrano() {
+  if (!isRoot) return 'Capistrano needs the root-mode fleet (one deploy_to for every host): not root';
+  if (process.env.CI) return 'not installing Capistrano in CI';
+  if (capAvailable()) return undefined;
+  log('installing the Debian package capistrano (BENCH_CAPISTRANO=1)...');
+  const apt = (...args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  let r = apt('install', '-y', '--no-install-recommends', 'capistrano');
+  if (r.status !== 0) {
+    apt('update');
+    r = apt('install', '-y', '--no-install-recommends', 'capistrano');
+  }
+  return r.status === 0 && capAvailable() ? undefined : 'apt-get install capistrano failed';
+}
+
+function capProject(fleet, repo) {
+  const dir = mkdtempSync(join(scratch, 'cap-'));
+  mkdirSync(join(dir, 'config', 'deploy'), { recursive: true });
+  writeFileSync(
+    join(dir, 'Capfile'),
+    ['require "capistrano/setup"', 'require "capistrano/deploy"', 'require "capistrano/scm/git"', 'install_plugin Capistrano::SCM::Git', ''].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'config', 'deploy.rb'),
+    [
+      'lock "~> 3.17"',
+      'set :application, "bench"',
+      `set :repo_url, ${JSON.stringify(repo.dir)}`,
+      'set :branch, "main"',
+      'set :deploy_to, "/srv/cap"',
+      'set :keep_releases, 5',
+      'append :linked_dirs, "log", "storage"',
+      `set :format_options, log_file: ${JSON.stringify(join(dir, 'capistrano.log'))}`,
+      'set :ssh_options, {',
+      `  user: ${JSON.stringify(fleet.user)},`,
+      `  keys: [${JSON.stringify(fleet.identityFile)}],`,
+      '  keys_only: true,',
+      '  auth_methods: %w[publickey],',
+      `  user_known_hosts_file: ${JSON.stringify(fleet.knownHostsFile)},`,
+      '  global_known_hosts_file: "/dev/null",',
+      '  verify_host_key: :always,',
+      '  config: false,',
+      '  non_interactive: true,',
+      '  timeout: 20,',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'config', 'deploy', 'bench.rb'),
+    fleet.hosts.map((h) => `server ${JSON.stringify(h.address)}, port: ${h.port}, roles: %w[web app]`).join('\n') + '\n',
+  );
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One fleet size
+// ---------------------------------------------------------------------------------------------
+
+const sibling = (h, name) => h.deployTo.replace(/\/app$/, `/${name}`);
+
+function wipe(fleet, name) {
+  for (const h of fleet.hosts) {
+    const p = h.localPath(sibling(h, name));
+    rmSync(p, { recursive: true, force: true });
+    if (name === 'app') {
+      mkdirSync(p, { recursive: true });
+      chownSync(p, fleet.uid, fleet.gid);
+    }
+  }
+}
+
+function shipConfig(fleet, repo, strategy, work) {
+  const file = join(work, `deploy.${strategy}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'app: bench',
+      `repo: ${repo.dir}`,
+      'keep_releases: 5',
+      `strategy: ${strategy}`,
+      'shared:',
+      '  dirs: [log, storage]',
+      'ssh:',
+      `  user: ${fleet.user}`,
+      `  identity: ${fleet.identityFile}`,
+      '  known_hosts: strict',
+      'stages:',
+      '  bench:',
+      '    hosts:',
+      ...fleet.hosts.map((h) => `      - { host: ${h.address}, port: ${h.port}, deploy_to: ${h.deployTo} }`),
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+async function benchSize(harness, size, repo, results) {
+  log(`starting a fleet of ${size} host(s) at 127.0.1.${FIRST_ADDRESS}...`);
+  const t = Date.now();
+  const fleet = await harness.startFleet({ count: size, firstAddress: FIRST_ADDRESS });
+  log(`fleet up in ${Date.now() - t} ms`);
+  const work = mkdtempSync(join(scratch, `work-${size}-`));
+  const shipEnv = { ...baseEnv(), CI: 'true', HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile };
+  const capDir = results.capistrano.ok ? capProject(fleet, repo) : undefined;
+  let limitSeq = 0;
+  const limitId = () => `2000${String(++limitSeq).padStart(10, '0')}`;
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      for (const strategy of STRATEGIES) {
+        const config = shipConfig(fleet, repo, strategy, work);
+        const cap = capDir && strategy === 'remote';
+        wipe(fleet, 'app');
+        wipe(fleet, 'limit');
+        if (cap) wipe(fleet, 'cap');
+        const limitIds = [];
+        for (const scenario of SCENARIOS) {
+          if (scenario === 'new') repo.change();
+          const sha = repo.head();
+          const key = `${size}|${strategy}|${scenario}`;
+          const rec = (results.cells[key] ??= { hosts: size, strategy, scenario, ship: [], limit: [], cap: [] });
+
+          // ship
+          const args = ['--config', config, scenario === 'rollback' ? 'rollback' : 'deploy', 'bench', '--json', ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : [])];
+          const r = await measure(process.execPath, [SHIP, ...args], { cwd: work, env: shipEnv });
+          const events = parseEvents(r.stdout);
+          const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
+          const ok = r.code === 0 && end?.ok === true;
+          rec.ship.push({ run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) });
+          log(`${size} hosts ${strategy} ${scenario} run ${run}: ship ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
+
+          // the limit
+          const release = limitId();
+          if (scenario !== 'rollback') limitIds.push(release);
+          const job = {
+            hosts: fleet.hosts.map((h) => ({ address: h.address, port: h.port, deployTo: sibling(h, 'limit') })),
+            user: fleet.user,
+            identityFile: fleet.identityFile,
+            knownHostsFile: fleet.knownHostsFile,
+            mode: scenario === 'rollback' ? 'rollback' : 'deploy',
+            strategy,
+            repo: repo.dir,
+            sha,
+            release,
+            target: limitIds.at(-2),
+            keep: 5,
+            shared: ['log', 'storage'],
+          };
+          const jobFile = join(work, 'limit-job.json');
+          writeFileSync(jobFile, JSON.stringify(job));
+          const l = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
+          rec.limit.push({ run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) });
+          log(`${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`);
+
+          // Capistrano
+          if (cap) {
+            const task = scenario === 'rollback' ? 'deploy:rollback' : 'deploy';
+            const c = await measure('cap', ['bench', task], { cwd: capDir, env: { ...baseEnv(), HOME: fleet.home }, timeoutMs: 600_000 });
+            rec.cap.push({ run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) });
+            log(`${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`);
+          }
+        }
+      }
+    }
+    if (WANT_PROF && size === Math.max(...SIZES)) results.cpuProfile = await cpuProfile(fleet, repo, work, shipEnv, size);
+  } finally {
+    await fleet.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU profile of one deploy (opt-in)
+// ---------------------------------------------------------------------------------------------
+
+async function cpuProfile(fleet, repo, work, shipEnv, size) {
+  const dir = join(OUT_DIR, 'cpuprof');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const config = shipConfig(fleet, repo, 'remote', work);
+  repo.change();
+  const r = await measure(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, SHIP, '--config', config, 'deploy', 'bench', '--json'], { cwd: work, env: shipEnv });
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (r.code !== 0 || !file) return { error: `profiled deploy failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}` };
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000));
+  const category = (url, fn) => {
+    if (!url) return fn.startsWith('(') ? fn : '(native)';
+    if (url.includes('/node_modules/')) return url.split('/node_modules/').at(-1).split('/')[0];
+    if (url.includes('/dist/')) return 'ship (dist)';
+    if (url.startsWith('node:')) return 'node internals';
+    return 'other';
+  };
+  const cats = {};
+  const fns = new Map();
+  let total = 0;
+  for (const [id, t] of self) {
+    const n = byId.get(id);
+    const { functionName, url, lineNumber } = n.callFrame;
+    const cat = category(url, functionName || '(anonymous)');
+    cats[cat] = (cats[cat] ?? 0) + t;
+    total += t;
+    const key = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}` : ''}`.trim();
+    fns.set(key, (fns.get(key) ?? 0) + t);
+  }
+  const top = (m, k) => [...(m instanceof Map ? m : Object.entries(m))].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, t]) => ({ name, ms: Math.round(t) }));
+  return { hosts: size, file: join('bench-results', 'cpuprof', file), wallMs: r.wallMs, cpuMs: r.cpuMs, sampledMs: Math.round(total), categories: top(cats, 20), functions: top(fns, 20) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup
+// ---------------------------------------------------------------------------------------------
+
+async function startup() {
+  const out = {};
+  const cases = { 'node -e 0': ['-e', '0'], 'ship --version': [SHIP, '--version'], 'ship --help': [SHIP, '--help'] };
+  for (const [name, args] of Object.entries(cases)) {
+    const runs = [];
+    for (let i = 0; i < 10; i++) runs.push(await measure(process.execPath, args, { env: baseEnv() }));
+    out[name] = { wall: stat(runs.map((r) => r.wallMs)), cpu: stat(runs.map((r) => r.cpuMs)), rss: stat(runs.map((r) => r.rssMb)) };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function machine() {
+  const sh = (c, a) => {
+    const r = spawnSync(c, a, { encoding: 'utf8' });
+    return (r.stdout || r.stderr || '').trim().split('\n')[0];
+  };
+  return {
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    openssh: sh('ssh', ['-V']),
+    git: sh('git', ['--version']),
+    ship: sh('git', ['-C', ROOT, 'describe', '--always', '--dirty']),
+    gnuTime: !!GNU_TIME,
+  };
+}
+
+function report(results) {
+  const L = [];
+  const m = results.machine;
+  L.push('## ship benchmark', '');
+  L.push(`Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; ${m.node}; ${m.openssh}; ${m.git}; ship ${m.ship}.`);
+  L.push(`App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`);
+  L.push(`CPU = user+sys of the process and the children it waited for (git, tar); RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
+  L.push('');
+  const withCap = Object.values(results.cells).some((c) => c.cap.length);
+  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship RSS MB | limit wall s | limit CPU s | ship/limit |${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
+  L.push(`|---:|---|---|---:|---:|---:|---:|---:|---:|${withCap ? '---:|---:|---:|' : ''}`);
+  for (const c of Object.values(results.cells)) {
+    const okS = c.ship.filter((r) => r.ok);
+    const s = { wall: stat(okS.map((r) => r.wallMs)), cpu: stat(okS.map((r) => r.cpuMs)), rss: stat(okS.map((r) => r.rssMb)) };
+    const okL = c.limit.filter((r) => r.ok);
+    const l = { wall: stat(okL.map((r) => r.wallMs)), cpu: stat(okL.map((r) => r.cpuMs)) };
+    const okC = c.cap.filter((r) => r.ok);
+    const k = { wall: stat(okC.map((r) => r.wallMs)), cpu: stat(okC.map((r) => r.cpuMs)) };
+    const fails = c.ship.length - okS.length;
+    const capCells = c.cap.length ? ` ${fmtS(k.wall)}${okC.length < c.cap.length ? ` (${c.cap.length - okC.length} failed)` : ''} | ${fmtS(k.cpu)} | ${ratio(s.wall, k.wall)} |` : withCap ? ' | | |' : '';
+    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtMb(s.rss)} | ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${ratio(s.wall, l.wall)} |${capCells}`);
+  }
+  if (results.capistrano.requested && !results.capistrano.ok) L.push('', `Capistrano: not run: ${results.capistrano.why}`);
+
+  L.push('', '### Where ship\'s time goes (medians, ms)', '');
+  const segNames = ['startup', 'connect+lock', 'prepare', 'publish', 'switch', 'finish', 'exit'];
+  L.push(`| hosts | strategy | step | wall | ${segNames.join(' | ')} | connect/host (med, max) | tasks/host (med, max) |`);
+  L.push(`|---:|---|---|---:|${segNames.map(() => '---:').join('|')}|---|---|`);
+  for (const c of Object.values(results.cells)) {
+    const profs = c.ship.filter((r) => r.ok && r.profile).map((r) => r.profile);
+    if (!profs.length) continue;
+    const seg = (n) => ms(median(profs.map((p) => p.segments[n]).filter((x) => x !== undefined)));
+    const conn = `${ms(median(profs.map((p) => p.connectMs?.median)))}, ${ms(median(profs.map((p) => p.connectMs?.max)))}`;
+    const taskNames = [...new Set(profs.flatMap((p) => Object.keys(p.tasks)))];
+    const tasks = taskNames.map((t) => `${t} ${ms(median(profs.map((p) => p.tasks[t]?.median)))}/${ms(median(profs.map((p) => p.tasks[t]?.max)))}`).join(', ');
+    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${ms(median(c.ship.filter((r) => r.ok).map((r) => r.wallMs)))} | ${segNames.map(seg).join(' | ')} | ${conn} | ${tasks} |`);
+  }
+
+  L.push('', '### Startup (10 runs each)', '', '| command | wall ms | CPU ms | RSS MB |', '|---|---:|---:|---:|');
+  for (const [name, s] of Object.entries(results.startup)) {
+    L.push(`| \`${name}\` | ${ms(s.wall?.median)} (${ms(s.wall?.min)}–${ms(s.wall?.max)}) | ${ms(s.cpu?.median)} | ${s.rss ? Math.round(s.rss.median) : '-'} |`);
+  }
+
+  if (results.cpuProfile) {
+    const p = results.cpuProfile;
+    L.push('', `### CPU profile: one redeploy of a new sha to ${p.hosts} hosts (remote)`, '');
+    if (p.error) L.push(p.error);
+    else {
+      L.push(`wall ${sec(p.wallMs)} s, CPU ${sec(p.cpuMs)} s (incl. children), sampled in the ship process ${p.sampledMs} ms; profile: ${p.file}`, '');
+      L.push('| self time by package | ms |', '|---|---:|', ...p.categories.map((c) => `| ${c.name} | ${c.ms} |`));
+      L.push('', '| top functions (self) | ms |', '|---|---:|', ...p.functions.map((f) => `| \`${f.name}\` | ${f.ms} |`));
+    }
+  }
+  return L.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const harness = await loadFleetHarness(ROOT);
+  if (!harness.fleetAvailable.ok) throw new Error(`the test fleet cannot start here: ${harness.fleetAvailable.why}`);
+  const began = Date.now();
+  const repo = makeRepo();
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings: { sizes: SIZES, runs: RUNS, strategies: STRATEGIES, concurrency: CONCURRENCY ?? null, capistrano: WANT_CAP },
+    repo: repo.size(),
+    capistrano: { requested: WANT_CAP, ok: false, why: 'not requested (BENCH_CAPISTRANO=1)' },
+    cells: {},
+    startup: {},
+  };
+  if (WANT_CAP) {
+    const why = ensureCapistrano();
+    results.capistrano = why ? { requested: true, ok: false, why } : { requested: true, ok: true, version: spawnSync('cap', ['--version'], { encoding: 'utf8' }).stdout.trim() };
+    log(why ? `Capistrano: ${why}` : `Capistrano: ${results.capistrano.version}`);
+  }
+  try {
+    log('startup: ship --version / --help x10');
+    results.startup = await startup();
+    for (const size of SIZES) await benchSize(harness, size, repo, results);
+  } finally {
+    rmSync(repo.dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  results.totalMs = Date.now() - began;
+  const md = report(results);
+  mkdirSync(OUT_DIR, { recursive: true });
+  const stamp = results.date.replace(/[:.]/g, '-');
+  writeFileSync(join(OUT_DIR, `bench-${stamp}.json`), JSON.stringify(results, null, 2));
+  writeFileSync(join(OUT_DIR, 'latest.json'), JSON.stringify(results, null, 2));
+  writeFileSync(join(OUT_DIR, 'latest.md'), md);
+  process.stdout.write(md);
+  log(`done in ${Math.round(results.totalMs / 1000)} s; JSON in bench-results/bench-${stamp}.json`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`[bench] failed: ${e?.stack ?? e}\n`);
+  process.exitCode = 1;
+});
