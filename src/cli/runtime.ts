@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { systemClock } from '../deploy/clock.js';
 import type { Operator, RunEnv } from '../deploy/fleet.js';
@@ -7,7 +8,8 @@ import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
-import { jsonReporter, plainReporter, type Reporter } from '../ui/reporter.js';
+import { deployLog, type DeployLog } from '../ui/log-file.js';
+import { jsonReporter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
 
 /** Options every command accepts (DESIGN section 5). */
@@ -28,7 +30,17 @@ export interface Runtime {
   json: boolean;
   /** Prints a human line (stderr under --json, so stdout stays NDJSON). */
   say(text: string): void;
+  /** The deploy log, for the commands that keep one. */
+  log: DeployLog | undefined;
   dispose(): void;
+}
+
+/** What a command wants from its runtime beyond the global options. */
+export interface RuntimeOptions {
+  /** Live progress as a listr2 tree when on a terminal (not under CI, --json or --verbose). */
+  tree?: boolean;
+  /** Keep the full plain log of this run in <config dir>/.ship/logs/. */
+  log?: 'deploy' | 'rollback';
 }
 
 export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
@@ -105,14 +117,27 @@ function interruptions(say: (s: string) => void, state: HostStateTracker): { sig
   };
 }
 
-export async function prepareRuntime(stageName: string, g: GlobalOptions): Promise<Runtime> {
+/** NDJSON under --json; the listr2 tree on a terminal; plain lines otherwise (CI, pipes, --verbose). */
+async function screenReporter(stage: StageConfig, g: GlobalOptions, tree: boolean, redact: Redact, color: boolean): Promise<Reporter> {
+  if (g.json) return jsonReporter({ stage: stage.stage, out: process.stdout, redact });
+  if (tree) {
+    // listr2's colours are decided when it loads: --no-color must be known by then
+    if (!color) process.env.NO_COLOR = '1';
+    const { treeReporter } = await import('../ui/tree.js');
+    return treeReporter({ stage: stage.stage, out: process.stdout, redact, color, hosts: stage.hosts.map((h) => h.name) });
+  }
+  return plainReporter({ stage: stage.stage, out: process.stdout, redact, verbose: !!g.verbose, color });
+}
+
+export async function prepareRuntime(stageName: string, g: GlobalOptions, o: RuntimeOptions = {}): Promise<Runtime> {
   const stage = await loadStageConfig(stageName, g.config);
   const redact = makeRedactor(stage.secretValues);
   const json = !!g.json;
   const color = g.color !== false && !process.env.NO_COLOR && !json && !!process.stdout.isTTY && !process.env.CI;
-  const reporter = json
-    ? jsonReporter({ stage: stage.stage, out: process.stdout, redact })
-    : plainReporter({ stage: stage.stage, out: process.stdout, redact, verbose: !!g.verbose, color });
+  const tree = !!o.tree && !json && !!process.stdout.isTTY && !process.env.CI && !g.verbose;
+  const screen = await screenReporter(stage, g, tree, redact, color);
+  const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
+  const reporter = log ? teeReporter(screen, log) : screen;
   const say = (text: string) => (json ? process.stderr : process.stdout).write(redact(text) + '\n');
   let concurrency = stage.concurrency;
   if (g.concurrency !== undefined) {
@@ -121,7 +146,9 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions): Promi
   }
   const lockWaitMs = g.lockWait !== undefined ? parseDurationFlag('--lock-wait', g.lockWait) : 0;
   const state = new HostStateTracker();
-  const irq = interruptions((s) => process.stderr.write(s + '\n'), state);
+  // the tree holds the terminal while it draws: a Ctrl-C notice goes into it, not under it
+  const notify = tree ? (message: string) => reporter.emit({ event: 'log', level: 'warn', message }) : (s: string) => process.stderr.write(s + '\n');
+  const irq = interruptions(notify, state);
   const env: RunEnv = {
     clock: systemClock,
     emit: (e) => {
@@ -135,5 +162,5 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions): Promi
     lockWaitMs,
     signal: irq.signal,
   };
-  return { stage, env, reporter, redact, json, say, dispose: irq.dispose };
+  return { stage, env, reporter, redact, json, say, log, dispose: irq.dispose };
 }

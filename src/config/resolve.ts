@@ -76,7 +76,9 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
   const secrets = [...new Set([...(top.secrets ?? []), ...(stage.secrets ?? [])])];
   const repoTree = subPath(stage.repo_tree ?? top.repo_tree ?? '.');
   const branch = stage.branch ?? top.branch;
-  const health = healthSettings(stage.health ?? top.health);
+  const healthRaw = stage.health ?? top.health;
+  const healthChecks = (Array.isArray(healthRaw) ? healthRaw : healthRaw ? [healthRaw] : []).map(healthSettings);
+  const health = healthChecks[0];
   const diskMin = stage.check?.disk_min ?? top.check?.disk_min;
   const config: StageConfig = {
     configPath: loaded.configPath,
@@ -98,6 +100,7 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     secretValues: secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets),
     concurrency: stage.concurrency ?? top.concurrency ?? DEFAULTS.concurrency,
     ...(health ? { health } : {}),
+    healthChecks,
     check: {
       urls: [...(stage.check?.urls ?? top.check?.urls ?? [])],
       ...(diskMin !== undefined ? { diskMinBytes: diskMin } : {}),
@@ -162,9 +165,9 @@ function sshSettings(layers: (RawSsh | undefined)[], configDir: string, homedir:
   };
 }
 
-function healthSettings(raw: RawHealth | undefined): HealthSettings | undefined {
-  if (!raw) return undefined;
+function healthSettings(raw: RawHealth): HealthSettings {
   return {
+    ...(raw.roles !== undefined ? { roles: [...raw.roles] } : {}),
     ...(raw.http !== undefined ? { http: raw.http } : {}),
     ...(raw.tcp !== undefined ? { tcp: raw.tcp } : {}),
     ...(raw.command !== undefined ? { command: raw.command } : {}),

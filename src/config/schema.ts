@@ -193,7 +193,7 @@ const check = obj(
   { id: 'check', description: 'Extra inputs for `ship check`. Merged field by field.' },
 );
 
-const health = obj(
+const healthCheck = obj(
   {
     http: str({
       pattern: URL,
@@ -211,13 +211,20 @@ const health = obj(
     ),
     timeout: duration({ default: DEFAULTS.healthTimeoutMs, description: 'How long a host may take to become healthy.' }),
     interval: duration({ default: DEFAULTS.healthIntervalMs, description: 'Time between two attempts.' }),
+    roles: list(role, { minItems: 1, description: 'Check only hosts with one of these roles. Default: every host.' }),
   },
   {
-    id: 'health',
+    id: 'healthCheck',
     atLeastOne: ['http', 'tcp', 'command'],
-    description: 'The check each host must pass after publish. A stage\'s health replaces the top-level one.',
+    description: 'A check hosts must pass after publish.',
   },
 );
+
+const health = oneOf([healthCheck, list(healthCheck, { minItems: 1 })], {
+  id: 'health',
+  description:
+    'The check each host must pass after publish, or a list of checks each limited to some roles (web: http, worker: command). A stage\'s health replaces the top-level one.',
+});
 
 const rollout = obj(
   {
@@ -350,4 +357,5 @@ export type RawSsh = Infer<typeof ssh>;
 export type RawTask = Infer<typeof task>;
 export type RawTaskObject = Infer<typeof taskObject>;
 export type RawHookEntry = Infer<typeof hookEntry>;
-export type RawHealth = Infer<typeof health>;
+export type RawHealth = Infer<typeof healthCheck>;
+export type RawHealthField = Infer<typeof health>;

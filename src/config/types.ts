@@ -37,6 +37,7 @@ export interface HealthSettings {
   expect: HealthExpect;
   timeoutMs: number;
   intervalMs: number;
+  roles?: string[]; // only hosts with one of these roles; undefined = every host
 }
 
 export interface CheckSettings {
@@ -92,7 +93,8 @@ export interface StageConfig {
   secrets: string[]; // names of env entries whose values are secret
   secretValues: string[]; // the values to redact everywhere (non-empty strings only)
   concurrency: number;
-  health?: HealthSettings;
+  health?: HealthSettings; // the first of healthChecks (kept for callers that need one)
+  healthChecks: HealthSettings[]; // every check; a host passes those whose roles it has
   check: CheckSettings;
   rollout: RolloutSettings;
   tasks: Record<string, TaskDef>; // recipe tasks merged with config tasks

@@ -1,5 +1,6 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { checkHealth } from '../health/check.js';
+import { healthChecksFor } from '../health/select.js';
 import { removeCurrentLink, swapCurrent } from '../release/swap.js';
 import type { Step } from '../shell/script.js';
 import { mapSettled } from '../util/pool.js';
@@ -55,21 +56,22 @@ export async function switchHosts(
     });
     const swapped = r.steps[0]?.exitCode === 0;
     if (!r.ok) return { host, swapped, ok: false, detail: r.error?.message ?? `exit ${r.exitCode}` };
-    if (!opts.checkHealth || !stage.health || !release) return { host, swapped, ok: true };
-    const h = await checkHealth({
-      host,
-      transport: member.transport,
-      health: stage.health,
-      values,
-      env: tenv,
-      clock: env.clock,
-      emit: env.emit,
-      redact: env.redact,
-      ...(env.signal ? { signal: env.signal } : {}),
-    });
-    return h.ok
-      ? { host, swapped, ok: true }
-      : { host, swapped, ok: false, detail: `health check failed on ${host} after ${h.attempts} attempt(s): ${env.redact(h.last.detail)}` };
+    const checks = opts.checkHealth && release ? healthChecksFor(stage, member.host) : [];
+    for (const health of checks) {
+      const h = await checkHealth({
+        host,
+        transport: member.transport,
+        health,
+        values,
+        env: tenv,
+        clock: env.clock,
+        emit: env.emit,
+        redact: env.redact,
+        ...(env.signal ? { signal: env.signal } : {}),
+      });
+      if (!h.ok) return { host, swapped, ok: false, detail: `health check failed on ${host} after ${h.attempts} attempt(s): ${env.redact(h.last.detail)}` };
+    }
+    return { host, swapped, ok: true };
   });
   return settled.map((s, i) =>
     s.status === 'fulfilled'

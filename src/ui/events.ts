@@ -26,7 +26,13 @@ export type ShipEvent =
       ms: number;
       current: Record<string, string | null>;
       error?: string;
-    };
+    }
+  // --dry-run: what a deploy or rollback would run, per host, in order; nothing is contacted
+  | { event: 'plan:start'; command: 'deploy' | 'rollback'; hosts: string[]; release?: string; revision?: string; branch?: string; target?: string }
+  | { event: 'plan'; host: string; phase: string; task: string; command: string; note?: string }
+  | { event: 'plan:end'; ok: true; exitCode: 0; steps: number; ms: number }
+  // `ship exec` and `ship run`: each host's exit code (null: never ran, e.g. unreachable)
+  | { event: 'exec:end' | 'run:end'; ok: boolean; exitCode: number; ms: number; hosts: Record<string, number | null>; task?: string; error?: string };
 
 export type Emit = (e: ShipEvent) => void;
 

@@ -89,3 +89,15 @@ export function plainReporter(o: ReporterOptions): Reporter {
     close: async () => {},
   };
 }
+
+/** The same events to several reporters: the screen and the deploy log. */
+export function teeReporter(...reporters: Reporter[]): Reporter {
+  return {
+    emit(e) {
+      for (const r of reporters) r.emit(e);
+    },
+    close: async () => {
+      await Promise.all(reporters.map((r) => r.close()));
+    },
+  };
+}

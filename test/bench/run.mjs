@@ -30,7 +30,7 @@
  * Output: markdown on stdout, progress on stderr, JSON in bench-results/ (gitignored).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -331,6 +331,24 @@ function wipe(fleet, name) {
   }
 }
 
+/**
+ * Did the tool do the work? Hosts whose `current` does not hold `sha` (read through this
+ * machine's view of each host's /srv; the link points into the host's own namespace).
+ */
+function wrongHosts(fleet, name, sha) {
+  const bad = [];
+  for (const h of fleet.hosts) {
+    try {
+      const target = readlinkSync(h.localPath(`${sibling(h, name)}/current`));
+      const rev = readFileSync(h.localPath(`${target.replace(/\/+$/, '')}/REVISION`), 'utf8').trim();
+      if (rev !== sha) bad.push(h.address);
+    } catch {
+      bad.push(h.address);
+    }
+  }
+  return bad;
+}
+
 function shipConfig(fleet, repo, strategy, work) {
   const file = join(work, `deploy.${strategy}.yaml`);
   writeFileSync(
@@ -375,9 +393,21 @@ async function benchSize(harness, size, repo, results) {
         wipe(fleet, 'limit');
         if (cap) wipe(fleet, 'cap');
         const limitIds = [];
+        let shaBefore;
         for (const scenario of SCENARIOS) {
           if (scenario === 'new') repo.change();
           const sha = repo.head();
+          if (scenario === 'first') shaBefore = sha;
+          const expect = scenario === 'rollback' ? shaBefore : sha;
+          const check = (name, r) => {
+            if (!r.ok) return;
+            const bad = wrongHosts(fleet, name, expect);
+            if (bad.length) {
+              r.ok = false;
+              r.error = `current is not ${expect.slice(0, 12)} on ${bad.length} host(s): ${bad.slice(0, 5).join(', ')}`;
+              log(`${name}: ${r.error}`);
+            }
+          };
           const key = `${size}|${strategy}|${scenario}`;
           const rec = (results.cells[key] ??= { hosts: size, strategy, scenario, ship: [], limit: [], cap: [] });
 
@@ -387,7 +417,9 @@ async function benchSize(harness, size, repo, results) {
           const events = parseEvents(r.stdout);
           const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
           const ok = r.code === 0 && end?.ok === true;
-          rec.ship.push({ run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) });
+          const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
+          check('app', sr);
+          rec.ship.push(sr);
           log(`${size} hosts ${strategy} ${scenario} run ${run}: ship ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
 
           // the limit
@@ -410,14 +442,18 @@ async function benchSize(harness, size, repo, results) {
           const jobFile = join(work, 'limit-job.json');
           writeFileSync(jobFile, JSON.stringify(job));
           const l = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
-          rec.limit.push({ run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) });
+          const lr = { run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) };
+          check('limit', lr);
+          rec.limit.push(lr);
           log(`${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`);
 
           // Capistrano
           if (cap) {
             const task = scenario === 'rollback' ? 'deploy:rollback' : 'deploy';
             const c = await measure('cap', ['bench', task], { cwd: capDir, env: { ...baseEnv(), HOME: fleet.home }, timeoutMs: 600_000 });
-            rec.cap.push({ run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) });
+            const cr = { run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) };
+            check('cap', cr);
+            rec.cap.push(cr);
             log(`${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`);
           }
         }
@@ -446,12 +482,24 @@ async function cpuProfile(fleet, repo, work, shipEnv, size) {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();
   prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000));
-  const category = (url, fn) => {
-    if (!url) return fn.startsWith('(') ? fn : '(native)';
+  // Self time is attributed to the nearest frame (itself or a caller) that says whose work it
+  // is: module loading (imports), a package of node_modules, ship's own code; else node itself.
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const own = (n) => {
+    const { url, functionName } = n.callFrame;
+    if (url.startsWith('node:internal/modules/')) return 'module loading (imports, compile)';
     if (url.includes('/node_modules/')) return url.split('/node_modules/').at(-1).split('/')[0];
     if (url.includes('/dist/')) return 'ship (dist)';
-    if (url.startsWith('node:')) return 'node internals';
-    return 'other';
+    if (!url && ['(idle)', '(garbage collector)', '(program)'].includes(functionName)) return functionName;
+    return undefined;
+  };
+  const category = (id) => {
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const c = own(byId.get(at));
+      if (c) return c;
+    }
+    return 'node internals (event loop, streams, sockets)';
   };
   const cats = {};
   const fns = new Map();
@@ -459,7 +507,7 @@ async function cpuProfile(fleet, repo, work, shipEnv, size) {
   for (const [id, t] of self) {
     const n = byId.get(id);
     const { functionName, url, lineNumber } = n.callFrame;
-    const cat = category(url, functionName || '(anonymous)');
+    const cat = category(id);
     cats[cat] = (cats[cat] ?? 0) + t;
     total += t;
     const key = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}` : ''}`.trim();
@@ -484,6 +532,20 @@ async function startup() {
   return out;
 }
 
+/** What importing each runtime dependency alone costs (wall of `node -e import(dep)` minus `node -e 0`, median of 5). */
+async function importCosts() {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const time = async (code) => {
+    const runs = [];
+    for (let i = 0; i < 5; i++) runs.push((await measure(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: baseEnv() })).wallMs);
+    return median(runs);
+  };
+  const base = await time('0');
+  const out = {};
+  for (const dep of Object.keys(pkg.dependencies ?? {})) out[dep] = Math.max(0, (await time(`await import(${JSON.stringify(dep)})`)) - base);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
@@ -503,6 +565,7 @@ function machine() {
     git: sh('git', ['--version']),
     ship: sh('git', ['-C', ROOT, 'describe', '--always', '--dirty']),
     gnuTime: !!GNU_TIME,
+    loadAvgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
 
@@ -511,6 +574,7 @@ function report(results) {
   const m = results.machine;
   L.push('## ship benchmark', '');
   L.push(`Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; ${m.node}; ${m.openssh}; ${m.git}; ship ${m.ship}.`);
+  L.push(`Load average (1, 5, 15 min) at start ${m.loadAvgAtStart.join(', ')}, at end ${m.loadAvgAtEnd.join(', ')}: other work on this machine skews the numbers; the limit and Capistrano run interleaved with ship, so the ratios suffer less than the absolute times.`);
   L.push(`App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`);
   L.push(`CPU = user+sys of the process and the children it waited for (git, tar); RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
   L.push('');
@@ -549,13 +613,17 @@ function report(results) {
     L.push(`| \`${name}\` | ${ms(s.wall?.median)} (${ms(s.wall?.min)}–${ms(s.wall?.max)}) | ${ms(s.cpu?.median)} | ${s.rss ? Math.round(s.rss.median) : '-'} |`);
   }
 
+  if (results.importMs) {
+    L.push('', 'Importing each dependency alone (ms over `node -e 0`, median of 5): ' + Object.entries(results.importMs).map(([d, t]) => `${d} ${Math.round(t)}`).join(', ') + '.');
+  }
+
   if (results.cpuProfile) {
     const p = results.cpuProfile;
     L.push('', `### CPU profile: one redeploy of a new sha to ${p.hosts} hosts (remote)`, '');
     if (p.error) L.push(p.error);
     else {
       L.push(`wall ${sec(p.wallMs)} s, CPU ${sec(p.cpuMs)} s (incl. children), sampled in the ship process ${p.sampledMs} ms; profile: ${p.file}`, '');
-      L.push('| self time by package | ms |', '|---|---:|', ...p.categories.map((c) => `| ${c.name} | ${c.ms} |`));
+      L.push('| self time by whose work it is | ms |', '|---|---:|', ...p.categories.map((c) => `| ${c.name} | ${c.ms} |`));
       L.push('', '| top functions (self) | ms |', '|---|---:|', ...p.functions.map((f) => `| \`${f.name}\` | ${f.ms} |`));
     }
   }
@@ -588,12 +656,14 @@ async function main() {
   try {
     log('startup: ship --version / --help x10');
     results.startup = await startup();
+    results.importMs = await importCosts();
     for (const size of SIZES) await benchSize(harness, size, repo, results);
   } finally {
     rmSync(repo.dir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   }
   results.totalMs = Date.now() - began;
+  results.machine.loadAvgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
   const md = report(results);
   mkdirSync(OUT_DIR, { recursive: true });
   const stamp = results.date.replace(/[:.]/g, '-');

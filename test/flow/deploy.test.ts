@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.js';
 import { rollback } from '../../src/deploy/rollback.js';
 import { lockStage, unlockStage } from '../../src/deploy/status.js';
-import { DeployError, LockedError, RolledBackError } from '../../src/errors.js';
+import { DeployError, LockedError, RollbackFailedError, RolledBackError } from '../../src/errors.js';
 import { fixtureRepo } from '../helpers/repo.js';
 import { fakeClock, localStage, realGit, recordingEnv, task, taskTrail } from '../helpers/stage.js';
 
@@ -277,5 +277,42 @@ describe('deploy protocol (flow, recorded per host)', () => {
       await new Promise((r) => setTimeout(r, 1100)); // ls -t orders by mtime, to the second on some filesystems
     }
     expect(readdirSync(join(stage.hosts[0]!.deployTo, 'shared', 'backups')).sort()).toEqual(ids.slice(2).map((id) => `db-${id}.sql`));
+  });
+
+  it('when the way back fails too: exit 5, and every host\'s current is listed', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 2, {
+      health: { command: '[ ! -e {{shared_path}}/sick ]', expect: { status: 200 }, timeoutMs: 200, intervalMs: 100 },
+    });
+    const clock = fakeClock();
+    const one = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    for (const h of stage.hosts) writeFileSync(join(h.deployTo, 'shared', 'sick'), ''); // now nothing is healthy
+    const err = await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RollbackFailedError);
+    expect((err as RollbackFailedError).exitCode).toBe(5);
+    expect((err as RollbackFailedError).details).toEqual(expect.arrayContaining([`h1: current = ${one.release}`, `h2: current = ${one.release}`]));
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe(one.release); // swapped back, but unhealthy there too
+      expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+    }
+  });
+
+  it('health checks can be limited to roles: each host passes the checks of its roles', async () => {
+    const repo = fixtureRepo();
+    const base = { expect: { status: 200 }, timeoutMs: 200, intervalMs: 100 };
+    const checks = [
+      { ...base, command: 'true', roles: ['web'] },
+      { ...base, command: '[ -e {{shared_path}}/worker-up ]', roles: ['worker'] },
+    ];
+    const stage = localStage(repo.dir, 2, { healthChecks: checks }, [{}, { roles: ['worker'] }]);
+    const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect((err as RolledBackError).details[0]).toMatch(/^health check failed on h2 after \d+ attempt\(s\): command exited 1/);
+    writeFileSync(join(stage.hosts[1]!.deployTo, 'shared', 'worker-up'), '');
+    const rec = recordingEnv(stage);
+    await deploy(stage, {}, rec.env, realGit);
+    const finals = rec.events.filter((e) => e.event === 'health' && e.final).map((e) => e.event === 'health' && e.host);
+    expect(finals.sort()).toEqual(['h1', 'h2']); // one check each: web on h1, worker on h2
   });
 });

@@ -55,6 +55,7 @@ export function localStage(repo: string, n: number, over: Partial<StageConfig> =
     vars: {},
     hosts,
     ...over,
+    healthChecks: over.healthChecks ?? (over.health ? [over.health] : []),
   };
 }
 

@@ -27,6 +27,7 @@ describe('templates/deploy.schema.json', () => {
       'check',
       'env',
       'health',
+      'healthCheck',
       'hookEntry',
       'hooks',
       'host',
@@ -44,7 +45,7 @@ describe('templates/deploy.schema.json', () => {
     expect(schema.properties.keep_releases?.default).toBe(5);
     expect(schema.definitions.ssh?.properties?.connect_timeout?.default).toBe('10s');
     expect(schema.definitions.rollout?.not).toEqual({ required: ['batch', 'canary'] });
-    expect(schema.definitions.health?.anyOf).toEqual([{ required: ['http'] }, { required: ['tcp'] }, { required: ['command'] }]);
+    expect(schema.definitions.healthCheck?.anyOf).toEqual([{ required: ['http'] }, { required: ['tcp'] }, { required: ['command'] }]);
     const undocumented = Object.entries(schema.properties).filter(([, p]) => !p.$ref && !p.description);
     expect(undocumented).toEqual([]);
   });

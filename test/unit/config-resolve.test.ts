@@ -68,6 +68,7 @@ describe('resolveStage', () => {
           timeoutMs: 60_000,
           intervalMs: 1_000,
         },
+        healthChecks: [{ http: 'http://{{host}}:3000/health', expect: { status: 200, body: 'ok' }, timeoutMs: 60_000, intervalMs: 1_000 }],
         check: { urls: ['https://demo.example.com/'], diskMinBytes: 1024 ** 3 },
         rollout: { batch: 2 },
         tasks: {
@@ -119,6 +120,7 @@ describe('resolveStage', () => {
       secrets: [],
       secretValues: [],
       concurrency: 20,
+      healthChecks: [],
       check: { urls: [] },
       rollout: {},
       tasks: {},
@@ -259,6 +261,7 @@ describe('precedence: host over stage over top level', () => {
       secretValues: ['bb', 'a'],
       concurrency: 1,
       health: { tcp: '{{host}}:3000', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 },
+      healthChecks: [{ tcp: '{{host}}:3000', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 }],
       check: { urls: ['https://a.example.com/'], diskMinBytes: 10 * 1024 ** 2 },
       rollout: { batch: 1 },
       tasks: {},
@@ -470,5 +473,30 @@ describe('tasks and hooks', () => {
       'after:build': [{ task: 'restart' }],
       'before:build': [],
     });
+  });
+});
+
+describe('health as a list of checks limited to roles', () => {
+  test('every check is kept, with its roles; the first is also `health`', () => {
+    const text = [
+      'app: demo',
+      'repo: https://example.com/demo.git',
+      'deploy_to: /srv/demo',
+      'health:',
+      '  - { http: "http://{{host}}:3000/health", roles: [web] }',
+      '  - { command: systemctl is-active demo-worker, roles: [worker], timeout: 10s }',
+      'stages:',
+      '  production:',
+      '    hosts: [web1, { host: w1, roles: [worker] }]',
+      '',
+    ].join('\n');
+    const loaded = parseConfig({ text, path: '/proj/deploy.yaml', cwd: '/proj', env: {} });
+    expect(loaded.ok).toBe(true);
+    const r = loaded.ok ? resolveStage(loaded.config, 'production', { homedir: '/home/me' }) : undefined;
+    expect(r?.ok && r.stage.healthChecks).toEqual([
+      { roles: ['web'], http: 'http://{{host}}:3000/health', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 },
+      { roles: ['worker'], command: 'systemctl is-active demo-worker', expect: { status: 200 }, timeoutMs: 10_000, intervalMs: 1_000 },
+    ]);
+    expect(r?.ok && r.stage.health?.http).toBe('http://{{host}}:3000/health');
   });
 });

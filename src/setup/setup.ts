@@ -1,0 +1,51 @@
+/**
+ * `ship setup <stage>`: every selected host gets the directory layout, its shared dirs and
+ * (empty) shared files, a logrotate rule for shared/log and, for node apps, a systemd unit.
+ * The stage is locked while it runs, like a deploy. Two round trips per host: what is there,
+ * then the idempotent actions planned from that. A host that fails is reported in its result
+ * (the others still get set up); the caller decides the exit code.
+ */
+import type { StageConfig } from '../config/types.js';
+import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from '../deploy/fleet.js';
+import { runSteps } from '../deploy/run-steps.js';
+import { selectHosts } from '../deploy/select.js';
+import type { Recipe } from '../recipes/load.js';
+import { mapSettled } from '../util/pool.js';
+import { parseActionLines, type ActionLine } from './actions.js';
+import { parseSetupProbe, planSetup, setupProbe, type SetupTemplates } from './plan.js';
+
+export interface SetupResult {
+  host: string;
+  lines: ActionLine[];
+  error?: string;
+}
+
+export async function setupStage(
+  stage: StageConfig,
+  recipe: Recipe,
+  templates: SetupTemplates,
+  selection: { hosts?: string[]; roles?: string[] },
+  env: RunEnv,
+): Promise<SetupResult[]> {
+  const { members, token } = await openFleet(stage, selectHosts(stage, selection), env, { command: 'setup' });
+  try {
+    const settled = await mapSettled(members, env.concurrency, (m) => setupHost(stage, recipe, templates, m, env));
+    return settled.map((s, i): SetupResult =>
+      s.status === 'fulfilled' ? s.value : { host: members[i]!.host.name, lines: [], error: String((s.reason as Error)?.message ?? s.reason) },
+    );
+  } finally {
+    await releaseLocks(members, token, env);
+    await closeFleet(members);
+  }
+}
+
+async function setupHost(stage: StageConfig, recipe: Recipe, templates: SetupTemplates, m: Member, env: RunEnv): Promise<SetupResult> {
+  const run = (steps: ReturnType<typeof setupProbe>) =>
+    runSteps({ host: m.host.name, transport: m.transport, steps, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
+  const probe = await run(setupProbe());
+  if (!probe.ok) return { host: m.host.name, lines: [], error: probe.error?.message ?? `exit ${probe.exitCode}` };
+  const facts = parseSetupProbe(probe.steps[0]?.stdout ?? '', probe.steps[1]?.stdout ?? '');
+  const outcome = await run(planSetup({ stage, host: m.host, recipe, facts, templates }));
+  const lines = outcome.steps.flatMap((s) => parseActionLines(s.stdout));
+  return { host: m.host.name, lines, ...(outcome.ok ? {} : { error: outcome.error?.message ?? `exit ${outcome.exitCode}` }) };
+}

@@ -1,0 +1,170 @@
+import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import { createProgress, phaseTitle, rowTitle, type Phase, type Row } from './progress.js';
+import type { Reporter, ReporterOptions } from './reporter.js';
+
+/**
+ * The terminal tree (DESIGN section 6), the only module that imports listr2. The protocol's
+ * phases come one after another, so each phase is its own listr2 list, rendered while it runs
+ * and left on screen when it ends: the phase line with its time, under it one line per host
+ * (current step and timing, or the failure in place: task, command, exit code, stderr tail).
+ * A phase that ends well folds its hosts away; one with a failure keeps them.
+ *
+ * listr2 pulls work from tasks while ship pushes events, so every row is a listr2 task that
+ * waits for the model (src/ui/progress.ts) to settle it. Rows a phase does not use have a
+ * blank title, which listr2 does not draw.
+ */
+
+export interface TreeOptions extends ReporterOptions {
+  /** Every host of the stage, in order: a phase has rows for all of them, shown once used. */
+  hosts: string[];
+}
+
+type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
+
+interface RowBinding {
+  refresh(): void;
+  settle(): void;
+}
+
+const HIDDEN = ' '; // listr2 skips a blank title; an empty one would send the row's output to the bottom bar
+const TICK_MS = 1000;
+const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+export function treeReporter(o: TreeOptions): Reporter {
+  const clock = o.now ?? (() => new Date());
+  const now = () => clock().getTime();
+  const color = o.color ?? false;
+  const processOutput = new ProcessOutput(o.out as NodeJS.WriteStream);
+  const rows = new Map<Row, RowBinding>();
+  const phases = new Map<Phase, { wrapper?: Wrapper; notes: string[]; ended: () => void }>();
+  // one listr2 list on screen at a time: each waits for the one before to finish drawing
+  let queue: Promise<unknown> = Promise.resolve();
+  const later = (fn: () => unknown) => {
+    queue = queue.then(fn).catch((e: unknown) => {
+      o.out.write(o.redact(`(progress display failed: ${(e as Error)?.message ?? e})`) + '\n');
+    });
+  };
+
+  const progress = createProgress({
+    hosts: o.hosts,
+    now,
+    view: {
+      phaseStarted: (p) => {
+        let ended!: () => void;
+        const done = new Promise<void>((resolve) => (ended = resolve));
+        phases.set(p, { notes: [], ended });
+        later(() => runPhase(p, done));
+      },
+      rowChanged: (p, r) => {
+        rows.get(r)?.refresh();
+        if (r.status === 'ok' || r.status === 'failed') rows.get(r)?.settle();
+        titlePhase(p);
+      },
+      phaseEnded: (p) => {
+        for (const r of p.rows) rows.get(r)?.settle();
+        titlePhase(p);
+        phases.get(p)?.ended();
+      },
+      noted: (p, text) => {
+        const view = p && phases.get(p);
+        if (!view) return later(() => o.out.write(o.redact(text) + '\n'));
+        view.notes.push(text);
+        if (view.wrapper) view.wrapper.output = o.redact(text);
+      },
+      finished: (lines, ok) =>
+        later(() => {
+          const [head, ...rest] = lines;
+          o.out.write(`\n${paint(color, ok ? '32' : '31', `${ok ? '✔' : '✖'} ${o.redact(head ?? '')}`)}\n`);
+          for (const l of rest) o.out.write(o.redact(l) + '\n');
+        }),
+    },
+  });
+
+  const titlePhase = (p: Phase) => {
+    const w = phases.get(p)?.wrapper;
+    if (w) w.title = o.redact(phaseTitle(p));
+  };
+
+  function bindRow(p: Phase, r: Row, w: Wrapper): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const binding: RowBinding = {
+        refresh: () => {
+          if (settled) return;
+          w.title = o.redact(rowTitle(p, r, progress.width(), now())) || HIDDEN;
+          if (r.status === 'running' && r.lastLine) w.output = o.redact(r.lastLine);
+        },
+        settle: () => {
+          if (settled) return;
+          binding.refresh();
+          settled = true;
+          // the failure text becomes the row: listr2 shows a failed task's error in its place
+          if (r.status === 'failed') reject(new Error(o.redact(rowTitle(p, r, progress.width(), now()))));
+          else resolve();
+        },
+      };
+      rows.set(r, binding);
+      binding.refresh();
+      if (p.ended || r.status === 'ok' || r.status === 'failed') binding.settle();
+    });
+  }
+
+  async function runPhase(p: Phase, done: Promise<void>): Promise<void> {
+    const view = phases.get(p)!;
+    const list = new Listr(
+      [
+        {
+          title: o.redact(phaseTitle(p)),
+          task: (_ctx, w: Wrapper) => {
+            view.wrapper = w;
+            for (const n of view.notes) w.output = o.redact(n);
+            titlePhase(p);
+            return w.newListr(
+              [
+                ...p.rows.map((r) => ({ title: HIDDEN, task: (_c: unknown, rw: Wrapper) => bindRow(p, r, rw) })),
+                // keeps the phase open until the model ends it, even when no host row is used
+                { title: HIDDEN, task: () => done },
+              ],
+              { concurrent: true, exitOnError: false },
+            );
+          },
+          // notes (warnings, pruned releases) stay under the phase line after it ends
+          rendererOptions: { persistentOutput: true, outputBar: Infinity, timer: PRESET_TIMER },
+        },
+      ],
+      {
+        renderer: 'default',
+        exitOnError: false,
+        // Ctrl-C belongs to ship (src/cli/runtime.ts): it winds the deploy down, listr2 must not exit
+        registerSignalListeners: false,
+        rendererOptions: {
+          collapseSubtasks: true,
+          collapseErrors: true,
+          showErrorMessage: true,
+          formatOutput: 'wrap',
+          removeEmptyLines: true,
+          logger: new ListrLogger({ processOutput }),
+        },
+      },
+    );
+    await list.run();
+    for (const r of p.rows) rows.delete(r);
+    phases.delete(p);
+  }
+
+  // running steps show their time: refresh it while a phase is on screen
+  const tick = setInterval(() => {
+    const p = progress.current();
+    if (p) for (const r of p.rows) if (r.status === 'running') rows.get(r)?.refresh();
+  }, TICK_MS);
+  tick.unref();
+
+  return {
+    emit: (e) => progress.apply(e),
+    close: async () => {
+      progress.end();
+      clearInterval(tick);
+      await queue;
+    },
+  };
+}
