@@ -157,6 +157,7 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
     },
     redact,
     transportFor: await transportFactory(stage, say),
+    localTransport: new LocalTransport('local', stage.configDir),
     operator: operator(),
     concurrency,
     lockWaitMs,

@@ -24,7 +24,8 @@ import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, type 
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
-import { skippedLine, slotSteps, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { runHooks, runTasks, type HookContext } from './hooks.js';
+import { skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
 
 export interface DeployOptions {
   revision?: string;
@@ -114,20 +115,44 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   env.emit({ event: 'deploy:start', release, revision, ...(ref ? { branch: ref } : {}), hosts: members.map((m) => m.host.name) });
   for (const message of unsupportedHooks(stage)) env.emit({ event: 'log', level: 'warn', message });
 
+  const hookCtx = (e: RunEnv, cwd: (m: Member) => string, result?: string): HookContext => ({
+    stage,
+    selected,
+    members,
+    env: e,
+    facts,
+    cwd,
+    ...(result ? { result } : {}),
+  });
+  const inRelease = (m: Member) => m.paths.release(release);
+  /** Hooks after the outcome is known never change it: their failures are warnings. */
+  const warnHooks = async (key: string, ctx: HookContext) => {
+    for (const f of await runHooks(key, ctx)) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
+  };
+
   /** Before publish: remove the new release everywhere, record, unlock. `current` never moved. */
   const abandon = async (error: ShipError, migrated: boolean): Promise<never> => {
     env.emit({ event: 'phase', phase: 'cleanup' });
+    const result = error instanceof InterruptedError ? 'interrupted' : 'failed';
     await runOnEach(members, calm, (m) => [
       { label: 'cleanup', command: removeReleaseUnlessCurrent(m.paths, release) },
-      { label: 'history', command: appendHistory(m.paths, history(m, error instanceof InterruptedError ? 'interrupted' : 'failed', migrated)) },
+      { label: 'history', command: appendHistory(m.paths, history(m, result, migrated)) },
       { label: 'unlock', command: releaseLock(m.paths, token) },
     ]);
+    await warnHooks('after:failure', hookCtx(calm, (m) => m.paths.root, result));
     await closeFleet(members);
     error.current = current;
     throw error;
   };
 
   try {
+    const fatal = async (failures: string[], migrated = false) => {
+      if (failures.length) await abandon(prepareError(env, failures, members.length), migrated);
+    };
+    await fatal(await runHooks('before:deploy', hookCtx(env, (m) => m.paths.root)));
+    // local tasks of the build slot (e.g. building assets here) run once, before the hosts build
+    await fatal(await runTasks(slotTasks(stage, 'build').filter((t) => t.local), hookCtx(env, (m) => m.paths.root), 'build (local)'));
+
     // 3. Prepare every host in parallel.
     env.emit({ event: 'phase', phase: 'prepare' });
     if (archive) {
@@ -148,6 +173,8 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     if (prepared.some((o) => !o.ok)) return await abandon(prepareError(env, describeFailures(members, prepared), members.length), false);
 
     // Migrations: once, on the primary, after a backup where one is defined; before any swap.
+    const localOnce = [...slotTasks(stage, 'backup'), ...slotTasks(stage, 'migrate')].filter((t) => t.local);
+    await fatal(await runTasks(localOnce, hookCtx(env, inRelease), 'migrate (local)'));
     const once = await runOnEach(
       members,
       env,
@@ -173,6 +200,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     );
     if (once.some((o) => !o.ok)) return await abandon(prepareError(env, describeFailures(members, once), members.length), migrated);
     if (env.signal?.aborted) return await abandon(new InterruptedError('interrupted before publishing: nothing was changed, the new release was removed'), migrated);
+    await fatal(await runHooks('before:publish', hookCtx(env, inRelease)), migrated);
 
     // 4. Publish, wave by wave.
     const waves = planWaves(members.length, stage.rollout);
@@ -185,13 +213,15 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       for (const o of outcomes) if (o.swapped) current[o.host] = release;
       const bad = outcomes.filter((o) => !o.ok);
       if (env.signal?.aborted) {
-        await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, ['interrupted']);
+        await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, ['interrupted'], hookCtx);
       }
       if (bad.length) {
         const reason = bad.map((b) => b.detail ?? `${b.host} failed`);
-        await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, reason);
+        await undoPublish(stage, selected, members, touched, release, calm, facts, current, history, token, migrated, reason, hookCtx);
       }
     }
+
+    await warnHooks('after:publish', hookCtx(calm, inRelease, 'deployed'));
 
     // 5. Finish: prune, record, unlock, in one round trip per host.
     env.emit({ event: 'phase', phase: 'finish' });
@@ -203,6 +233,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
         if (removed) env.emit({ event: 'prune', host: members[i]!.host.name, removed: pruneList(stage, members[i]!, release) });
       }
     });
+    await warnHooks('after:deploy', hookCtx(calm, inRelease, 'deployed'));
     await closeFleet(members);
     return { release, revision, current, migrated };
   } catch (e) {
@@ -287,6 +318,7 @@ async function undoPublish(
   token: string,
   migrated: boolean,
   reason: string[],
+  hookCtx: (e: RunEnv, cwd: (m: Member) => string, result?: string) => HookContext,
 ): Promise<never> {
   env.emit({ event: 'phase', phase: 'rollback' });
   const targets: SwitchTarget[] = touched.map((m) => {
@@ -307,6 +339,10 @@ async function undoPublish(
     if (!b.ok) failedBack.push(b.detail ?? `${m.host.name}: rollback failed`);
   });
   const interrupted = reason.length === 1 && reason[0] === 'interrupted';
+  const result = interrupted ? 'interrupted' : 'rolled-back';
+  for (const key of ['after:rollback', 'after:failure']) {
+    for (const f of await runHooks(key, hookCtx(env, (m) => m.paths.current, result))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
+  }
   await runOnEach(members, env, (m) => [
     { label: 'mark failed', command: markFailed(m.paths, release) },
     { label: 'history', command: appendHistory(m.paths, history(m, interrupted ? 'interrupted' : 'rolled-back', migrated)) },
@@ -333,22 +369,17 @@ async function undoPublish(
   ));
 }
 
-/** Slots whose hooks the protocol runs today; the others are reported, never silently skipped. */
-const HOOKED_SLOTS = new Set(['build', 'backup', 'migrate', 'restart']);
+/** Steps whose hooks the protocol runs: slots run their hooks with the slot; phases at their point. */
+const HOOKED = new Set(['before:build', 'after:build', 'before:backup', 'after:backup', 'before:migrate', 'after:migrate', 'before:restart', 'after:restart', 'before:deploy', 'after:deploy', 'before:publish', 'after:publish', 'before:rollback', 'after:rollback', 'after:failure']);
 
+/** Hooks and local tasks ship would not run, reported as warnings rather than skipped silently. */
 export function unsupportedHooks(stage: StageConfig): string[] {
   const out: string[] = [];
   for (const key of Object.keys(stage.hooks)) {
-    const slot = key.replace(/^(before|after):/, '');
-    if (!HOOKED_SLOTS.has(slot)) out.push(`hook ${key} is not run by this version of ship (hooks run around build, backup, migrate and restart)`);
-    else
-      for (const h of stage.hooks[key] ?? []) {
-        const t = 'task' in h ? stage.tasks[h.task] : h.inline;
-        if (t?.local) out.push(`hook ${key}: local tasks are not run by this version of ship`);
-      }
+    if (!HOOKED.has(key)) out.push(`hook ${key} is not run by ship (hooks run before/after build, backup, migrate, restart, deploy, publish, rollback, and after:failure)`);
   }
-  for (const t of Object.values(stage.tasks)) {
-    if (t.local && HOOKED_SLOTS.has(t.name)) out.push(`task ${t.name} is local: true, which this version of ship does not run in a deploy`);
+  for (const t of slotTasks(stage, 'restart')) {
+    if (t.local) out.push(`task ${t.name} is local: true around restart, which runs per host: it is not run`);
   }
   return out;
 }

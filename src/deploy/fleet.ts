@@ -26,6 +26,8 @@ export interface RunEnv {
   emit: Emit;
   redact: Redact;
   transportFor: (host: HostConfig) => Transport;
+  /** This machine, for `local: true` tasks and hooks. */
+  localTransport?: Transport;
   operator: Operator;
   concurrency: number;
   lockWaitMs?: number;

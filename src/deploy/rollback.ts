@@ -6,6 +6,7 @@ import { isReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
 import { closeFleet, openFleet, releaseLocks, runOnEach, type Member, type RunEnv } from './fleet.js';
+import { runHooks, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
@@ -67,6 +68,21 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
       previous_release: m.state.current ?? '',
     },
   });
+  const hookCtx = (e: RunEnv, result?: string): HookContext => ({
+    stage,
+    selected,
+    members,
+    env: e,
+    facts: (m) => targetOf(m).facts,
+    cwd: (m) => m.paths.current,
+    ...(result ? { result } : {}),
+  });
+  const before = await runHooks('before:rollback', hookCtx(env));
+  if (before.length) {
+    await releaseLocks(members, token, calm);
+    await closeFleet(members);
+    throw new DeployError('rollback refused: the before:rollback hook failed; nothing was changed', before);
+  }
   const failures: string[] = [];
   const moving = members.filter((m) => m.state.current !== target);
   for (const [w, wave] of planWaves(moving.length, stage.rollout).entries()) {
@@ -80,6 +96,9 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
     if (failures.length) break;
   }
   const ok = failures.length === 0;
+  for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure']) {
+    for (const f of await runHooks(key, hookCtx(calm, ok ? 'rolled-back' : 'failed'))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
+  }
   await runOnEach(members, calm, (m) => [
     // the release we left is never a rollback target again
     ...(ok && m.state.current && m.state.current !== target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),

@@ -73,9 +73,31 @@ function skipWhenUnchanged(task: TaskDef, values: Record<string, string>, body: 
   return when(same, cmd('echo', `${skippedLine(task.name)}${task.whenChanged!.join(', ')} since ${prev}`), body);
 }
 
+/** The tasks a hook key (`before:build`, `after:publish`) names, in order; task names resolved. */
+export function hookTasks(stage: StageConfig, key: string): TaskDef[] {
+  const out: TaskDef[] = [];
+  for (const hook of stage.hooks[key] ?? []) {
+    const t = 'task' in hook ? stage.tasks[hook.task] : hook.inline;
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+/** The tasks of a slot with its hooks: before:slot, the slot's task, after:slot. */
+export function slotTasks(stage: StageConfig, slot: string): TaskDef[] {
+  const main = stage.tasks[slot];
+  return [...hookTasks(stage, `before:${slot}`), ...(main ? [main] : []), ...hookTasks(stage, `after:${slot}`)];
+}
+
+/** Steps for tasks on one host: those whose roles (and `once`) select it, filled for it. */
+export function stepsFor(tasks: TaskDef[], host: HostConfig, selected: HostConfig[], values: Record<string, string>, cwd: string): Step[] {
+  return tasks.filter((t) => taskRunsOn(t, host, selected)).map((t) => ({ label: t.name, command: taskCommand(t, values, cwd) }));
+}
+
 /**
  * The steps of a slot (build, migrate, restart...) on one host, with its before:/after: hooks
- * that name tasks or are inline tasks. Empty when nothing of it runs here.
+ * that name tasks or are inline tasks. Empty when nothing of it runs here. Local tasks are not
+ * steps: they run once on the deploying machine (src/deploy/hooks.ts).
  */
 export function slotSteps(
   slot: string,
@@ -85,37 +107,5 @@ export function slotSteps(
   values: Record<string, string>,
   cwd: string,
 ): Step[] {
-  const resolve = (entryName: string): TaskDef[] => {
-    const out: TaskDef[] = [];
-    for (const hook of stage.hooks[entryName] ?? []) {
-      if ('task' in hook) {
-        const t = stage.tasks[hook.task];
-        if (t) out.push(t);
-      } else out.push(hook.inline);
-    }
-    return out;
-  };
-  const main = stage.tasks[slot];
-  const tasks = [...resolve(`before:${slot}`), ...(main ? [main] : []), ...resolve(`after:${slot}`)];
-  return tasks
-    .filter((t) => taskRunsOn(t, host, selected))
-    .map((t) => ({ label: t.name === slot || !main ? t.name : t.name, command: taskCommand(t, values, cwd) }));
-}
-
-/** Tasks of a slot (and its hooks) that run on the deploying machine, once. */
-export function localSlotTasks(slot: string, stage: StageConfig): TaskDef[] {
-  const names = [`before:${slot}`, slot, `after:${slot}`];
-  const tasks: TaskDef[] = [];
-  for (const n of names) {
-    if (n === slot) {
-      const t = stage.tasks[slot];
-      if (t?.local) tasks.push(t);
-      continue;
-    }
-    for (const hook of stage.hooks[n] ?? []) {
-      const t = 'task' in hook ? stage.tasks[hook.task] : hook.inline;
-      if (t?.local) tasks.push(t);
-    }
-  }
-  return tasks;
+  return stepsFor(slotTasks(stage, slot), host, selected, values, cwd);
 }

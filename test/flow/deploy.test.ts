@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.js';
@@ -314,5 +315,59 @@ describe('deploy protocol (flow, recorded per host)', () => {
     await deploy(stage, {}, rec.env, realGit);
     const finals = rec.events.filter((e) => e.event === 'health' && e.final).map((e) => e.event === 'health' && e.host);
     expect(finals.sort()).toEqual(['h1', 'h2']); // one check each: web on h1, worker on h2
+  });
+
+  it('hooks: before:deploy and before:publish on the hosts, local tasks once here with the facts, after:publish and after:deploy', async () => {
+    const repo = fixtureRepo();
+    const log = join(mkdtempSync(join(tmpdir(), 'ship-hooks-')), 'log');
+    const stage = localStage(repo.dir, 2, {
+      tasks: {
+        assets: task('assets', `echo "assets $SHIP_RELEASE $SHIP_HOSTS" >> ${log}`, { local: true }),
+        notify: task('notify', `echo "notify {{release}} $SHIP_REVISION $SHIP_RESULT by $SHIP_USER" >> ${log}`, { local: true }),
+      },
+      hooks: {
+        'before:deploy': [{ inline: task('before:deploy[0]', `echo "before-deploy $SHIP_HOST" >> ${log}`) }],
+        'before:build': [{ task: 'assets' }],
+        'before:publish': [{ inline: task('before:publish[0]', `echo "before-publish $SHIP_HOST $(cat REVISION)" >> ${log}`, { roles: ['web'], once: true }) }],
+        'after:publish': [{ task: 'notify' }],
+        'after:deploy': [{ inline: task('after:deploy[0]', `echo "after-deploy $SHIP_HOST" >> ${log}`, { once: true }) }],
+      },
+    });
+    const r = await deploy(stage, {}, recordingEnv(stage).env, realGit);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.slice(0, 2).sort()).toEqual(['before-deploy h1', 'before-deploy h2']);
+    expect(lines.slice(2)).toEqual([
+      `assets ${r.release} h1,h2`,
+      `before-publish h1 ${r.revision}`,
+      `notify ${r.release} ${r.revision} deployed by tester`,
+      'after-deploy h1',
+    ]);
+  });
+
+  it('a failing before:publish hook aborts before any swap; after:failure hooks run with the result', async () => {
+    const repo = fixtureRepo();
+    const log = join(mkdtempSync(join(tmpdir(), 'ship-hooks-')), 'log');
+    const stage = localStage(repo.dir, 2, {
+      hooks: {
+        'before:publish': [{ inline: task('before:publish[0]', 'echo "smoke test failed" >&2; exit 4', { once: true }) }],
+        'after:failure': [{ inline: task('after:failure[0]', `echo "failure $SHIP_RESULT {{release}}" >> ${log}`, { local: true }) }],
+      },
+    });
+    const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).details[0]).toMatch(/before:publish\[0\] failed on h1 \(exit 4\)[\s\S]*smoke test failed/);
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBeUndefined();
+      expect(releasesOf(h.deployTo)).toEqual([]);
+    }
+    expect(readFileSync(log, 'utf8')).toBe('failure failed 20261122021500\n');
+  });
+
+  it('warns about hook keys ship never runs instead of skipping them silently', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1, { hooks: { 'after:health': [{ inline: task('x', 'true') }] } });
+    const rec = recordingEnv(stage);
+    await deploy(stage, {}, rec.env, realGit);
+    expect(rec.events).toContainEqual({ event: 'log', level: 'warn', message: expect.stringMatching(/hook after:health is not run by ship/) });
   });
 });

@@ -111,6 +111,7 @@ export function recordingEnv(
     emit: (e) => events.push(e),
     redact: makeRedactor(opts.secrets ?? stage.secretValues),
     transportFor,
+    localTransport: new LocalTransport('local', stage.configDir),
     operator: { user: 'tester', machine: 'ci-box', pid: 4242 },
     concurrency: 4,
     ...(opts.signal ? { signal: opts.signal } : {}),
