@@ -6,8 +6,11 @@ import type { Operator, RunEnv } from '../deploy/fleet.js';
 import { UsageError } from '../errors.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
+import { postWebhook, summarize } from '../notify/webhook.js';
+import type { ShipEvent } from '../ui/events.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
+import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
 import { jsonReporter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
@@ -41,6 +44,8 @@ export interface RuntimeOptions {
   tree?: boolean;
   /** Keep the full plain log of this run in <config dir>/.ship/logs/. */
   log?: 'deploy' | 'rollback';
+  /** Show each host's command output as one block (ship exec, ship run). */
+  grouped?: boolean;
 }
 
 export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
@@ -118,9 +123,10 @@ function interruptions(say: (s: string) => void, state: HostStateTracker): { sig
 }
 
 /** NDJSON under --json; the listr2 tree on a terminal; plain lines otherwise (CI, pipes, --verbose). */
-async function screenReporter(stage: StageConfig, g: GlobalOptions, tree: boolean, redact: Redact, color: boolean): Promise<Reporter> {
+async function screenReporter(stage: StageConfig, g: GlobalOptions, o: RuntimeOptions & { tree: boolean }, redact: Redact, color: boolean): Promise<Reporter> {
   if (g.json) return jsonReporter({ stage: stage.stage, out: process.stdout, redact });
-  if (tree) {
+  if (o.grouped) return groupedReporter({ stage: stage.stage, out: process.stdout, redact, color });
+  if (o.tree) {
     // listr2's colours are decided when it loads: --no-color must be known by then
     if (!color) process.env.NO_COLOR = '1';
     const { treeReporter } = await import('../ui/tree.js');
@@ -135,7 +141,7 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   const json = !!g.json;
   const color = g.color !== false && !process.env.NO_COLOR && !json && !!process.stdout.isTTY && !process.env.CI;
   const tree = !!o.tree && !json && !!process.stdout.isTTY && !process.env.CI && !g.verbose;
-  const screen = await screenReporter(stage, g, tree, redact, color);
+  const screen = await screenReporter(stage, g, { ...o, tree }, redact, color);
   const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
   const reporter = log ? teeReporter(screen, log) : screen;
   const say = (text: string) => (json ? process.stderr : process.stdout).write(redact(text) + '\n');
@@ -149,19 +155,54 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   // the tree holds the terminal while it draws: a Ctrl-C notice goes into it, not under it
   const notify = tree ? (message: string) => reporter.emit({ event: 'log', level: 'warn', message }) : (s: string) => process.stderr.write(s + '\n');
   const irq = interruptions(notify, state);
+  const webhook = stage.notify?.webhook;
+  const who = operator();
+  let notified: Promise<void> = Promise.resolve();
   const env: RunEnv = {
     clock: systemClock,
     emit: (e) => {
       state.observe(e);
       reporter.emit(e);
+      if (webhook && (e.event === 'deploy:end' || e.event === 'rollback:end')) {
+        notified = notifyWebhook(webhook, stage, e, who.user, redact).then((problem) => {
+          if (problem) reporter.emit({ event: 'log', level: 'warn', message: problem });
+        });
+      }
     },
     redact,
     transportFor: await transportFactory(stage, say),
     localTransport: new LocalTransport('local', stage.configDir),
-    operator: operator(),
+    operator: who,
     concurrency,
     lockWaitMs,
     signal: irq.signal,
   };
-  return { stage, env, reporter, redact, json, say, log, dispose: irq.dispose };
+  // the webhook is posted when the run ends; closing the reporter waits for it
+  const closing: Reporter = {
+    emit: (e) => reporter.emit(e),
+    close: async () => {
+      await notified;
+      await reporter.close();
+    },
+  };
+  return { stage, env, reporter: closing, redact, json, say, log, dispose: irq.dispose };
+}
+
+/** Posts the end of a deploy or rollback to `notify.webhook`; a failure comes back as a message. */
+function notifyWebhook(url: string, stage: StageConfig, e: ShipEvent, user: string, redact: Redact): Promise<string | undefined> {
+  if (e.event !== 'deploy:end' && e.event !== 'rollback:end') return Promise.resolve(undefined);
+  const summary = summarize({
+    app: stage.app,
+    stage: stage.stage,
+    action: e.event === 'deploy:end' ? 'deploy' : 'rollback',
+    ok: e.ok,
+    exitCode: e.exitCode,
+    ...(e.release ? { release: e.release } : {}),
+    ...(e.revision ? { revision: e.revision } : {}),
+    user,
+    ms: e.ms,
+    current: e.current,
+    ...(e.error ? { error: e.error } : {}),
+  });
+  return postWebhook(url, summary, redact);
 }

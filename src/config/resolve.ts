@@ -66,6 +66,10 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     ...rest,
   }));
 
+  const notifyRaw = stage.notify ?? top.notify;
+  const notifyPath = stage.notify ? [...stagePath, 'notify'] : ['notify'];
+  const webhook = notifyRaw?.webhook !== undefined ? expandEnvMap({ webhook: notifyRaw.webhook }, notifyPath, env, missing).webhook?.value : undefined;
+
   if (missing.length > 0) {
     return {
       ok: false,
@@ -97,7 +101,9 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     },
     env: envValues(stageEnv),
     secrets,
-    secretValues: secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets),
+    // a webhook URL is a credential (Slack's carry their token): redacted like a secret
+    secretValues: [...new Set([...secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets), ...(webhook ? [webhook] : [])])].sort((a, b) => b.length - a.length),
+    ...(webhook ? { notify: { webhook } } : {}),
     concurrency: stage.concurrency ?? top.concurrency ?? DEFAULTS.concurrency,
     ...(health ? { health } : {}),
     healthChecks,

@@ -303,6 +303,17 @@ const common = {
   check,
   health,
   rollout,
+  notify: obj(
+    {
+      webhook: str({
+        pattern: /^(https?:\/\/\S+|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/,
+        patternHint: 'an http(s) URL, or ${NAME} to read it from the environment',
+        description:
+          'URL that receives a JSON summary (with a Slack-compatible "text" field) after every deploy and rollback, success or failure. Treated as a secret; ${NAME} reads it from the environment.',
+      }),
+    },
+    { id: 'notify', description: 'Who hears about deploys. A webhook that fails never fails the deploy.' },
+  ),
   tasks: map(task, {
     id: 'tasks',
     keys: { pattern: TASK_NAME, hint: TASK_NAME_HINT },

@@ -97,6 +97,7 @@ export interface StageConfig {
   healthChecks: HealthSettings[]; // every check; a host passes those whose roles it has
   check: CheckSettings;
   rollout: RolloutSettings;
+  notify?: { webhook?: string }; // ${VAR} expanded; the URL is also in secretValues
   tasks: Record<string, TaskDef>; // recipe tasks merged with config tasks
   hooks: Record<string, HookEntry[]>; // "before:build" -> entries
   vars: Record<string, string>;
