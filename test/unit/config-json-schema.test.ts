@@ -32,6 +32,7 @@ describe('templates/deploy.schema.json', () => {
       'hooks',
       'host',
       'hostObject',
+      'notify',
       'rollout',
       'shared',
       'ssh',
