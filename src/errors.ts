@@ -16,87 +16,50 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export abstract class ShipError extends Error {
   abstract readonly exitCode: ExitCodeValue;
-  /** What the user can do next, printed under the message. */
-  readonly hint: string | undefined;
   /** Each host's `current` when the run ended, where the run got far enough to know it. */
   current?: Record<string, string | null>;
-  constructor(message: string, hint?: string) {
-    super(message);
-    this.name = new.target.name;
-    this.hint = hint;
-  }
-}
-
-/** Bad command line or configuration (exit 2). `details` holds one line per problem. */
-export class UsageError extends ShipError {
-  readonly exitCode = ExitCode.usage;
+  /**
+   * @param details one line per problem or per host, printed under the message
+   * @param hint what the user can do next
+   */
   constructor(
     message: string,
     readonly details: string[] = [],
-    hint?: string,
+    readonly hint?: string,
   ) {
-    super(message, hint);
+    super(message);
+    this.name = new.target.name;
   }
+}
+
+/** Bad command line or configuration (exit 2). */
+export class UsageError extends ShipError {
+  readonly exitCode = ExitCode.usage;
 }
 
 /** A failure before anything was published (exit 1): every host's `current` is untouched. */
 export class DeployError extends ShipError {
   readonly exitCode = ExitCode.failed;
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-    hint?: string,
-  ) {
-    super(message, hint);
-  }
 }
 
 /** Publishing failed and every published host was put back (exit 3). */
 export class RolledBackError extends ShipError {
   readonly exitCode = ExitCode.rolledBack;
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-    hint?: string,
-  ) {
-    super(message, hint);
-  }
 }
 
 /** The stage is locked by someone else (exit 4). */
 export class LockedError extends ShipError {
   readonly exitCode = ExitCode.locked;
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-    hint?: string,
-  ) {
-    super(message, hint);
-  }
 }
 
 /** Going back failed: hosts may be on different releases (exit 5). `details` lists each host's current. */
 export class RollbackFailedError extends ShipError {
   readonly exitCode = ExitCode.rollbackFailed;
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-    hint?: string,
-  ) {
-    super(message, hint);
-  }
 }
 
 /** The run was interrupted by SIGINT/SIGTERM and wound down (exit 130). */
 export class InterruptedError extends ShipError {
   readonly exitCode = ExitCode.interrupted;
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-    hint?: string,
-  ) {
-    super(message, hint);
-  }
 }
 
 /** A command that failed on a host: names the host, the task, the redacted command, the exit code and the tail of stderr. */

@@ -25,7 +25,7 @@ import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
 import { runHooks, runTasks, type HookContext } from './hooks.js';
-import { skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { hostFacts, skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
 
 export interface DeployOptions {
   revision?: string;
@@ -81,20 +81,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   const calm: RunEnv = { ...env, signal: undefined }; // cleanup must run even after Ctrl-C
   const factsOf = new Map<string, HostFacts>();
   for (const m of members) {
-    factsOf.set(m.host.name, {
-      app: stage.app,
-      stage: stage.stage,
-      host: m.host.name,
-      release,
-      release_path: m.paths.release(release),
-      current_path: m.paths.current,
-      shared_path: m.paths.shared,
-      backup_path: `${m.paths.shared}/backups`,
-      deploy_to: m.paths.root,
-      revision,
-      branch: ref ?? '',
-      previous_release: m.state.current ?? '',
-    });
+    factsOf.set(m.host.name, hostFacts(stage, m.host, m.paths, release, { revision, ...(ref ? { branch: ref } : {}), previous: m.state.current }));
   }
   const facts = (m: Member) => factsOf.get(m.host.name)!;
   const current: Record<string, string | null> = Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null]));

@@ -10,6 +10,7 @@ import { runHooks, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
+import { hostFacts } from './tasks.js';
 
 export interface RollbackOptions {
   to?: string;
@@ -53,20 +54,10 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
   const targetOf = (m: Member): SwitchTarget => ({
     member: m,
     release: target,
-    facts: {
-      app: stage.app,
-      stage: stage.stage,
-      host: m.host.name,
-      release: target,
-      release_path: m.paths.release(target),
-      current_path: m.paths.current,
-      shared_path: m.paths.shared,
-      backup_path: `${m.paths.shared}/backups`,
-      deploy_to: m.paths.root,
+    facts: hostFacts(stage, m.host, m.paths, target, {
       revision: m.state.releases.find((r) => r.id === target)?.revision ?? '',
-      branch: '',
-      previous_release: m.state.current ?? '',
-    },
+      previous: m.state.current,
+    }),
   });
   const hookCtx = (e: RunEnv, result?: string): HookContext => ({
     stage,

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { and, cmd, redirect, script, seq, subshell, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { interpolateShell, TemplateError } from '../shell/template.js';
+import type { ServerPaths } from '../release/paths.js';
 import { primaryFor } from './select.js';
 
 /** Facts of one deploy on one host: what `{{name}}` placeholders and SHIP_* variables hold. */
@@ -19,6 +20,30 @@ export interface HostFacts {
   branch: string;
   previous_release: string;
   backup_path: string; // <shared>/backups: where backup tasks write, pruned to backup_keep
+}
+
+/** The facts of `release` on one host; revision and branch as known to the caller. */
+export function hostFacts(
+  stage: StageConfig,
+  host: HostConfig,
+  paths: ServerPaths,
+  release: string,
+  o: { revision: string; branch?: string; previous: string | undefined },
+): HostFacts {
+  return {
+    app: stage.app,
+    stage: stage.stage,
+    host: host.name,
+    release,
+    release_path: paths.release(release),
+    current_path: paths.current,
+    shared_path: paths.shared,
+    backup_path: `${paths.shared}/backups`,
+    deploy_to: paths.root,
+    revision: o.revision,
+    branch: o.branch ?? '',
+    previous_release: o.previous ?? '',
+  };
 }
 
 export function templateValues(stage: StageConfig, host: HostConfig, facts: HostFacts): Record<string, string> {
