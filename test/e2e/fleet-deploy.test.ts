@@ -2,7 +2,7 @@
  * Fleet deploys over real SSH (issue: fleet deploys): three real sshd hosts on loopback, each
  * with its own /srv, driven through the built `ship` CLI exactly as a user runs it.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -223,5 +223,33 @@ ${hosts}
     expect(r.stderr).toContain(fleet.hostKeyFingerprints[0]!);
     expect(r.stderr).toMatch(/not known/);
     for (const i of all) expect(releases(i)).toEqual([]);
+  });
+
+  it('honours ~/.ssh/config aliases (HostName, User, IdentityFile) and reaches a host through ssh.jump', async () => {
+    const [a, b] = fleet.hosts;
+    mkdirSync(join(fleet.home, '.ssh'), { recursive: true });
+    writeFileSync(join(fleet.home, '.ssh', 'config'), `Host app-*\n  User ${fleet.user}\n  IdentityFile ${fleet.identityFile}\nHost app-one\n  HostName ${a!.address}\n`);
+    writeFileSync(
+      join(work, 'deploy.yaml'),
+      `app: demo
+repo: ${repo.dir}
+deploy_to: ${a!.deployTo}
+stages:
+  test:
+    hosts:
+      - app-one
+      - { host: ${b!.address}, user: ${fleet.user}, identity: ${fleet.identityFile}, jump: ${fleet.user}@${a!.address} }
+`,
+    );
+    try {
+      const r = await ship(['deploy', 'test', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const id = r.events().at(-1)!.release as string;
+      expect(current(0)).toBe(id);
+      expect(current(1)).toBe(id);
+      expect(r.events().at(-1)).toMatchObject({ current: { 'app-one': id, [b!.address]: id } });
+    } finally {
+      rmSync(join(fleet.home, '.ssh', 'config'), { force: true });
+    }
   });
 });
