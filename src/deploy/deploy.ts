@@ -1,31 +1,21 @@
 import { createReadStream } from 'node:fs';
-import type { HostConfig, StageConfig } from '../config/types.js';
-import { DeployError, InterruptedError, RollbackFailedError, RolledBackError, ShipError } from '../errors.js';
-import { planPrune } from '../release/choose.js';
+import type { StageConfig } from '../config/types.js';
+import { DeployError, InterruptedError, ShipError } from '../errors.js';
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { nextReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
-import {
-  deliverFromMirror,
-  finishPreparing,
-  linkShared,
-  markFailed,
-  markMigrated,
-  removeReleases,
-  removeReleaseUnlessCurrent,
-  unpackUpload,
-  writeRevision,
-} from '../release/prepare.js';
-import { cmd, script, type Command } from '../shell/command.js';
-import { quote, render } from '../shell/render.js';
-import type { Step } from '../shell/script.js';
+import { removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
+import { cmd } from '../shell/command.js';
+import { render } from '../shell/render.js';
 import { mapSettled } from '../util/pool.js';
+import { finishSteps, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
 import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, type Member, type RunEnv } from './fleet.js';
-import { switchHosts, type SwitchTarget } from './publish.js';
+import { runHooks, runTasks, unsupportedHooks, type HookContext } from './hooks.js';
+import { switchHosts } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
-import { runHooks, runTasks, type HookContext } from './hooks.js';
 import { hostFacts, skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { undoPublish } from './undo.js';
 
 export interface DeployOptions {
   revision?: string;
@@ -59,6 +49,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   const revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
     throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
   });
+  checkInterrupted(env, 'before connecting: nothing was changed');
   let archive: { path: string; remove(): Promise<void> } | undefined;
   if (stage.strategy === 'upload') {
     archive = await git.tempFile(`ship-${stage.app}-${revision.slice(0, 12)}.tar`);
@@ -66,7 +57,6 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       throw new DeployError(e.message);
     });
   }
-  checkInterrupted(env, 'before connecting: nothing was changed');
 
   // 2. Connect and lock every host.
   let fleet;
@@ -233,142 +223,6 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   } finally {
     await archive?.remove();
   }
-}
-
-function prepareSteps(
-  stage: StageConfig,
-  selected: HostConfig[],
-  m: Member,
-  release: string,
-  revision: string,
-  facts: HostFacts,
-  fromMirror: boolean,
-): Step[] {
-  const steps: Step[] = [];
-  // a half-made release left by a killed run: remove it now that we hold the lock
-  const leftovers = m.state.releases.filter((r) => r.preparing && r.id !== m.state.current).map((r) => r.id);
-  const clean = removeReleases(m.paths, leftovers);
-  if (clean) steps.push({ label: 'remove leftovers', command: clean });
-  if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
-  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) });
-  const link = linkShared(m.paths, release, stage.shared);
-  if (link) steps.push({ label: 'link shared', command: link });
-  steps.push(...slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release)));
-  steps.push({ label: 'prepared', command: finishPreparing(m.paths, release) });
-  return steps;
-}
-
-/**
- * Backups live in shared/backups; after a backup ran, only the newest `backup_keep` (var,
- * default 7) entries are kept. Names sort by time when they carry a timestamp, which the
- * recipes' backup tasks do; `ls -t` orders by modification time otherwise.
- */
-function pruneBackups(stage: StageConfig, m: Member): Command | undefined {
-  const keep = Number(m.host.vars.backup_keep ?? stage.vars.backup_keep ?? 7);
-  if (!Number.isInteger(keep) || keep < 1) return undefined;
-  const dir = `${m.paths.shared}/backups`;
-  return script(
-    `if [ -d ${quote(dir)} ]; then cd -- ${quote(dir)} && ls -1t | tail -n +${keep + 1} | while IFS= read -r f; do rm -rf -- "./$f"; done; fi`,
-  );
-}
-
-function pruneList(stage: StageConfig, m: Member, release: string): string[] {
-  const releases = [...m.state.releases, { id: release, failed: false }];
-  return planPrune(releases, { keep: stage.keepReleases, current: release }).remove;
-}
-
-function finishSteps(stage: StageConfig, m: Member, release: string, token: string, entry: HistoryEntry, migrated: boolean): Step[] {
-  const steps: Step[] = [];
-  const prune = removeReleases(m.paths, pruneList(stage, m, release));
-  if (prune) steps.push({ label: 'prune', command: prune });
-  if (migrated) steps.push({ label: 'mark migrated', command: markMigrated(m.paths, release) });
-  steps.push({ label: 'history', command: appendHistory(m.paths, entry) });
-  steps.push({ label: 'unlock', command: releaseLock(m.paths, token) });
-  return steps;
-}
-
-/**
- * After a failed wave: every host touched so far goes back to the release it had (or loses
- * `current` if it had none), restarts, and is health-checked; the new release is marked
- * failed everywhere. Throws RolledBackError, or RollbackFailedError when the way back failed.
- */
-async function undoPublish(
-  stage: StageConfig,
-  selected: HostConfig[],
-  members: Member[],
-  touched: Member[],
-  release: string,
-  env: RunEnv,
-  facts: (m: Member) => HostFacts,
-  current: Record<string, string | null>,
-  history: (m: Member, r: HistoryResult, migrated: boolean) => HistoryEntry,
-  token: string,
-  migrated: boolean,
-  reason: string[],
-  hookCtx: (e: RunEnv, cwd: (m: Member) => string, result?: string) => HookContext,
-): Promise<never> {
-  env.emit({ event: 'phase', phase: 'rollback' });
-  const targets: SwitchTarget[] = touched.map((m) => {
-    const prev = m.state.current;
-    const f = facts(m);
-    return {
-      member: m,
-      release: prev,
-      facts: { ...f, release: prev ?? '', release_path: prev ? m.paths.release(prev) : '', previous_release: release },
-    };
-  });
-  const back = await switchHosts(stage, selected, targets, env, { wave: 0, checkHealth: true });
-  const failedBack: string[] = [];
-  back.forEach((b, i) => {
-    const m = touched[i]!;
-    if (b.swapped) current[m.host.name] = m.state.current ?? null;
-    env.emit({ event: 'rollback', host: m.host.name, from: release, ...(m.state.current ? { to: m.state.current } : {}), ok: b.ok, ...(b.detail ? { reason: b.detail } : {}) });
-    if (!b.ok) failedBack.push(b.detail ?? `${m.host.name}: rollback failed`);
-  });
-  const interrupted = reason.length === 1 && reason[0] === 'interrupted';
-  const result = interrupted ? 'interrupted' : 'rolled-back';
-  for (const key of ['after:rollback', 'after:failure']) {
-    for (const f of await runHooks(key, hookCtx(env, (m) => m.paths.current, result))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
-  }
-  await runOnEach(members, env, (m) => [
-    { label: 'mark failed', command: markFailed(m.paths, release) },
-    { label: 'history', command: appendHistory(m.paths, history(m, interrupted ? 'interrupted' : 'rolled-back', migrated)) },
-    { label: 'unlock', command: releaseLock(m.paths, token) },
-  ]);
-  await closeFleet(members);
-  const where = Object.entries(current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`);
-  const withCurrent = <E extends ShipError>(e: E): E => Object.assign(e, { current });
-  if (failedBack.length) {
-    throw withCurrent(new RollbackFailedError(
-      `release ${release} failed and rolling back failed on ${failedBack.length} host(s): hosts may differ`,
-      [...reason, ...failedBack, ...where],
-      `inspect the hosts (ship releases ${stage.stage}) and fix by hand or run: ship rollback ${stage.stage} --to <id>`,
-    ));
-  }
-  const migratedNote = migrated ? ' (migrations ran and were NOT rolled back)' : '';
-  if (interrupted) {
-    throw withCurrent(new InterruptedError(`interrupted during publish: every published host was put back${migratedNote}`, where));
-  }
-  throw withCurrent(new RolledBackError(
-    `release ${release} failed after publish; every published host is back on its previous release${migratedNote}`,
-    [...reason, ...where],
-    'the release is marked failed and will never be chosen by a rollback; fix and deploy again',
-  ));
-}
-
-/** Steps whose hooks the protocol runs: slots run their hooks with the slot; phases at their point. */
-const HOOKED = new Set(['before:build', 'after:build', 'before:backup', 'after:backup', 'before:migrate', 'after:migrate', 'before:restart', 'after:restart', 'before:deploy', 'after:deploy', 'before:publish', 'after:publish', 'before:rollback', 'after:rollback', 'after:failure']);
-
-/** Hooks and local tasks ship would not run, reported as warnings rather than skipped silently. */
-export function unsupportedHooks(stage: StageConfig): string[] {
-  const out: string[] = [];
-  for (const key of Object.keys(stage.hooks)) {
-    if (!HOOKED.has(key)) out.push(`hook ${key} is not run by ship (hooks run before/after build, backup, migrate, restart, deploy, publish, rollback, and after:failure)`);
-  }
-  for (const t of slotTasks(stage, 'restart')) {
-    if (t.local) out.push(`task ${t.name} is local: true around restart, which runs per host: it is not run`);
-  }
-  return out;
 }
 
 function prepareError(env: RunEnv, lines: string[], total: number): ShipError {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { HostConfig, StageConfig } from '../config/types.js';
+import type { HealthSettings, HostConfig, StageConfig } from '../config/types.js';
 import { healthChecksFor } from '../health/select.js';
 import { serverPaths } from '../release/paths.js';
 import type { ExecOptions, ExecResult, HttpResponse, Transport } from '../transport/types.js';
@@ -127,14 +127,16 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
     redact: o.redact,
     operator: o.operator,
     concurrency: stage.concurrency,
-    transportFor: (h) => new PrintingTransport(h, stage, { record, inspected: hostState(h), reported: () => stepsSeen.get(h.name) ?? 0 }),
+    transportFor: (h) => new PrintingTransport(h.name, healthChecksFor(stage, h), { record, inspected: hostState(h), reported: () => stepsSeen.get(h.name) ?? 0 }),
+    // `local: true` tasks: recorded under "local", as their events name them
+    localTransport: new PrintingTransport('local', [], { record, reported: () => stepsSeen.get('local') ?? 0 }),
   };
 }
 
 interface Recorder {
   record(host: string, task: string, command: string, note?: string): void;
-  /** What the inspect step prints on this host (src/release/inspect.ts format). */
-  inspected: string;
+  /** What the inspect step prints on this host (src/release/inspect.ts format); none for this machine. */
+  inspected?: string;
   /** task:start events reported for the host so far: a step that adds none ran quietly. */
   reported(): number;
 }
@@ -145,22 +147,19 @@ interface Recorder {
  * answer as the check expects.
  */
 class PrintingTransport implements Transport {
-  readonly host: string;
   private scripts = 0;
   private httpProbes = 0;
 
   constructor(
-    private readonly config: HostConfig,
-    private readonly stage: StageConfig,
+    readonly host: string,
+    private readonly checks: HealthSettings[],
     private readonly r: Recorder,
-  ) {
-    this.host = config.name;
-  }
+  ) {}
 
   async connect(): Promise<void> {}
 
   async runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const connecting = this.scripts++ === 0; // openFleet's lock + inspect comes first
+    const connecting = this.r.inspected !== undefined && this.scripts++ === 0; // openFleet's lock + inspect comes first
     const nonce = /@@ship:([0-9a-f]+):start:/.exec(script)?.[1] ?? '';
     const commands = stepCommands(script, nonce);
     let stdout = '';
@@ -185,7 +184,7 @@ class PrintingTransport implements Transport {
   }
 
   async httpGet(url: string): Promise<HttpResponse> {
-    const checks = healthChecksFor(this.stage, this.config).filter((c) => c.http);
+    const checks = this.checks.filter((c) => c.http);
     const expect = checks[this.httpProbes++ % Math.max(1, checks.length)]?.expect ?? { status: 200 };
     this.r.record(this.host, 'health', `GET ${url}`, `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`);
     return { status: expect.status, body: expect.body ?? '' };

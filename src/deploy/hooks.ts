@@ -2,7 +2,7 @@ import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import type { Member, RunEnv } from './fleet.js';
 import { runOnEach } from './fleet.js';
 import { runSteps } from './run-steps.js';
-import { hookTasks, stepsFor, taskCommand, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { hookTasks, slotTasks, stepsFor, taskCommand, taskEnv, templateValues, type HostFacts } from './tasks.js';
 
 /** What hooks need to know about a run: its hosts and the facts of each. */
 export interface HookContext {
@@ -83,4 +83,19 @@ async function runLocalTasks(tasks: TaskDef[], ctx: HookContext, label: string):
   } catch (e) {
     return [`${label} failed locally: ${ctx.env.redact(String((e as Error).message ?? e))}`];
   }
+}
+
+/** Steps whose hooks the protocol runs: slots run their hooks with the slot; phases at their point. */
+const HOOKED = new Set(['before:build', 'after:build', 'before:backup', 'after:backup', 'before:migrate', 'after:migrate', 'before:restart', 'after:restart', 'before:deploy', 'after:deploy', 'before:publish', 'after:publish', 'before:rollback', 'after:rollback', 'after:failure']);
+
+/** Hooks and local tasks ship would not run, reported as warnings rather than skipped silently. */
+export function unsupportedHooks(stage: StageConfig): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(stage.hooks)) {
+    if (!HOOKED.has(key)) out.push(`hook ${key} is not run by ship (hooks run before/after build, backup, migrate, restart, deploy, publish, rollback, and after:failure)`);
+  }
+  for (const t of slotTasks(stage, 'restart')) {
+    if (t.local) out.push(`task ${t.name} is local: true around restart, which runs per host: it is not run`);
+  }
+  return out;
 }

@@ -1,0 +1,65 @@
+import type { HostConfig, StageConfig } from '../config/types.js';
+import { planPrune } from '../release/choose.js';
+import { appendHistory, type HistoryEntry } from '../release/history.js';
+import { releaseLock } from '../release/lock.js';
+import { deliverFromMirror, finishPreparing, linkShared, markMigrated, removeReleases, writeRevision } from '../release/prepare.js';
+import { script, type Command } from '../shell/command.js';
+import { quote } from '../shell/render.js';
+import type { Step } from '../shell/script.js';
+import type { Member } from './fleet.js';
+import { slotSteps, templateValues, type HostFacts } from './tasks.js';
+
+/** The per-host scripts of a deploy's prepare and finish phases, as steps. */
+
+export function prepareSteps(
+  stage: StageConfig,
+  selected: HostConfig[],
+  m: Member,
+  release: string,
+  revision: string,
+  facts: HostFacts,
+  fromMirror: boolean,
+): Step[] {
+  const steps: Step[] = [];
+  // a half-made release left by a killed run: remove it now that we hold the lock
+  const leftovers = m.state.releases.filter((r) => r.preparing && r.id !== m.state.current).map((r) => r.id);
+  const clean = removeReleases(m.paths, leftovers);
+  if (clean) steps.push({ label: 'remove leftovers', command: clean });
+  if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
+  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) });
+  const link = linkShared(m.paths, release, stage.shared);
+  if (link) steps.push({ label: 'link shared', command: link });
+  steps.push(...slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release)));
+  steps.push({ label: 'prepared', command: finishPreparing(m.paths, release) });
+  return steps;
+}
+
+/**
+ * Backups live in shared/backups; after a backup ran, only the newest `backup_keep` (var,
+ * default 7) entries are kept. Names sort by time when they carry a timestamp, which the
+ * recipes' backup tasks do; `ls -t` orders by modification time otherwise.
+ */
+export function pruneBackups(stage: StageConfig, m: Member): Command | undefined {
+  const keep = Number(m.host.vars.backup_keep ?? stage.vars.backup_keep ?? 7);
+  if (!Number.isInteger(keep) || keep < 1) return undefined;
+  const dir = `${m.paths.shared}/backups`;
+  return script(
+    `if [ -d ${quote(dir)} ]; then cd -- ${quote(dir)} && ls -1t | tail -n +${keep + 1} | while IFS= read -r f; do rm -rf -- "./$f"; done; fi`,
+  );
+}
+
+export function pruneList(stage: StageConfig, m: Member, release: string): string[] {
+  const releases = [...m.state.releases, { id: release, failed: false }];
+  return planPrune(releases, { keep: stage.keepReleases, current: release }).remove;
+}
+
+export function finishSteps(stage: StageConfig, m: Member, release: string, token: string, entry: HistoryEntry, migrated: boolean): Step[] {
+  const steps: Step[] = [];
+  const prune = removeReleases(m.paths, pruneList(stage, m, release));
+  if (prune) steps.push({ label: 'prune', command: prune });
+  if (migrated) steps.push({ label: 'mark migrated', command: markMigrated(m.paths, release) });
+  steps.push({ label: 'history', command: appendHistory(m.paths, entry) });
+  steps.push({ label: 'unlock', command: releaseLock(m.paths, token) });
+  return steps;
+}
+
