@@ -61,11 +61,13 @@ export function listBuiltinRecipes(): string[] {
  */
 export function loadRecipe(nameOrPath: string, configDir: string, cwd = process.cwd(), seen: string[] = []): RecipeResult {
   const file = recipeFile(nameOrPath, configDir);
-  const shown = relative(cwd, file) || file;
-  const name = BUILTIN_NAME.test(nameOrPath) ? nameOrPath : shown;
+  const builtin = BUILTIN_NAME.test(nameOrPath);
+  // ship's own files are named as in its package, not by a long path from the user's cwd
+  const shown = builtin ? `recipes/${nameOrPath}.yaml` : relative(cwd, file) || file;
+  const name = builtin ? nameOrPath : shown;
   if (!existsSync(file)) {
-    const builtin = BUILTIN_NAME.test(nameOrPath) ? knownAndClosest(nameOrPath, listBuiltinRecipes(), 'built-in recipes') : '';
-    return { problems: [{ file: shown, line: 0, col: 0, path: '', message: `recipe ${JSON.stringify(nameOrPath)} not found${builtin}` }] };
+    const known = builtin ? knownAndClosest(nameOrPath, listBuiltinRecipes(), 'built-in recipes') : '';
+    return { problems: [{ file: shown, line: 0, col: 0, path: '', message: `recipe ${JSON.stringify(nameOrPath)} not found${known}` }] };
   }
   const parsed = parseRecipe(readFileSync(file, 'utf8'), shown);
   if (!parsed.raw) return { problems: parsed.problems };
@@ -129,7 +131,8 @@ export function parseRecipe(
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = syntax.pos[0] >= 0 ? lineCounter.linePos(syntax.pos[0]) : NO_POS;
-    problems.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${syntax.message.split('\n')[0]}` });
+    const hint = text.split('\n')[pos.line - 1]?.includes('{{') ? ' (quote a value with {{...}} in it: "make {{target}}")' : '';
+    problems.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${hint}` });
     return { doc, positions, problems };
   }
   // An empty recipe is a valid one: it adds nothing.

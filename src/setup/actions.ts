@@ -37,13 +37,16 @@ export function ensureEmptyFile(path: string): Command {
 }
 
 /**
- * A file with exactly `content`: compared first (cmp), rewritten only when it differs. As an
- * unprivileged user through a temporary file and a rename, so a reader never sees half of it;
- * with `sudo`, through `sudo -n tee` (a password prompt would hang: -n fails instead).
- * `onChange` runs only after a write (e.g. systemctl daemon-reload).
+ * A file holding exactly the value of the script variable `contentVar`: compared first (cmp),
+ * rewritten only when it differs. The content travels as an exported variable of the script
+ * (see SetupPlan.env), so a failing command names the file, not a page of its text. As an
+ * unprivileged user the file is written to a temporary name and renamed, so a reader never
+ * sees half of it; with `sudo`, through `sudo -n tee` (-n: fail rather than wait for a
+ * password). `onChange` runs only after a write (e.g. systemctl daemon-reload).
  */
-export function ensureFile(path: string, content: string, opts: { sudo?: boolean; onChange?: Command } = {}): Command {
-  const body = cmd('printf', '%s', content);
+export function ensureFile(path: string, contentVar: string, opts: { sudo?: boolean; onChange?: Command } = {}): Command {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(contentVar)) throw new Error(`not a variable name: ${contentVar}`);
+  const body = cmd('printf', '%s', raw(`"$${contentVar}"`));
   const same = and(test('-f', path), pipe(body, cmd('cmp', '-s', '-', path)));
   const tmp = `${path}.ship-tmp`;
   const write = opts.sudo
@@ -62,6 +65,3 @@ export function ensureCronLine(line: string, marker: string): Command {
   const rewrite = pipe(seq(pipe(list, cmd('grep', '-vF', '--', marker)), cmd('printf', '%s\\n', line)), cmd('crontab', '-'));
   return when(present, report('unchanged', `crontab entry for ${marker}`), and(rewrite, report('changed', `added a crontab entry running logrotate for ${marker}`)));
 }
-
-/** `[ -w path ]`: test() in src/shell offers only the flags the deploy needs. */
-export const writable = (path: string): Command => cmd(raw('['), '-w', path, raw(']'));

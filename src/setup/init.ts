@@ -39,9 +39,9 @@ export function detectProject(dir: string): ProjectFacts {
   return { app: appName(pkgName?.replace(/^@[^/]+\//, '') ?? basename(dir)), recipe, repo: origin ?? '.', branch };
 }
 
-/** A name deploy.yaml accepts for `app` (letters, digits, ".", "_", "-"; starts alphanumeric). */
+/** A name deploy.yaml accepts for `app`, lower case as it also names /srv/<app> and a systemd unit. */
 export function appName(raw: string): string {
-  const name = raw.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const name = raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').replace(/[-.]+$/, '');
   return name || 'app';
 }
 

@@ -7,7 +7,7 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { Recipe } from '../recipes/load.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
-import { and, cmd, script, type Command } from '../shell/command.js';
+import { and, cmd, or, script, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import type { Step } from '../shell/script.js';
 import { ensureCronLine, ensureDir, ensureEmptyFile, ensureFile, report } from './actions.js';
@@ -20,6 +20,8 @@ export interface SetupFacts {
   group: string;
   /** `sudo -n true` worked: root's files can be written without a password prompt. */
   sudo: boolean;
+  /** systemd is the running init (/run/systemd/system exists): daemon-reload can work. */
+  systemd: boolean;
   programs: Record<string, string | undefined>;
 }
 
@@ -34,6 +36,7 @@ export function setupProbe(): Step[] {
         [
           `printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"`,
           `if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi`,
+          `if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
         ].join('\n'),
       ),
     },
@@ -43,7 +46,7 @@ export function setupProbe(): Step[] {
 
 export function parseSetupProbe(whoami: string, programs: string): SetupFacts {
   const field = (name: string) => new RegExp(`^${name} (.*)$`, 'm').exec(whoami)?.[1]?.trim() ?? '';
-  return { uid: Number(field('uid') || -1), user: field('user'), group: field('group'), sudo: field('sudo') === 'yes', programs: parsePrograms(programs) };
+  return { uid: Number(field('uid') || -1), user: field('user'), group: field('group'), sudo: field('sudo') === 'yes', systemd: field('systemd') === 'yes', programs: parsePrograms(programs) };
 }
 
 export interface SetupTemplates {
@@ -69,76 +72,90 @@ export function logrotateLocations(stage: Pick<StageConfig, 'app' | 'stage'>, pa
   };
 }
 
-export function planSetup(i: SetupInput): Step[] {
+/** The steps of one host, and the variables the script exports: the files' contents. */
+export interface SetupPlan {
+  steps: Step[];
+  env: Record<string, string>;
+}
+
+const LOGROTATE_VAR = 'SHIP_SETUP_LOGROTATE';
+const UNIT_VAR = 'SHIP_SETUP_UNIT';
+
+export function planSetup(i: SetupInput): SetupPlan {
   const paths = serverPaths(i.host.deployTo);
   const dirs = [paths.root, paths.releases, paths.shared, paths.shipDir, ...i.stage.shared.dirs.map((d) => `${paths.shared}/${d}`)];
-  const steps: Step[] = [
-    { label: 'directories', command: all(dirs.map(ensureDir)) },
-  ];
+  const steps: Step[] = [{ label: 'directories', command: all(dirs.map(ensureDir)) }];
   if (i.stage.shared.files.length) {
     steps.push({ label: 'shared files', command: all(i.stage.shared.files.map((f) => ensureEmptyFile(`${paths.shared}/${f}`))) });
   }
+  const env: Record<string, string> = { [LOGROTATE_VAR]: logrotateRule(i, paths) };
   steps.push({ label: 'logrotate', command: all(logrotateActions(i, paths)) });
-  if (i.recipe.lineage.includes('node')) steps.push({ label: 'systemd unit', command: all(systemdActions(i, paths)) });
-  return steps;
+  if (i.recipe.lineage.includes('node')) {
+    const unit = systemdUnit(i, paths);
+    env[UNIT_VAR] = unit.text;
+    steps.push({ label: 'systemd unit', command: all(systemdActions(i, paths, unit.service)) });
+  }
+  return { steps, env };
 }
 
 /** Root, or a user whose sudo needs no password: system-wide files go to /etc. */
 const privileged = (f: SetupFacts) => f.uid === 0 || f.sudo;
 const needsSudo = (f: SetupFacts) => f.uid !== 0 && f.sudo;
 
+function logrotateRule(i: SetupInput, paths: ServerPaths): string {
+  // As root, logrotate needs `su` to rotate as the logs' owner (and to accept a log
+  // directory that user can write); as that user already, `su` would be refused.
+  const su = privileged(i.facts) ? `su ${i.facts.user} ${i.facts.group}` : '# no su: this rule runs as the owner of the logs';
+  const values = { app: i.stage.app, stage: i.stage.stage, log_dir: logrotateLocations(i.stage, paths).logDir, su };
+  return fillTemplate(i.templates.logrotate, values, { singleLine: true });
+}
+
 function logrotateActions(i: SetupInput, paths: ServerPaths): Command[] {
   const where = logrotateLocations(i.stage, paths);
   const logrotate = i.facts.programs.logrotate;
-  const rule = (su: string) =>
-    fillTemplate(i.templates.logrotate, { app: i.stage.app, stage: i.stage.stage, log_dir: where.logDir, su }, { singleLine: true });
   const missing = logrotate ? [] : [report('warn', 'logrotate is not installed on this host: the rule applies once it is (e.g. apt-get install logrotate)')];
-  if (privileged(i.facts)) {
-    // logrotate runs as root there: `su` makes it rotate as the logs' owner, and stops it
-    // refusing a log directory that a non-root user can write.
-    return [ensureFile(where.system, rule(`su ${i.facts.user} ${i.facts.group}`), { sudo: needsSudo(i.facts) }), ...missing];
-  }
-  const actions = [ensureFile(where.user, rule('# no su: this rule runs as the owner of the logs'))];
-  if (!logrotate) return [...actions, ...missing];
-  if (!i.facts.programs.crontab) {
-    return [...actions, report('warn', `crontab is not installed: schedule this daily yourself: ${render(cmd(logrotate, '-s', where.state, where.user))}`)];
-  }
+  if (privileged(i.facts)) return [ensureFile(where.system, LOGROTATE_VAR, { sudo: needsSudo(i.facts) }), ...missing];
+  const rule = ensureFile(where.user, LOGROTATE_VAR);
+  if (!logrotate) return [rule, ...missing];
+  const run = render(cmd(logrotate, '-s', where.state, where.user));
+  if (!i.facts.programs.crontab) return [rule, report('warn', `crontab is not installed: schedule this daily yourself: ${run}`)];
   // cron hands the line to sh, but reads `%` itself (as a newline): escape it
-  const line = `17 4 * * * ${render(cmd(logrotate, '-s', where.state, where.user)).replace(/%/g, '\\%')}`;
-  return [...actions, ensureCronLine(line, where.user)];
+  return [rule, ensureCronLine(`17 4 * * * ${run.replace(/%/g, '\\%')}`, where.user)];
 }
 
 const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.@-]*$/;
 
-function systemdActions(i: SetupInput, paths: ServerPaths): Command[] {
+function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text: string } {
   const vars = { ...i.stage.vars, ...i.host.vars };
   const service = vars.service || i.stage.app;
   if (!SERVICE.test(service)) throw new UsageError(`vars.service: ${JSON.stringify(service)} is not a systemd unit name (letters, digits, ".", "_", "@", "-")`);
-  const unit = fillTemplate(
-    i.templates.systemd,
-    {
-      app: i.stage.app,
-      stage: i.stage.stage,
-      user: i.facts.user,
-      current_path: paths.current,
-      shared_path: paths.shared,
-      start_command: vars.start_command || 'npm start',
-    },
-    { singleLine: true },
-  );
+  const values = {
+    app: i.stage.app,
+    stage: i.stage.stage,
+    user: i.facts.user,
+    current_path: paths.current,
+    shared_path: paths.shared,
+    start_command: vars.start_command || 'npm start',
+  };
+  return { service, text: fillTemplate(i.templates.systemd, values, { singleLine: true }) };
+}
+
+function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Command[] {
   const systemctl = i.facts.programs.systemctl;
-  if (privileged(i.facts)) {
-    const sudo = needsSudo(i.facts);
-    const reload = systemctl ? (sudo ? cmd('sudo', '-n', systemctl, 'daemon-reload') : cmd(systemctl, 'daemon-reload')) : undefined;
-    const file = `/etc/systemd/system/${service}.service`;
-    return [
-      ensureFile(file, unit, { sudo, ...(reload ? { onChange: reload } : {}) }),
-      ...(vars.restart_with === 'systemd' ? [] : [report('note', `${file}: enable it once (systemctl enable --now ${service}) and set vars.restart_with: systemd`)]),
-    ];
+  if (!privileged(i.facts)) {
+    const file = `${paths.shipDir}/${service}.service`;
+    const install = `cp ${file} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${service}`;
+    return [ensureFile(file, UNIT_VAR), report('note', `not root and no passwordless sudo: as root, run: ${install}`)];
   }
-  const file = `${paths.shipDir}/${service}.service`;
-  const install = `cp ${file} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${service}`;
-  return [ensureFile(file, unit), report('note', `not root and no passwordless sudo: as root, run: ${install}`)];
+  const file = `/etc/systemd/system/${service}.service`;
+  const sudo = needsSudo(i.facts);
+  const reload = systemctl && i.facts.systemd ? cmd(...(sudo ? ['sudo', '-n'] : []), systemctl, 'daemon-reload') : undefined;
+  const restartWith = i.host.vars.restart_with ?? i.stage.vars.restart_with;
+  return [
+    ensureFile(file, UNIT_VAR, { sudo, ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}) }),
+    ...(i.facts.systemd ? [] : [report('warn', `systemd is not running on this host: ${file} is written, but nothing will start it`)]),
+    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (systemctl enable --now ${service}) and set vars.restart_with: systemd`)]),
+  ];
 }
 
 /** Several actions as one step: the first that fails stops the step, with its exit code. */

@@ -10,6 +10,7 @@ import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from '.
 import { runSteps } from '../deploy/run-steps.js';
 import { selectHosts } from '../deploy/select.js';
 import type { Recipe } from '../recipes/load.js';
+import type { Step } from '../shell/script.js';
 import { mapSettled } from '../util/pool.js';
 import { parseActionLines, type ActionLine } from './actions.js';
 import { parseSetupProbe, planSetup, setupProbe, type SetupTemplates } from './plan.js';
@@ -40,12 +41,13 @@ export async function setupStage(
 }
 
 async function setupHost(stage: StageConfig, recipe: Recipe, templates: SetupTemplates, m: Member, env: RunEnv): Promise<SetupResult> {
-  const run = (steps: ReturnType<typeof setupProbe>) =>
-    runSteps({ host: m.host.name, transport: m.transport, steps, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
+  const run = (steps: Step[], vars: Record<string, string> = {}) =>
+    runSteps({ host: m.host.name, transport: m.transport, steps, env: vars, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
   const probe = await run(setupProbe());
   if (!probe.ok) return { host: m.host.name, lines: [], error: probe.error?.message ?? `exit ${probe.exitCode}` };
   const facts = parseSetupProbe(probe.steps[0]?.stdout ?? '', probe.steps[1]?.stdout ?? '');
-  const outcome = await run(planSetup({ stage, host: m.host, recipe, facts, templates }));
+  const plan = planSetup({ stage, host: m.host, recipe, facts, templates });
+  const outcome = await run(plan.steps, plan.env);
   const lines = outcome.steps.flatMap((s) => parseActionLines(s.stdout));
   return { host: m.host.name, lines, ...(outcome.ok ? {} : { error: outcome.error?.message ?? `exit ${outcome.exitCode}` }) };
 }

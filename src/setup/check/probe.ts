@@ -1,0 +1,117 @@
+/**
+ * What `ship check` asks a host, in one round trip: one step per question, each printing
+ * `key value` lines and always exiting 0 (a "no" is an answer, not a failed step).
+ */
+import { parseInspection } from '../../release/inspect.js';
+import { readLock } from '../../release/lock.js';
+import type { ServerPaths } from '../../release/paths.js';
+import { script, type Command } from '../../shell/command.js';
+import { quote } from '../../shell/render.js';
+import type { Step } from '../../shell/script.js';
+import type { StepOutcome } from '../../deploy/run-steps.js';
+import { findPrograms, parsePrograms } from '../programs.js';
+import type { BackupFacts, DeployToFacts, LogrotateFacts } from './judge.js';
+
+export interface ProbeInput {
+  paths: ServerPaths;
+  programs: readonly string[];
+  logrotate: { system: string; user: string; logDir: string };
+  /** Where backups are, when the stage has a backup task that runs on this host. */
+  backups?: string;
+}
+
+export interface ProbeFacts {
+  user: string;
+  deployTo: DeployToFacts;
+  df: string;
+  programs: Record<string, string | undefined>;
+  lock: string;
+  current?: string;
+  revision?: string;
+  logrotate: LogrotateFacts;
+  backups?: BackupFacts;
+}
+
+const lines = (...text: string[]): Command => script([...text, 'exit 0'].join('\n'));
+
+/** deploy_to, or the nearest parent that exists (df and the write test need a real path). */
+const nearest = (path: string) => `__d=${quote(path)}; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done`;
+
+export function checkProbe(i: ProbeInput): Step[] {
+  const q = quote;
+  const root = i.paths.root;
+  const steps: Step[] = [
+    { label: 'whoami', command: lines(`printf 'user %s\\n' "$(id -un)"`) },
+    {
+      label: 'deploy_to',
+      command: lines(
+        nearest(root),
+        `printf 'nearest %s\\n' "$__d"`,
+        `if [ -d ${q(root)} ]; then echo exists; fi`,
+        // -w alone says yes on a read-only file system: really create a file
+        `if __t=$(mktemp "$__d/.ship-check.XXXXXX" 2>/dev/null); then rm -f -- "$__t"; echo writable; fi`,
+      ),
+    },
+    { label: 'disk', command: lines(nearest(root), `df -Pk -- "$__d"`) },
+    { label: 'programs', command: findPrograms([...i.programs, 'logrotate']) },
+    { label: 'lock', command: readLock(i.paths) },
+    {
+      label: 'current',
+      command: lines(
+        `if __c=$(readlink ${q(i.paths.current)} 2>/dev/null); then printf 'current %s\\n' "$__c"; fi`,
+        `printf 'revision %s\\n' "$(head -c 64 ${q(`${i.paths.current}/REVISION`)} 2>/dev/null | tr -dc 0-9a-f)"`,
+      ),
+    },
+    {
+      label: 'logrotate',
+      command: lines(
+        `if [ -f ${q(i.logrotate.system)} ]; then echo system; fi`,
+        `grep -lF -- ${q(i.logrotate.logDir)} /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null | sed 's/^/mentions /'`,
+        `if [ -f ${q(i.logrotate.user)} ]; then echo user; fi`,
+        `if crontab -l 2>/dev/null | grep -qF -- ${q(i.logrotate.user)}; then echo scheduled; fi`,
+      ),
+    },
+  ];
+  if (i.backups) {
+    const dir = q(i.backups);
+    steps.push({
+      label: 'backups',
+      command: lines(
+        `printf 'now %s\\n' "$(date +%s)"`,
+        `__n=$(ls -1t -- ${dir} 2>/dev/null | head -n 1)`,
+        `if [ -n "$__n" ]; then printf 'newest %s %s\\n' "$(date -r ${dir}/"$__n" +%s)" "$__n"; fi`,
+      ),
+    });
+  }
+  return steps;
+}
+
+export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts {
+  const out = (label: string) => steps.find((s) => s.label === label)?.stdout ?? '';
+  const has = (label: string, word: string) => out(label).split('\n').includes(word);
+  const value = (label: string, key: string) => new RegExp(`^${key} (.*)$`, 'm').exec(out(label))?.[1]?.trim();
+  const programs = parsePrograms(out('programs'));
+  const current = parseInspection('', i.paths, out('current')).current;
+  const revision = value('current', 'revision');
+  const facts: ProbeFacts = {
+    user: value('whoami', 'user') ?? '?',
+    deployTo: { exists: has('deploy_to', 'exists'), writable: has('deploy_to', 'writable'), nearest: value('deploy_to', 'nearest') ?? i.paths.root },
+    df: out('disk'),
+    programs,
+    lock: out('lock'),
+    ...(current ? { current } : {}),
+    ...(revision ? { revision } : {}),
+    logrotate: {
+      ...(programs.logrotate ? { program: programs.logrotate } : {}),
+      systemRule: has('logrotate', 'system'),
+      mentions: out('logrotate').split('\n').flatMap((l) => (l.startsWith('mentions ') ? [l.slice(9)] : [])),
+      userRule: has('logrotate', 'user'),
+      scheduled: has('logrotate', 'scheduled'),
+    },
+  };
+  if (i.backups) {
+    const newest = /^newest (\d+) (.+)$/m.exec(out('backups'));
+    facts.backups = { hostNow: Number(value('backups', 'now') ?? 0), ...(newest ? { newest: { mtime: Number(newest[1]), name: newest[2]! } } : {}) };
+  }
+  return facts;
+}

@@ -1,0 +1,202 @@
+/**
+ * `ship check <stage>` (DESIGN section 8): per host, can it be deployed to and is it ready to
+ * be live. Unlike a deploy, an unreachable host is a finding, not the end of the run: every
+ * host is connected on its own, probed in one round trip, and judged; then the TLS
+ * certificates are read from this machine.
+ */
+import type { HostConfig, StageConfig } from '../../config/types.js';
+import { parseDuration } from '../../config/units.js';
+import type { RunEnv } from '../../deploy/fleet.js';
+import { runSteps } from '../../deploy/run-steps.js';
+import { selectHosts } from '../../deploy/select.js';
+import { hostFacts, taskEnv, taskRunsOn, templateValues } from '../../deploy/tasks.js';
+import { checkHealth } from '../../health/check.js';
+import { healthChecksFor } from '../../health/select.js';
+import type { Recipe } from '../../recipes/load.js';
+import { serverPaths, type ServerPaths } from '../../release/paths.js';
+import { interpolateText } from '../../shell/template.js';
+import type { Transport } from '../../transport/types.js';
+import { mapSettled } from '../../util/pool.js';
+import { logrotateLocations } from '../plan.js';
+import {
+  judgeBackup,
+  judgeCertificate,
+  judgeDisk,
+  judgeLock,
+  judgeLogrotate,
+  judgePrograms,
+  judgeWritable,
+  parseDf,
+  type CheckItem,
+  type Judged,
+  type LockContext,
+} from './judge.js';
+import { checkProbe, parseCheckProbe, type ProbeFacts, type ProbeInput } from './probe.js';
+import { readCertificate } from './tls.js';
+
+export const DEFAULT_DISK_MIN = 1024 ** 3;
+export const DEFAULT_BACKUP_MAX_AGE = '26h';
+/** A health check in `ship check` is one look, not a deploy's long wait. */
+const HEALTH_LIMIT_MS = 10_000;
+const TLS_TIMEOUT_MS = 10_000;
+
+export interface CheckOptions {
+  stage: StageConfig;
+  recipe: Recipe;
+  selection: { hosts?: string[]; roles?: string[] };
+  env: RunEnv;
+  lock: Omit<LockContext, 'now' | 'stage'>;
+}
+
+export interface CheckReport {
+  hosts: { host: string; items: CheckItem[] }[];
+  /** Certificates, read from this machine: `host` is the URL's host. */
+  certificates: CheckItem[];
+}
+
+export async function runCheck(o: CheckOptions): Promise<CheckReport> {
+  const hosts = selectHosts(o.stage, o.selection);
+  const httpsUrls: string[] = [];
+  const settled = await mapSettled(hosts, o.env.concurrency, (host) => checkHost(o, host, httpsUrls));
+  const results = settled.map((s, i) => ({
+    host: hosts[i]!.name,
+    items: s.status === 'fulfilled' ? s.value : [{ host: hosts[i]!.name, check: 'ssh', status: 'fail' as const, detail: String((s.reason as Error)?.message ?? s.reason) }],
+  }));
+  const certificates = await checkCertificates(o.stage.check.urls, httpsUrls, () => o.env.clock.now());
+  return { hosts: results, certificates };
+}
+
+async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[]): Promise<CheckItem[]> {
+  const items: CheckItem[] = [];
+  const add = (check: string, j: Judged) => items.push({ host: host.name, check, ...j });
+  const transport = o.env.transportFor(host);
+  const t0 = performance.now();
+  try {
+    await transport.connect();
+  } catch (e) {
+    const message = o.env.redact(String((e as Error)?.message ?? e));
+    const hostKey = (e as { kind?: string }).kind === 'hostkey';
+    add('ssh', { status: 'fail', detail: `unreachable: ${hostKey ? 'its host key was refused (see host key)' : message} (the other checks of this host were skipped)` });
+    if (hostKey) add('host key', { status: 'fail', detail: message });
+    await transport.close().catch(() => {});
+    return items;
+  }
+  try {
+    const ms = Math.round(performance.now() - t0);
+    const paths = serverPaths(host.deployTo);
+    const probeInput = probeFor(o, host, paths);
+    const outcome = await runSteps({ host: host.name, transport, steps: checkProbe(probeInput), emit: o.env.emit, redact: o.env.redact, quiet: true, ...(o.env.signal ? { signal: o.env.signal } : {}) });
+    if (!outcome.ok) {
+      add('ssh', { status: 'fail', detail: `connected, but the check script failed: ${outcome.error?.message ?? `exit ${outcome.exitCode}`}` });
+      return items;
+    }
+    const facts = parseCheckProbe(probeInput, outcome.steps);
+    add('ssh', host.local ? { status: 'pass', detail: 'local host: commands run here, no SSH' } : { status: 'pass', detail: `${facts.user}@${host.name}:${host.ssh.port ?? 22}, key auth, ${ms} ms` });
+    if (!host.local) add('host key', judgeHostKey(host));
+    add('deploy_to', judgeWritable(facts.deployTo, paths.root, facts.user));
+    add('disk', judgeDisk(parseDf(facts.df), o.stage.check.diskMinBytes ?? DEFAULT_DISK_MIN, paths.root));
+    add('programs', judgePrograms(facts.programs, probeInput.programs));
+    add('lock', judgeLock(facts.lock, { ...o.lock, now: o.env.clock.now(), stage: o.stage.stage }));
+    for (const j of await judgeHealth(o, host, transport, paths, facts, httpsUrls)) add('health', j);
+    add('logrotate', judgeLogrotate(facts.logrotate, probeInput.logrotate));
+    if (facts.backups && probeInput.backups) add('backups', backupVerdict(o, host, facts, probeInput.backups));
+    return items;
+  } finally {
+    await transport.close().catch(() => {});
+  }
+}
+
+function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths): ProbeInput {
+  const backup = o.stage.tasks.backup;
+  const runsBackup = backup !== undefined && backup.run.length > 0 && taskRunsOn(backup, host, o.stage.hosts);
+  // git only where hosts fetch the code themselves; tar unpacks the code either way
+  const programs = [...new Set([...(o.stage.strategy === 'remote' ? ['git'] : []), 'tar', ...o.recipe.requires])];
+  return { paths, programs, logrotate: logrotateLocations(o.stage, paths), ...(runsBackup ? { backups: `${paths.shared}/backups` } : {}) };
+}
+
+function judgeHostKey(host: HostConfig): Judged {
+  switch (host.ssh.knownHosts) {
+    case 'strict':
+      return { status: 'pass', detail: 'known (known_hosts: strict)' };
+    case 'accept-new':
+      return { status: 'pass', detail: 'accepted (known_hosts: accept-new records a new host\'s key on first use)' };
+    case 'off':
+      return { status: 'warn', detail: 'not verified (known_hosts: off): anything on the way could pose as this host' };
+  }
+}
+
+async function judgeHealth(o: CheckOptions, host: HostConfig, transport: Transport, paths: ServerPaths, facts: ProbeFacts, httpsUrls: string[]): Promise<Judged[]> {
+  const checks = healthChecksFor(o.stage, host);
+  if (checks.length === 0) return [{ status: 'warn', detail: 'no health check configured (health: in deploy.yaml)' }];
+  if (!facts.current) return [{ status: 'warn', detail: 'not checked: nothing is deployed yet (no current release)' }];
+  const f = hostFacts(o.stage, host, paths, facts.current, { revision: facts.revision ?? '', ...(o.stage.branch ? { branch: o.stage.branch } : {}), previous: undefined });
+  const values = templateValues(o.stage, host, f);
+  const verdicts: Judged[] = [];
+  for (const health of checks) {
+    if (health.http?.startsWith('https:')) {
+      try {
+        httpsUrls.push(interpolateText(health.http, values));
+      } catch {
+        // an unknown placeholder is reported by the health check itself, just below
+      }
+    }
+    const result = await checkHealth({
+      host: host.name,
+      transport,
+      health: { ...health, timeoutMs: Math.min(health.timeoutMs, HEALTH_LIMIT_MS) },
+      values,
+      env: taskEnv(o.stage, host, f),
+      clock: o.env.clock,
+      emit: () => {}, // every attempt would be noise here: the verdict is the item
+      redact: o.env.redact,
+      ...(o.env.signal ? { signal: o.env.signal } : {}),
+    }).catch((e: unknown) => ({ ok: false, attempts: 0, last: { ok: false, detail: o.env.redact(String((e as Error)?.message ?? e)) } }));
+    const what = health.http ? `GET ${interpolateOr(health.http, values)}` : health.tcp ? `tcp ${interpolateOr(health.tcp, values)}` : 'command';
+    verdicts.push({ status: result.ok ? 'pass' : 'fail', detail: `${what}: ${result.last.detail}${result.ok ? '' : ` (after ${result.attempts} attempt(s))`}` });
+  }
+  return verdicts;
+}
+
+function interpolateOr(template: string, values: Record<string, string>): string {
+  try {
+    return interpolateText(template, values);
+  } catch {
+    return template;
+  }
+}
+
+function backupVerdict(o: CheckOptions, host: HostConfig, facts: ProbeFacts, dir: string): Judged {
+  const written = host.vars.backup_max_age ?? o.stage.vars.backup_max_age ?? DEFAULT_BACKUP_MAX_AGE;
+  const limit = parseDuration(written);
+  if (!limit.ok) return { status: 'fail', detail: `vars.backup_max_age ${JSON.stringify(written)}: ${limit.error}` };
+  return judgeBackup(facts.backups!, limit.value, dir);
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/**
+ * Each origin once, configured URLs first. A health URL naming loopback means the host's own
+ * loopback (health URLs are asked from the host): this machine cannot read that certificate.
+ */
+async function checkCertificates(configured: string[], fromHealth: string[], now: () => Date): Promise<CheckItem[]> {
+  const seen = new Set<string>();
+  const jobs: Promise<CheckItem>[] = [];
+  const candidates = [...configured.map((url) => ({ url, health: false })), ...fromHealth.map((url) => ({ url, health: true }))];
+  for (const { url, health } of candidates) {
+    const u = new URL(url);
+    if (u.protocol !== 'https:' || seen.has(u.origin)) continue;
+    seen.add(u.origin);
+    const item = (j: Judged): CheckItem => ({ host: u.host, check: 'tls', status: j.status, detail: `${url}: ${j.detail}` });
+    if (health && LOOPBACK.test(u.hostname)) {
+      jobs.push(Promise.resolve(item({ status: 'warn', detail: 'not checked: the health URL names the host\'s own loopback; put the public URL in check.urls' })));
+      continue;
+    }
+    jobs.push(
+      readCertificate(url, TLS_TIMEOUT_MS).then(
+        (cert) => item(judgeCertificate(cert, now())),
+        (e: unknown) => item({ status: 'fail', detail: `cannot read the certificate: ${String((e as Error)?.message ?? e)}` }),
+      ),
+    );
+  }
+  return Promise.all(jobs);
+}
