@@ -1,6 +1,7 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { previousGoodRelease } from '../release/choose.js';
+import type { ServerPaths } from '../release/paths.js';
 import { and, cmd, inDir, raw, redirect, script, seq, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { mapSettled } from '../util/pool.js';
@@ -8,7 +9,6 @@ import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from '.
 import { runSteps } from './run-steps.js';
 import { selectHosts } from './select.js';
 import { slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues, type HostFacts } from './tasks.js';
-import type { ServerPaths } from '../release/paths.js';
 
 /**
  * `ship exec`, `ship run` and `ship ssh`: work on the release `current` points at, outside a

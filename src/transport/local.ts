@@ -1,7 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import type { ExecOptions, ExecResult, HttpResponse, Transport } from './types.js';
+import type { ExecOptions, ExecResult, HttpResponse, Terminal, Transport } from './types.js';
 
 /** The script reader used by both transports: the whole script is read before any of it runs. */
 export const SCRIPT_SHELL = ['sh', '-c', 'eval "$(cat)"'] as const;
@@ -94,6 +94,18 @@ export class LocalTransport implements Transport {
         reject(e);
       });
     });
+  }
+
+  /** `ship ssh` to a local host: the command gets this terminal as it is. */
+  async shell(command: string, terminal: Terminal): Promise<number> {
+    const r = await execa('sh', ['-c', command], {
+      cwd: this.cwd,
+      env: this.env,
+      extendEnv: false,
+      reject: false,
+      stdio: [terminal.stdin, terminal.stdout, terminal.stderr],
+    });
+    return r.exitCode ?? (r.signal ? 128 + (SIGNALS[r.signal] ?? 0) : 255);
   }
 
   async close(): Promise<void> {}

@@ -8,7 +8,7 @@ import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream
 import { createHostKeyGate, loadKnownHosts, recordHostKey } from './ssh-host-keys.js';
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './ssh-fallback.js';
 import { SshConnectError, abortError } from './ssh-errors.js';
-import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Transport } from './types.js';
+import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from './types.js';
 
 type Client = InstanceType<typeof ssh2.Client>;
 
@@ -119,6 +119,51 @@ class SshTransport implements Transport {
         if (res.exitCode !== 0) {
           throw new Error(`${what}: no connection (exit ${res.exitCode}) ${tail(res.stderr)}`.trimEnd());
         }
+      }
+    });
+  }
+
+  shell(command: string, terminal: Terminal): Promise<number> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error(`${this.label}: not connected (call connect() first)`));
+    const { stdin, stdout, stderr } = terminal;
+    const tty = stdin.isTTY === true;
+    // a pseudo-terminal only for a terminal: `echo pwd | ship ssh` gets a plain pipe, as ssh does
+    const pty = tty ? { term: process.env.TERM || 'xterm-256color', rows: stdout.rows || 24, cols: stdout.columns || 80, height: 0, width: 0 } : false;
+    return new Promise<number>((resolve, reject) => {
+      const opened = (err: Error | undefined, ch: ClientChannel): void => {
+        if (err) return reject(new Error(`${this.label}: cannot open a shell: ${err.message}`, { cause: err }));
+        let code = 255; // the connection dropped before an exit status
+        const resize = () => ch.setWindow(stdout.rows || 24, stdout.columns || 80, 0, 0);
+        const lost = (reason: string) => {
+          stderr.write(`\r\n[ship] connection to ${this.label} lost: ${reason}\r\n`);
+          ch.close();
+        };
+        this.active.add(lost);
+        ch.on('exit', (c: number | null, signal?: string) => {
+          code = typeof c === 'number' ? c : signal ? 128 + signalNumber(signal) : 255;
+        });
+        ch.on('close', () => {
+          this.active.delete(lost);
+          stdout.off('resize', resize);
+          stdin.unpipe(ch);
+          if (tty) stdin.setRawMode(false);
+          stdin.pause();
+          resolve(code);
+        });
+        // raw keys: Ctrl-C, arrows and tab belong to the remote shell, not to this process
+        if (tty) stdin.setRawMode(true);
+        stdout.on('resize', resize); // Node turns SIGWINCH into 'resize' on a terminal
+        stdin.pipe(ch);
+        stdin.resume();
+        ch.pipe(stdout, { end: false });
+        ch.stderr.pipe(stderr, { end: false });
+      };
+      try {
+        client.exec(command, { pty }, opened);
+      } catch (err) {
+        // ssh2 throws when the socket is already gone
+        reject(new Error(`${this.label}: cannot open a shell: ${errorMessage(err)}`, { cause: err }));
       }
     });
   }

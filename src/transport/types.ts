@@ -44,7 +44,21 @@ export interface Transport {
   httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse>;
   /** Opens a TCP connection from the host itself to host:port and closes it. */
   tcpProbe(host: string, port: number, opts: { timeoutMs: number }): Promise<void>;
+  /**
+   * Runs `command` attached to this terminal, for `ship ssh`: over SSH on a pseudo-terminal
+   * sized like the local one (raw keys, resized with it) when stdin is a terminal; locally
+   * with the terminal inherited. Resolves with the command's exit code. Optional: a transport
+   * without it cannot open shells.
+   */
+  shell?(command: string, terminal: Terminal): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The local end of an interactive session. */
+export interface Terminal {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
 }
 
 /** Where and how to reach one SSH host, fully resolved (config, ~/.ssh/config, defaults). */

@@ -19,7 +19,8 @@ export interface Row {
   endedAt?: number;
   lastLine?: string; // latest output line, shown under a running row
   stderrTail: string[];
-  failure?: string; // what failed, the command, the end of stderr: one text, several lines
+  failure?: string; // what failed and the command; the stderr tail is added when shown
+  lockedOut?: boolean; // refused by a held lock: with --lock-wait, a later try may still take it
 }
 
 export interface Phase {
@@ -27,6 +28,7 @@ export interface Phase {
   /** ROWS_PER_HOST rows per host, hosts in stage order; an idle row is not shown. */
   rows: Row[];
   startedAt: number;
+  endedAt?: number;
   ended: boolean;
 }
 
@@ -51,7 +53,7 @@ export const COLLAPSE_AT = 6;
 /**
  * The steps that end a host's script in the protocol (src/deploy/deploy.ts, rollback.ts): the
  * row closes on them, so a host that is done stops spinning while slow ones still run. Other
- * rows close when a health verdict arrives or when the phase ends.
+ * rows close when the phase ends.
  */
 const LAST_STEPS = new Set(['prepared', 'unlock']);
 const STDERR_LINES = 6;
@@ -64,9 +66,14 @@ export function formatMs(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-/** A command on one line, shortened: the full one is in the deploy log. */
+/**
+ * A command on one line, shortened: the full one is in the deploy log. A task's wrapper
+ * (`( set -e; cd -- <release>; { ... } )`, src/deploy/tasks.ts) is left out: the task's own
+ * text is what the reader wrote and looks for.
+ */
 export function shortCommand(command: string): string {
-  const one = command.replace(/\s*\n\s*/g, ' ↵ ').trim();
+  const task = /^\( set -e; cd -- \S+; \{ ([\s\S]*); \} \)$/.exec(command.trim());
+  const one = (task ? task[1]! : command).replace(/\s*\n\s*/g, ' ↵ ').trim();
   return one.length > COMMAND_CHARS ? `${one.slice(0, COMMAND_CHARS - 1)}…` : one;
 }
 
@@ -88,7 +95,7 @@ export function rowTitle(p: Phase, r: Row, width: number, now: number): string {
       if (collapsed(p)) return '';
       return `${host}  ${r.steps.join(', ') || 'done'}  ${formatMs((r.endedAt ?? now) - (r.startedAt ?? now))}`;
     case 'failed':
-      return `${host}  ${r.failure ?? 'failed'}`;
+      return [`${host}  ${r.failure ?? 'failed'}`, ...r.stderrTail].join('\n');
   }
 }
 
@@ -101,7 +108,8 @@ export function phaseTitle(p: Phase): string {
   if (p.ended) parts.push(`${hosts.size} host${hosts.size === 1 ? '' : 's'}`);
   else if (hosts.size > 1) parts.push(`${hosts.size - running.size}/${hosts.size} hosts done`);
   if (failed.size) parts.push(`${failed.size} failed`);
-  return parts.length && hosts.size ? `${p.name} · ${parts.join(', ')}` : p.name;
+  const title = parts.length && hosts.size ? `${p.name} · ${parts.join(', ')}` : p.name;
+  return p.endedAt === undefined ? title : `${title}  ${formatMs(p.endedAt - p.startedAt)}`;
 }
 
 export interface Progress {
@@ -117,7 +125,7 @@ export interface Progress {
 export function createProgress(o: { hosts: string[]; now: () => number; view: ProgressView }): Progress {
   const known = [...o.hosts];
   let phase: Phase | undefined;
-  let started: { kind: 'deploy' | 'rollback'; at: number; hosts: string[]; release?: string; revision?: string; branch?: string } | undefined;
+  let started: RunStart | undefined;
   const learn = (host: string) => {
     if (!known.includes(host)) known.push(host);
   };
@@ -128,6 +136,7 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
     phase = undefined;
     for (const r of p.rows) if (r.status === 'running') finish(p, r);
     p.ended = true;
+    p.endedAt = o.now();
     o.view.phaseEnded(p);
   };
   const open = (name: string): Phase => {
@@ -177,9 +186,21 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
         return changed(at.p, at.r);
       }
       case 'lock': {
+        // --lock-wait tries again: the row that was refused comes back when the lock is taken
+        const waited = phase?.rows.find((r) => r.host === e.host && r.lockedOut);
+        if (waited && e.ok) {
+          Object.assign(waited, { status: 'running', failure: undefined, lockedOut: false });
+          waited.steps.push('locked after waiting');
+          return finish(phase!, waited);
+        }
+        if (waited) return; // still held: the row already says by whom
+        if (e.ok && phase?.rows.some((r) => r.host === e.host && r.status === 'ok' && r.steps.includes('locked'))) return; // taken again after a wait
         const at = rowFor(e.host);
         if (!at) return note(`${e.host}: ${e.ok ? 'locked' : `locked by someone else: ${e.holder}`}`);
-        if (!e.ok) return fail(at.p, at.r, `stage is locked: ${e.holder ?? 'by another run'}`);
+        if (!e.ok) {
+          at.r.lockedOut = true;
+          return fail(at.p, at.r, `stage is locked: ${e.holder ?? 'by another run'}`);
+        }
         at.r.steps.push('locked');
         return finish(at.p, at.r);
       }
@@ -188,8 +209,8 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
         close();
         e.hosts.forEach(learn);
         started = e.event === 'deploy:start'
-          ? { kind: 'deploy', at: o.now(), hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) }
-          : { kind: 'rollback', at: o.now(), hosts: e.hosts, ...(e.target ? { release: e.target } : {}) };
+          ? { kind: 'deploy', hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) }
+          : { kind: 'rollback', hosts: e.hosts, ...(e.target ? { release: e.target } : {}) };
         return;
       case 'phase':
         open(e.phase);
@@ -201,7 +222,8 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
         return changed(at.p, at.r);
       }
       case 'output': {
-        const r = running(e.host);
+        // stderr travels apart from stdout: its last lines may come after the failing step ended
+        const r = running(e.host) ?? [...(phase?.rows ?? [])].reverse().find((x) => x.host === e.host && x.status === 'failed');
         if (!r || !phase || !e.line.trim()) return;
         r.lastLine = e.line;
         if (e.stream === 'stderr') r.stderrTail = [...r.stderrTail, e.line].slice(-STDERR_LINES);
@@ -213,7 +235,6 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
         if (e.exitCode !== 0) {
           const lines = [`${e.task} failed with exit ${e.exitCode} after ${formatMs(e.ms)}`];
           if (r.command) lines.push(`$ ${shortCommand(r.command)}`);
-          lines.push(...r.stderrTail);
           return fail(phase, r, lines.join('\n'));
         }
         r.steps.push(e.task);
@@ -236,8 +257,10 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
           return changed(at.p, at.r);
         }
         if (!e.ok) return fail(at.p, at.r, `unhealthy after ${e.attempt} attempt(s): ${e.detail}`);
+        // a host may have several checks (by role): the row stays open for the next one
         at.r.steps.push('healthy');
-        return finish(at.p, at.r);
+        at.r.step = undefined;
+        return changed(at.p, at.r);
       }
       case 'rollback': {
         // a host that could not be put back has already failed its row; say where it ended
@@ -269,8 +292,17 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
 
 type EndEvent = Extract<ShipEvent, { event: 'deploy:end' | 'rollback:end' }>;
 
+/** What deploy:start or rollback:start said, for the summary. */
+interface RunStart {
+  kind: 'deploy' | 'rollback';
+  hosts: string[];
+  release?: string;
+  revision?: string;
+  branch?: string;
+}
+
 /** The closing lines: what was deployed where, or what failed and where every host stands. */
-export function summary(e: EndEvent, start: { kind: string; release?: string; revision?: string; branch?: string; hosts: string[] } | undefined): string[] {
+export function summary(e: EndEvent, start: RunStart | undefined): string[] {
   const hosts = Object.keys(e.current);
   const n = hosts.length || start?.hosts.length || 0;
   const on = `${n} host${n === 1 ? '' : 's'}`;
@@ -281,8 +313,9 @@ export function summary(e: EndEvent, start: { kind: string; release?: string; re
   if (e.ok) return [`rolled back to release ${e.release} on ${on} in ${formatMs(e.ms)}`];
   const what = e.event === 'deploy:end' ? 'deploy' : 'rollback';
   const width = Math.max(0, ...hosts.map((h) => h.length));
+  // the error itself follows on stderr, from the entry point
   return [
-    `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}${e.error ? `: ${e.error.split('\n')[0]}` : ''}`,
+    `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}${hosts.length ? '; where each host stands:' : ''}`,
     ...hosts.map((h) => `  ${h.padEnd(width)}  current -> ${e.current[h] ?? '(none)'}`),
   ];
 }

@@ -1,4 +1,4 @@
-import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import { color as paletteOf, figures, Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import { createProgress, phaseTitle, rowTitle, type Phase, type Row } from './progress.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
@@ -7,7 +7,7 @@ import type { Reporter, ReporterOptions } from './reporter.js';
  * phases come one after another, so each phase is its own listr2 list, rendered while it runs
  * and left on screen when it ends: the phase line with its time, under it one line per host
  * (current step and timing, or the failure in place: task, command, exit code, stderr tail).
- * A phase that ends well folds its hosts away; one with a failure keeps them.
+ * With many hosts, the model folds those that finished well into the phase line.
  *
  * listr2 pulls work from tasks while ship pushes events, so every row is a listr2 task that
  * waits for the model (src/ui/progress.ts) to settle it. Rows a phase does not use have a
@@ -57,7 +57,8 @@ export function treeReporter(o: TreeOptions): Reporter {
       },
       rowChanged: (p, r) => {
         rows.get(r)?.refresh();
-        if (r.status === 'ok' || r.status === 'failed') rows.get(r)?.settle();
+        // a failed row stays open until its phase ends: the last stderr lines may still come
+        if (r.status === 'ok') rows.get(r)?.settle();
         titlePhase(p);
       },
       phaseEnded: (p) => {
@@ -105,7 +106,7 @@ export function treeReporter(o: TreeOptions): Reporter {
       };
       rows.set(r, binding);
       binding.refresh();
-      if (p.ended || r.status === 'ok' || r.status === 'failed') binding.settle();
+      if (p.ended || r.status === 'ok') binding.settle();
     });
   }
 
@@ -129,7 +130,7 @@ export function treeReporter(o: TreeOptions): Reporter {
             );
           },
           // notes (warnings, pruned releases) stay under the phase line after it ends
-          rendererOptions: { persistentOutput: true, outputBar: Infinity, timer: PRESET_TIMER },
+          rendererOptions: { persistentOutput: true, outputBar: Infinity },
         },
       ],
       {
@@ -138,11 +139,14 @@ export function treeReporter(o: TreeOptions): Reporter {
         // Ctrl-C belongs to ship (src/cli/runtime.ts): it winds the deploy down, listr2 must not exit
         registerSignalListeners: false,
         rendererOptions: {
-          collapseSubtasks: true,
+          collapseSubtasks: false, // hosts stay listed under a finished phase (many hosts fold in the model)
           collapseErrors: true,
           showErrorMessage: true,
           formatOutput: 'wrap',
           removeEmptyLines: true,
+          // a phase where a host failed is a failure, not listr2's yellow warning
+          icon: { [ListrDefaultRendererLogLevels.COMPLETED_WITH_FAILED_SUBTASKS]: figures.cross },
+          color: { [ListrDefaultRendererLogLevels.COMPLETED_WITH_FAILED_SUBTASKS]: (text?: string) => paletteOf.red(text ?? '') },
           logger: new ListrLogger({ processOutput }),
         },
       },

@@ -6,7 +6,9 @@ import { deploy, type GitOps } from '../../deploy/deploy.js';
 import { rollback } from '../../deploy/rollback.js';
 import { ShipError } from '../../errors.js';
 import { archiveToFile, resolveRevision } from '../../git/git.js';
+import { failedToStart, reportLog } from '../run-end.js';
 import { prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { dryRunCommand } from './dry-run.js';
 
 const git: GitOps = {
   resolveRevision,
@@ -19,12 +21,14 @@ const git: GitOps = {
 
 export interface DeployFlags extends GlobalOptions {
   revision?: string;
+  dryRun?: boolean;
   hosts?: string[];
   roles?: string[];
 }
 
 export async function deployCommand(stageName: string, flags: DeployFlags): Promise<void> {
-  const rt = await prepareRuntime(stageName, flags);
+  if (flags.dryRun) return dryRunCommand('deploy', stageName, flags);
+  const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'deploy' }).catch(failedToStart(flags, stageName, 'deploy:end'));
   const t0 = performance.now();
   try {
     const r = await deploy(
@@ -48,17 +52,20 @@ export async function deployCommand(stageName: string, flags: DeployFlags): Prom
   } finally {
     await rt.reporter.close();
     rt.dispose();
+    reportLog(rt);
   }
 }
 
 export interface RollbackFlags extends GlobalOptions {
   to?: string;
+  dryRun?: boolean;
   hosts?: string[];
   roles?: string[];
 }
 
 export async function rollbackCommand(stageName: string, flags: RollbackFlags): Promise<void> {
-  const rt = await prepareRuntime(stageName, flags);
+  if (flags.dryRun) return dryRunCommand('rollback', stageName, flags);
+  const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'rollback' }).catch(failedToStart(flags, stageName, 'rollback:end'));
   const t0 = performance.now();
   try {
     const r = await rollback(
@@ -81,5 +88,6 @@ export async function rollbackCommand(stageName: string, flags: RollbackFlags): 
   } finally {
     await rt.reporter.close();
     rt.dispose();
+    reportLog(rt);
   }
 }

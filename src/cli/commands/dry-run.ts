@@ -1,0 +1,86 @@
+import { systemClock } from '../../deploy/clock.js';
+import { dryRunDeploy, dryRunRollback, PLACEHOLDERS, type DryRun } from '../../deploy/dry-run.js';
+import { resolveRevision } from '../../git/git.js';
+import { makeRedactor, type Redact } from '../../ui/redact.js';
+import { jsonReporter } from '../../ui/reporter.js';
+import { loadStageConfig } from '../config.js';
+import { operator, type GlobalOptions } from '../runtime.js';
+
+interface DryRunFlags extends GlobalOptions {
+  revision?: string;
+  to?: string;
+  hosts?: string[];
+  roles?: string[];
+}
+
+/**
+ * `ship deploy|rollback --dry-run`: connects nowhere, prints per host every command the run
+ * would send, in order, redacted (NDJSON `plan` events under --json). Exits 0 whatever state
+ * the hosts are in; a bad config, selection or git ref fails as the real run would.
+ */
+export async function dryRunCommand(command: 'deploy' | 'rollback', stageName: string, flags: DryRunFlags): Promise<void> {
+  const t0 = performance.now();
+  const stage = await loadStageConfig(stageName, flags.config);
+  const redact = makeRedactor(stage.secretValues);
+  const pick = { ...(flags.hosts ? { hosts: flags.hosts } : {}), ...(flags.roles ? { roles: flags.roles } : {}) };
+  const env = { clock: systemClock, operator: operator(), redact, resolveRevision };
+  const plan =
+    command === 'deploy'
+      ? await dryRunDeploy(stage, { ...pick, ...(flags.revision ? { revision: flags.revision } : {}) }, env)
+      : await dryRunRollback(stage, { ...pick, ...(flags.to ? { to: flags.to } : {}) }, env);
+  const envOf = (host: string) => {
+    const h = stage.hosts.find((x) => x.name === host);
+    return { ...stage.env, ...h?.env };
+  };
+  if (flags.json) return printJson(plan, stage.stage, redact, Math.round(performance.now() - t0));
+  process.stdout.write(redact(describe(plan, stage.app, stage.stage, stage.keepReleases, envOf).join('\n')) + '\n');
+}
+
+function printJson(plan: DryRun, stage: string, redact: Redact, ms: number): void {
+  const out = jsonReporter({ stage, out: process.stdout, redact });
+  const { command, hosts, release, revision, branch, target } = plan;
+  out.emit({ event: 'plan:start', command, hosts, ...(release ? { release } : {}), ...(revision ? { revision } : {}), ...(branch ? { branch } : {}), ...(target ? { target } : {}) });
+  for (const message of plan.warnings) out.emit({ event: 'log', level: 'warn', message });
+  let steps = 0;
+  for (const [host, list] of plan.steps) {
+    for (const s of list) {
+      steps++;
+      out.emit({ event: 'plan', host, phase: s.phase, task: s.task, command: s.command, ...(s.note ? { note: s.note } : {}) });
+    }
+  }
+  out.emit({ event: 'plan:end', ok: true, exitCode: 0, steps, ms });
+}
+
+/** The plan as text: a header, then per host its phases, each step's name and full command. */
+export function describe(plan: DryRun, app: string, stage: string, keep: number, envOf: (host: string) => Record<string, string>): string[] {
+  const lines: string[] = [];
+  const steps = [...plan.steps.values()].flat();
+  const names = Object.values(PLACEHOLDERS).filter((n) => steps.some((s) => s.command.includes(n)));
+  if (plan.command === 'deploy') {
+    lines.push(
+      `dry run: deploy ${app} to stage ${stage}. Nothing is contacted, nothing changes.`,
+      `  revision ${plan.revision}${plan.branch ? ` (${plan.branch})` : ''}`,
+      `  release  ${plan.release} (from this clock; a host already holding that id or a newer one moves it to the next free second)`,
+    );
+  } else {
+    lines.push(`dry run: roll back ${app} on stage ${stage} to ${plan.target ?? Object.values(PLACEHOLDERS)[1]}. Nothing is contacted, nothing changes.`);
+  }
+  lines.push(
+    `  hosts    ${plan.hosts.join(', ')}`,
+    ...(names.length ? [`  What only the hosts can tell is named: ${names.join(', ')}.`] : []),
+    ...(plan.command === 'deploy' ? [`  Half-made releases are removed and releases beyond keep_releases (${keep}) pruned as each host requires.`] : []),
+  );
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
+  for (const [host, list] of plan.steps) {
+    lines.push('', host);
+    const env = Object.entries(envOf(host));
+    if (env.length) lines.push(`  env: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and SHIP_* facts)`);
+    let phase: string | undefined;
+    for (const s of list) {
+      if (s.phase !== phase) lines.push(`  ${(phase = s.phase)}`);
+      lines.push(`    ${s.task}${s.note ? `  (${s.note})` : ''}`);
+      for (const l of s.command.split('\n')) lines.push(`      ${l}`);
+    }
+  }
+  return lines;
+}

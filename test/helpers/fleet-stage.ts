@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Fleet } from '../e2e/fleet.js';
+import { runShip, type ShipRun } from './cli.js';
+
+/**
+ * A stage `test` on an e2e fleet, as the output, exec and dry-run tests use it: every host a
+ * web host but the last, which is db (it migrates); the fleet's key and known hosts; one
+ * secret in env (DATABASE_URL, from TEST_DATABASE_URL) that must never be printed.
+ */
+export interface FleetStage {
+  /** Writes deploy.yaml: `body` goes between the common keys and `stages:`; `hosts` replaces the host lines. */
+  write(o?: { body?: string; hosts?: string[] }): void;
+  /** Runs the built ship on this stage's deploy.yaml, as the fleet's user would. */
+  ship(...args: string[]): Promise<ShipRun>;
+  /** The environment ship runs with (for a terminal session). */
+  env(extra?: Record<string, string>): Record<string, string>;
+  config: string;
+  /** Empties every host's deploy path. */
+  reset(): Promise<void>;
+}
+
+export function fleetStage(fleet: Fleet, repo: string, work: string, secret: string): FleetStage {
+  const config = join(work, 'deploy.yaml');
+  const env = (extra: Record<string, string> = {}) => ({ HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, TEST_DATABASE_URL: secret, ...extra });
+  const last = fleet.hosts.length - 1;
+  const hostLines = () => fleet.hosts.map((h, i) => `{ host: ${h.address}, roles: [${i === last ? 'db' : 'web'}] }`);
+  return {
+    config,
+    env,
+    write: (o = {}) =>
+      writeFileSync(
+        config,
+        `app: demo
+repo: ${repo}
+deploy_to: ${fleet.hosts[0]!.deployTo}
+ssh:
+  user: ${fleet.user}
+  identity: ${fleet.identityFile}
+env:
+  DATABASE_URL: \${TEST_DATABASE_URL}
+secrets: [DATABASE_URL]
+${o.body ?? ''}
+stages:
+  test:
+    hosts:
+${(o.hosts ?? hostLines()).map((h) => `      - ${h}`).join('\n')}
+`,
+      ),
+    ship: (...args) => runShip(['--config', config, ...args], { cwd: work, env: env() }),
+    reset: async () => {
+      await Promise.all(fleet.hosts.map((h) => fleet.ssh(h.index, `rm -rf ${h.deployTo}/* ${h.deployTo}/.ship`)));
+    },
+  };
+}

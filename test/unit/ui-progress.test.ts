@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { ShipEvent } from '../../src/ui/events.js';
+import { createProgress, phaseTitle, rowTitle, shortCommand, type Phase, type ProgressView } from '../../src/ui/progress.js';
+
+/** Feeds events to the model with a clock that moves 100 ms per event, recording what the view is told. */
+function drive(hosts: string[], events: ShipEvent[]) {
+  let t = 0;
+  const phases: Phase[] = [];
+  const notes: string[] = [];
+  const finished: { lines: string[]; ok: boolean }[] = [];
+  const view: ProgressView = {
+    phaseStarted: (p) => phases.push(p),
+    rowChanged: () => {},
+    phaseEnded: () => {},
+    noted: (p, text) => notes.push(`${p?.name ?? '-'}: ${text}`),
+    finished: (lines, ok) => finished.push({ lines, ok }),
+  };
+  const progress = createProgress({ hosts, now: () => t, view });
+  for (const e of events) {
+    progress.apply(e);
+    t += 100;
+  }
+  const shown = (p: Phase) => p.rows.map((r) => rowTitle(p, r, progress.width(), t)).filter(Boolean);
+  return { phases, notes, finished, shown, progress };
+}
+
+const hosts = ['web1', 'web2', 'db1'];
+const prepare = (host: string, fail?: { exitCode: number; stderr: string[] }): ShipEvent[] => [
+  { event: 'task:start', host, task: 'revision', command: 'printf x' },
+  { event: 'task:end', host, task: 'revision', ms: 5, exitCode: 0 },
+  { event: 'task:start', host, task: 'build', command: '( set -e; cd -- /srv/app/releases/1; { npm ci; } )' },
+  { event: 'output', host, stream: 'stdout', line: 'added 12 packages' },
+  ...(fail
+    ? [
+        { event: 'task:end', host, task: 'build', ms: 1200, exitCode: fail.exitCode } as ShipEvent,
+        // stderr comes on its own stream: after the end marker, sometimes
+        ...fail.stderr.map((line): ShipEvent => ({ event: 'output', host, stream: 'stderr', line })),
+      ]
+    : [
+        { event: 'task:end', host, task: 'build', ms: 1200, exitCode: 0 } as ShipEvent,
+        { event: 'task:start', host, task: 'prepared', command: 'rm -f x' } as ShipEvent,
+        { event: 'task:end', host, task: 'prepared', ms: 1, exitCode: 0 } as ShipEvent,
+      ]),
+];
+
+describe('progress model (what the terminal tree shows)', () => {
+  it('connect, then each phase with one row per host; a host that finished its script stops running', () => {
+    const d = drive(hosts, [
+      ...hosts.flatMap((host): ShipEvent[] => [{ event: 'host:connect', host, ok: true, ms: 40 }]),
+      ...hosts.map((host): ShipEvent => ({ event: 'lock', host, ok: true })),
+      { event: 'deploy:start', release: '20261122021500', revision: 'a'.repeat(40), branch: 'main', hosts },
+      { event: 'phase', phase: 'prepare' },
+      ...prepare('web1'),
+      ...prepare('web2'),
+      { event: 'task:start', host: 'db1', task: 'build', command: 'npm ci' },
+    ]);
+    expect(d.phases.map((p) => p.name)).toEqual(['connect', 'prepare']);
+    expect(d.shown(d.phases[0]!)).toEqual(['web1  connected in 40ms, locked  300ms', 'web2  connected in 40ms, locked  300ms', 'db1   connected in 40ms, locked  300ms']);
+    const prep = d.phases[1]!;
+    expect(d.shown(prep)).toEqual(['web1  revision, build, prepared  600ms', 'web2  revision, build, prepared  600ms', 'db1   build  100ms']);
+    expect(prep.rows.filter((r) => r.status === 'running').map((r) => r.host)).toEqual(['db1']);
+    expect(phaseTitle(prep)).toBe('prepare · 2/3 hosts done');
+  });
+
+  it('a failure stays in place with the task, exit code, command and the end of stderr, even when stderr comes late', () => {
+    const d = drive(hosts, [
+      { event: 'phase', phase: 'prepare' },
+      ...prepare('web1'),
+      ...prepare('web2', { exitCode: 3, stderr: ['npm ERR! code E404', 'npm ERR! 404 Not Found'] }),
+      { event: 'phase', phase: 'cleanup' },
+    ]);
+    const prep = d.phases[0]!;
+    expect(prep.ended).toBe(true);
+    const web2 = prep.rows.find((r) => r.host === 'web2' && r.status === 'failed')!;
+    expect(rowTitle(prep, web2, 4, 0)).toBe(
+      ['web2  build failed with exit 3 after 1.2s', '$ npm ci', 'npm ERR! code E404', 'npm ERR! 404 Not Found'].join('\n'),
+    );
+    expect(phaseTitle(prep)).toMatch(/^prepare · 2 hosts, 1 failed  \d/);
+  });
+
+  it('a second script on a host in the same phase gets its own row (the primary migrates after preparing)', () => {
+    const d = drive(hosts, [
+      { event: 'phase', phase: 'prepare' },
+      ...prepare('db1'),
+      { event: 'task:start', host: 'db1', task: 'migrate', command: 'npm run migrate' },
+      { event: 'task:end', host: 'db1', task: 'migrate', ms: 300, exitCode: 0 },
+    ]);
+    d.progress.end();
+    expect(d.shown(d.phases[0]!)).toEqual(['db1   revision, build, prepared  600ms', 'db1   migrate  200ms']);
+  });
+
+  it('--lock-wait: a host refused by a held lock comes back when the lock is taken, no host listed twice', () => {
+    const d = drive(['web1', 'web2'], [
+      { event: 'host:connect', host: 'web1', ok: true, ms: 10 },
+      { event: 'host:connect', host: 'web2', ok: true, ms: 10 },
+      { event: 'lock', host: 'web1', ok: true },
+      { event: 'lock', host: 'web2', ok: false, holder: 'held by ann' },
+      { event: 'log', level: 'info', message: 'stage test is locked on web2; waiting (--lock-wait)' },
+      { event: 'lock', host: 'web1', ok: true },
+      { event: 'lock', host: 'web2', ok: false, holder: 'held by ann' },
+    ]);
+    const p = d.phases[0]!;
+    expect(d.shown(p)).toEqual(['web1  connected in 10ms, locked  200ms', 'web2  stage is locked: held by ann']);
+    d.progress.apply({ event: 'lock', host: 'web1', ok: true });
+    d.progress.apply({ event: 'lock', host: 'web2', ok: true });
+    expect(d.shown(p)).toEqual(['web1  connected in 10ms, locked  200ms', expect.stringMatching(/^web2  connected in 10ms, locked after waiting  \d/)]);
+    expect(phaseTitle(p)).toBe('connect · 2/2 hosts done');
+  });
+
+  it('health attempts show on the row; an unhealthy verdict fails it', () => {
+    const d = drive(['web1'], [
+      { event: 'phase', phase: 'publish' },
+      { event: 'publish', host: 'web1', release: '20261122021500', batch: 1 },
+      { event: 'task:start', host: 'web1', task: 'swap', command: 'mv' },
+      { event: 'task:end', host: 'web1', task: 'swap', ms: 3, exitCode: 0 },
+      { event: 'health', host: 'web1', ok: false, attempt: 1, detail: 'HTTP 503 (expected 200)' },
+    ]);
+    const p = d.phases[0]!;
+    expect(d.shown(p)).toEqual([expect.stringMatching(/^web1  health check #1: HTTP 503 \(expected 200\)  \d+ms$/)]);
+    d.progress.apply({ event: 'health', host: 'web1', ok: false, attempt: 5, detail: 'HTTP 503 (expected 200)', final: true });
+    expect(d.shown(p)).toEqual(['web1  unhealthy after 5 attempt(s): HTTP 503 (expected 200)']);
+  });
+
+  it('with many hosts, those that finished well fold into the phase title; slow and failed ones stay', () => {
+    const many = Array.from({ length: 8 }, (_, i) => `web${i + 1}`);
+    const d = drive(many, [
+      { event: 'phase', phase: 'prepare' },
+      ...many.slice(0, 6).flatMap((h) => prepare(h)),
+      ...prepare('web7', { exitCode: 1, stderr: ['boom'] }),
+      { event: 'task:start', host: 'web8', task: 'build', command: 'npm ci' },
+    ]);
+    const p = d.phases[0]!;
+    expect(d.shown(p).map((l) => l.split('  ')[0])).toEqual(['web7', 'web8']);
+    expect(phaseTitle(p)).toBe('prepare · 7/8 hosts done, 1 failed');
+  });
+
+  it('notes (warnings, pruned releases) go under the phase; the summary closes the run', () => {
+    const d = drive(['web1'], [
+      { event: 'log', level: 'warn', message: 'hook after:publish is not run' },
+      { event: 'phase', phase: 'finish' },
+      { event: 'prune', host: 'web1', removed: ['20261101000000'] },
+      { event: 'deploy:end', ok: false, exitCode: 3, ms: 9100, current: { web1: '20261121000000' }, error: 'health check failed' },
+    ]);
+    expect(d.notes).toEqual(['-: warn: hook after:publish is not run', 'finish: web1: pruned 20261101000000']);
+    expect(d.finished).toEqual([{ ok: false, lines: ['deploy failed (exit 3) after 9.1s; where each host stands:', '  web1  current -> 20261121000000'] }]);
+  });
+
+  it('the success summary names revision, branch, release, hosts and time', () => {
+    const d = drive(hosts, [
+      { event: 'deploy:start', release: '20261122021500', revision: '2f219ce766267f6f059d4f52cf7c4d696e4003b8', branch: 'main', hosts },
+      { event: 'deploy:end', ok: true, exitCode: 0, release: '20261122021500', revision: '2f219ce766267f6f059d4f52cf7c4d696e4003b8', ms: 1843, current: { web1: 'x', web2: 'x', db1: 'x' } },
+    ]);
+    expect(d.finished[0]!.lines).toEqual(['deployed 2f219ce76626 (main) as release 20261122021500 to 3 hosts in 1.8s']);
+  });
+
+  it('shortCommand shows a task as written, on one line, shortened', () => {
+    expect(shortCommand('( set -e; cd -- /srv/app/releases/1; { npm ci\nnpm run build; } )')).toBe('npm ci ↵ npm run build');
+    expect(shortCommand('x'.repeat(300))).toHaveLength(160);
+  });
+});
