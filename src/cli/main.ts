@@ -12,7 +12,8 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
-function build(): Command {
+/** `setExitCode`: for a command that ends with its own exit code (ship ssh). */
+function build(setExitCode: (code: number) => void): Command {
   const program = new Command('ship')
     .description('One-click deploys over SSH: releases, atomic symlink swaps, health checks, fleet-wide rollback.')
     .version(pkg.version, '-V, --version')
@@ -111,7 +112,8 @@ function build(): Command {
     .argument('[host]', 'host name as in deploy.yaml')
     .action(async (stage: string, host: string | undefined, opts, cmd: Command) => {
       const { sshCommand } = await import('./commands/exec.js');
-      return sshCommand(stage, host, { ...cmd.optsWithGlobals(), ...opts });
+      // the shell's exit code becomes ship's
+      setExitCode(await sshCommand(stage, host, { ...cmd.optsWithGlobals(), ...opts }));
     });
 
   program
@@ -186,10 +188,11 @@ function printError(e: unknown, json: boolean): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = build();
+  let exitCode: number = ExitCode.ok;
+  const program = build((code) => (exitCode = code));
   try {
     await program.parseAsync(argv);
-    return ExitCode.ok;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;

@@ -52,7 +52,8 @@ async function reportHosts(rt: Runtime, event: 'exec:end' | 'run:end', what: str
  * `ship ssh <stage> [host]`: an interactive login shell in the release `current` points at,
  * on the named host or the first of the stage; exits with the shell's exit code.
  */
-export async function sshCommand(stageName: string, hostName: string | undefined, flags: GlobalOptions): Promise<void> {
+/** Returns the exit code of the remote shell, which becomes ship's. */
+export async function sshCommand(stageName: string, hostName: string | undefined, flags: GlobalOptions): Promise<number> {
   const rt = await prepareRuntime(stageName, flags);
   // the shell owns Ctrl-C now: ship's wind-down handlers would only get in its way
   rt.dispose();
@@ -69,8 +70,7 @@ export async function sshCommand(stageName: string, hostName: string | undefined
       throw new DeployError(`cannot connect to ${host.name}: ${rt.redact(String((e as Error).message ?? e))}`);
     }
     try {
-      const code = await transport.shell(render(shellCommand(serverPaths(host.deployTo))), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
-      exitWith(code);
+      return await transport.shell(render(shellCommand(serverPaths(host.deployTo))), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     } finally {
       await transport.close();
     }
@@ -79,13 +79,3 @@ export async function sshCommand(stageName: string, hostName: string | undefined
   }
 }
 
-/**
- * The shell's exit code becomes ship's. The entry point (src/cli/main.ts) turns a command
- * that returns into exit 0, so the code is set again as the process exits.
- */
-function exitWith(code: number): void {
-  if (code === 0) return;
-  process.on('exit', () => {
-    process.exitCode = code;
-  });
-}
