@@ -7,7 +7,7 @@ import { rollback } from '../../deploy/rollback.js';
 import { ShipError } from '../../errors.js';
 import { archiveToFile, resolveRevision } from '../../git/git.js';
 import { failedToStart, reportLog } from '../run-end.js';
-import { prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { dryRunCommand } from './dry-run.js';
 
 const git: GitOps = {
@@ -26,25 +26,23 @@ export interface DeployFlags extends GlobalOptions {
   roles?: string[];
 }
 
-export async function deployCommand(stageName: string, flags: DeployFlags): Promise<void> {
-  if (flags.dryRun) return dryRunCommand('deploy', stageName, flags);
-  const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'deploy' }).catch(failedToStart(flags, stageName, 'deploy:end'));
+/** Runs a deploy or rollback and always closes it with its end event, the log path and the webhook. */
+async function withEndEvent(
+  rt: Runtime,
+  event: 'deploy:end' | 'rollback:end',
+  run: () => Promise<{ release: string; revision?: string; current: Record<string, string | null> }>,
+): Promise<void> {
   const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
   try {
-    const r = await deploy(
-      rt.stage,
-      { ...(flags.revision ? { revision: flags.revision } : {}), ...(flags.hosts ? { hosts: flags.hosts } : {}), ...(flags.roles ? { roles: flags.roles } : {}) },
-      rt.env,
-      git,
-    );
-    rt.env.emit({ event: 'deploy:end', ok: true, exitCode: 0, release: r.release, revision: r.revision, ms: Math.round(performance.now() - t0), current: r.current });
+    const r = await run();
+    rt.env.emit({ event, ok: true, exitCode: 0, release: r.release, ...(r.revision ? { revision: r.revision } : {}), ms: ms(), current: r.current });
   } catch (e) {
-    const code = e instanceof ShipError ? e.exitCode : 1;
     rt.env.emit({
-      event: 'deploy:end',
+      event,
       ok: false,
-      exitCode: code,
-      ms: Math.round(performance.now() - t0),
+      exitCode: e instanceof ShipError ? e.exitCode : 1,
+      ms: ms(),
       current: (e instanceof ShipError && e.current) || {},
       error: rt.redact(e instanceof Error ? e.message : String(e)),
     });
@@ -54,6 +52,14 @@ export async function deployCommand(stageName: string, flags: DeployFlags): Prom
     rt.dispose();
     reportLog(rt);
   }
+}
+
+const selection = (f: { hosts?: string[]; roles?: string[] }) => ({ ...(f.hosts ? { hosts: f.hosts } : {}), ...(f.roles ? { roles: f.roles } : {}) });
+
+export async function deployCommand(stageName: string, flags: DeployFlags): Promise<void> {
+  if (flags.dryRun) return dryRunCommand('deploy', stageName, flags);
+  const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'deploy' }).catch(failedToStart(flags, stageName, 'deploy:end'));
+  await withEndEvent(rt, 'deploy:end', () => deploy(rt.stage, { ...(flags.revision ? { revision: flags.revision } : {}), ...selection(flags) }, rt.env, git));
 }
 
 export interface RollbackFlags extends GlobalOptions {
@@ -66,28 +72,5 @@ export interface RollbackFlags extends GlobalOptions {
 export async function rollbackCommand(stageName: string, flags: RollbackFlags): Promise<void> {
   if (flags.dryRun) return dryRunCommand('rollback', stageName, flags);
   const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'rollback' }).catch(failedToStart(flags, stageName, 'rollback:end'));
-  const t0 = performance.now();
-  try {
-    const r = await rollback(
-      rt.stage,
-      { ...(flags.to ? { to: flags.to } : {}), ...(flags.hosts ? { hosts: flags.hosts } : {}), ...(flags.roles ? { roles: flags.roles } : {}) },
-      rt.env,
-    );
-    rt.env.emit({ event: 'rollback:end', ok: true, exitCode: 0, release: r.release, ms: Math.round(performance.now() - t0), current: r.current });
-  } catch (e) {
-    const code = e instanceof ShipError ? e.exitCode : 1;
-    rt.env.emit({
-      event: 'rollback:end',
-      ok: false,
-      exitCode: code,
-      ms: Math.round(performance.now() - t0),
-      current: (e instanceof ShipError && e.current) || {},
-      error: rt.redact(e instanceof Error ? e.message : String(e)),
-    });
-    throw e;
-  } finally {
-    await rt.reporter.close();
-    rt.dispose();
-    reportLog(rt);
-  }
+  await withEndEvent(rt, 'rollback:end', () => rollback(rt.stage, { ...(flags.to ? { to: flags.to } : {}), ...selection(flags) }, rt.env));
 }
