@@ -3,7 +3,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { simpleGit } from 'simple-git';
 
 /**
  * The deploying machine's git, the only module that imports simple-git. Always argv, never a
@@ -37,7 +36,7 @@ export async function resolveRevision(repo: string, ref: string | undefined): Pr
   if (local) {
     if (!existsSync(local)) throw new GitError(`repository ${repo} does not exist`);
     try {
-      const out = await simpleGit(local).raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref ?? 'HEAD'}^{commit}`]);
+      const out = await (await git())(local).raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref ?? 'HEAD'}^{commit}`]);
       const sha = out.trim();
       if (FULL_SHA.test(sha)) return sha;
     } catch (e) {
@@ -48,7 +47,7 @@ export async function resolveRevision(repo: string, ref: string | undefined): Pr
   if (ref && FULL_SHA.test(ref)) return ref;
   let out: string;
   try {
-    out = await simpleGit().raw(['ls-remote', '--', repo, ...(ref ? [ref, `refs/tags/${ref}^{}`] : ['HEAD'])]);
+    out = await (await git())().raw(['ls-remote', '--', repo, ...(ref ? [ref, `refs/tags/${ref}^{}`] : ['HEAD'])]);
   } catch (e) {
     throw new GitError(`cannot reach ${repo}: ${cleanGitMessage(e)}`);
   }
@@ -88,12 +87,12 @@ async function localCopyWith(repo: string, sha: string): Promise<string> {
   try {
     if (!existsSync(dir)) {
       mkdirSync(dir, { recursive: true });
-      await simpleGit().raw(['clone', '--mirror', '--quiet', '--', repo, dir]);
+      await (await git())().raw(['clone', '--mirror', '--quiet', '--', repo, dir]);
     } else {
-      const has = await simpleGit(dir)
+      const has = await (await git())(dir)
         .raw(['cat-file', '-e', `${sha}^{commit}`])
         .then(() => true, () => false);
-      if (!has) await simpleGit(dir).raw(['fetch', '--quiet', '--prune', 'origin']);
+      if (!has) await (await git())(dir).raw(['fetch', '--quiet', '--prune', 'origin']);
     }
   } catch (e) {
     throw new GitError(`cannot mirror ${repo}: ${cleanGitMessage(e)}`);
@@ -106,8 +105,11 @@ export async function archiveToFile(repo: string, sha: string, tree: string | un
   const dir = await localCopyWith(repo, sha);
   const treeish = tree ? `${sha}:${tree.replace(/^\/+|\/+$/g, '')}` : sha;
   try {
-    await simpleGit(dir).raw(['archive', '--format=tar', '-o', file, treeish]);
+    await (await git())(dir).raw(['archive', '--format=tar', '-o', file, treeish]);
   } catch (e) {
     throw new GitError(`git archive ${treeish} failed in ${repo}: ${cleanGitMessage(e)}`);
   }
 }
+
+/** simple-git loads on first use, not at startup. */
+const git = async () => (await import('simple-git')).simpleGit;

@@ -1,6 +1,5 @@
 import { connect as netConnect } from 'node:net';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import type { ExecOptions, ExecResult, HttpResponse, Terminal, Transport } from './types.js';
 
 /** The script reader used by both transports: the whole script is read before any of it runs. */
@@ -30,6 +29,7 @@ export class LocalTransport implements Transport {
   }
 
   private async spawn(file: string, args: string[], input: string | Buffer | Readable, opts: ExecOptions): Promise<ExecResult> {
+    const { execa } = await loadExeca();
     const child = execa(file, args, {
       cwd: this.cwd,
       env: this.env,
@@ -98,6 +98,7 @@ export class LocalTransport implements Transport {
 
   /** `ship ssh` to a local host: the command gets this terminal as it is. */
   async shell(command: string, terminal: Terminal): Promise<number> {
+    const { execa } = await loadExeca();
     const r = await execa('sh', ['-c', command], {
       cwd: this.cwd,
       env: this.env,
@@ -112,3 +113,6 @@ export class LocalTransport implements Transport {
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
+
+/** execa (about 100 modules) loads only when a command really runs here: `ship` starts faster. */
+const loadExeca = () => import('execa');

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { homedir as osHomedir } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
@@ -9,6 +10,7 @@ import { createHostKeyGate, loadKnownHosts, recordHostKey } from './ssh-host-key
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './ssh-fallback.js';
 import { SshConnectError, abortError } from './ssh-errors.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from './types.js';
+import { ShellSession, type ShellChannel } from './shell-session.js';
 
 type Client = InstanceType<typeof ssh2.Client>;
 
@@ -56,6 +58,7 @@ class SshTransport implements Transport {
   private closed = false;
   private fallbackNoticed = false;
   private readonly active = new Set<LostListener>();
+  private session: ShellSession | undefined;
 
   constructor(
     private readonly target: SshTarget,
@@ -73,8 +76,43 @@ class SshTransport implements Transport {
     return this.connecting;
   }
 
+  /** Every script of the run goes through one shell session on this connection (shell-session.ts). */
   runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.exec(SCRIPT_RUNNER, Buffer.from(script, 'utf8'), opts);
+    if (this.closed) return Promise.reject(new Error(`${this.label}: transport already closed`));
+    if (this.lostReason !== undefined) return Promise.resolve(lostResult('', '', this.label, this.lostReason));
+    if (!this.client) return Promise.reject(new Error(`${this.label}: not connected (call connect() first)`));
+    this.session ??= new ShellSession(
+      (command) => this.openShellChannel(command),
+      (stdout, stderr) => lostResult(stdout, stderr, this.label, this.lostReason ?? 'the connection closed'),
+      () => abortError(`command on ${this.host}`),
+    );
+    return this.session.run(script, opts);
+  }
+
+  private openShellChannel(command: string): Promise<ShellChannel> {
+    return new Promise((resolve, reject) => {
+      const client = this.client;
+      if (!client) return reject(new Error(`${this.label}: not connected`));
+      const started = (err: Error | undefined, ch: ClientChannel): void => {
+        if (err) return reject(new Error(`${this.label}: cannot start a shell: ${err.message}`, { cause: err }));
+        ch.on('error', () => undefined); // surfaces as 'close'
+        resolve({
+          write: (data) => void ch.write(data),
+          onStdout: (l) => void ch.on('data', l),
+          onStderr: (l) => void ch.stderr.on('data', l),
+          onClose: (l) => void ch.once('close', l),
+          kill: () => {
+            sendSignal(ch, 'TERM');
+            ch.close();
+          },
+        });
+      };
+      try {
+        client.exec(command, started);
+      } catch (e) {
+        reject(new Error(`${this.label}: cannot start a shell: ${errorMessage(e)}`));
+      }
+    });
   }
 
   runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
@@ -172,6 +210,7 @@ class SshTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.lostReason ??= 'the transport was closed';
+    this.session?.close();
     const clients = [this.client, this.jumpClient].filter((c): c is Client => c !== undefined);
     this.client = undefined;
     this.jumpClient = undefined;
@@ -483,7 +522,9 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
       }
       return cb(false as never);
     },
-    ...(sock ? { sock } : { host: t.hostname, port: t.port }),
+    // Our own socket, with Nagle's algorithm off from the first byte: ssh2's default socket
+    // waits for delayed ACKs on every small write, about 90 ms per round trip (measured).
+    sock: sock ?? netConnect({ host: t.hostname, port: t.port, noDelay: true }),
   };
 
   const client = new ssh2.Client();

@@ -6,8 +6,8 @@
  * For each fleet size (BENCH_HOSTS, default 1,10,50) it starts the e2e fleet harness
  * (test/e2e/fleet.ts, loaded by stripping its types: see load-fleet.mjs), makes a small app
  * repository (200 files of 1-2 KB, 20 commits), and for each strategy (remote, upload), for
- * BENCH_RUNS runs (default 3), measures the built CLI (`node dist/cli/main.js ... --json`)
- * under GNU time (wall, user+sys CPU of ship and the processes it waited for, peak RSS) for:
+ * BENCH_RUNS runs (default 3), measures the built CLI (`node dist/cli/main.js ... --json`, from
+ * a copy of dist/ taken at start, so a rebuild meanwhile changes nothing) under GNU time (wall, user+sys CPU of ship and the processes it waited for, peak RSS) for:
  *   first    deploy to empty hosts
  *   same     redeploy of the same sha
  *   new      redeploy of a new sha (one commit later)
@@ -27,19 +27,30 @@
  *                             with apt-get when missing; root only; never by default, never in CI)
  *   BENCH_CPUPROF=1           one extra `node --cpu-prof` deploy at the largest size, summarised
  *   BENCH_FIRST_ADDRESS=101   fleet hosts are 127.0.1.N from there (root mode)
+ *   BENCH_SHIP=path/main.js   measure another build of the CLI instead of dist/cli/main.js
+ *   BENCH_ALT=path/main.js    also measure a second build, interleaved with the first on the same
+ *                             fleet (its own deploy_to, /srv/alt): A/B an optimisation
+ *   BENCH_ALT_ARGS="..."      extra CLI arguments for the BENCH_ALT build only (e.g. --concurrency 50);
+ *                             BENCH_ALT may then be the same build as ship
  * Output: markdown on stdout, progress on stderr, JSON in bench-results/ (gitignored).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFleetHarness } from './load-fleet.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHIP = join(ROOT, 'dist', 'cli', 'main.js');
-const LIMIT = join(ROOT, 'test', 'bench', 'limit.mjs');
+const BUILT = join(ROOT, 'dist', 'cli', 'main.js');
 const OUT_DIR = join(ROOT, 'bench-results');
+if (!existsSync(process.env.BENCH_SHIP ?? BUILT)) throw new Error(`${process.env.BENCH_SHIP ?? BUILT} is missing: run npm run build first (npm run bench does)`);
+const SHIP = process.env.BENCH_SHIP ? resolve(process.env.BENCH_SHIP) : snapshotOfDist();
+const ALT = process.env.BENCH_ALT ? resolve(process.env.BENCH_ALT) : undefined;
+const ALT_ARGS = (process.env.BENCH_ALT_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The builds of ship measured: this one, and with BENCH_ALT another one, each in its own deploy_to. */
+const SHIPS = [{ key: 'ship', main: SHIP, dir: 'app', args: [] }, ...(ALT ? [{ key: 'alt', main: ALT, dir: 'alt', args: ALT_ARGS }] : [])];
+const LIMIT = join(ROOT, 'test', 'bench', 'limit.mjs');
 
 const envList = (name, dflt) => (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
 const SIZES = envList('BENCH_HOSTS', '1,10,50').map(Number);
@@ -55,15 +66,35 @@ const isRoot = process.getuid?.() === 0;
 if (!SIZES.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`BENCH_HOSTS: bad sizes ${process.env.BENCH_HOSTS}`);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`BENCH_RUNS: bad count ${process.env.BENCH_RUNS}`);
 for (const s of STRATEGIES) if (s !== 'remote' && s !== 'upload') throw new Error(`BENCH_STRATEGIES: unknown strategy ${s}`);
-if (!existsSync(SHIP)) throw new Error(`${SHIP} is missing: run npm run build first (npm run bench does)`);
 
-const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+const T0 = Date.now();
+const log = (s) => process.stderr.write(`[bench +${Math.round((Date.now() - T0) / 1000)}s] ${s}\n`);
+
+/**
+ * The run measures a copy of dist/ taken now: a long run must not break, or change build
+ * half-way, when someone rebuilds (npm run build, a watch) meanwhile. The copy sits in
+ * bench-results/.cache/ship/ beside links to recipes/ and templates/ (found relative to dist/),
+ * and still resolves packages from this repository's node_modules (parent directories).
+ */
+function snapshotOfDist() {
+  const dir = join(OUT_DIR, '.cache', 'ship');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  for (const d of ['recipes', 'templates']) if (existsSync(join(ROOT, d))) symlinkSync(join(ROOT, d), join(dir, d));
+  return join(dir, 'dist', 'cli', 'main.js');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Measuring one process: wall (here, high resolution), CPU and peak RSS (GNU time)
 // ---------------------------------------------------------------------------------------------
 
-const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p) && /GNU/.test(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout + spawnSync(p, ['--version'], { encoding: 'utf8' }).stderr));
+const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((p) => {
+  if (!existsSync(p)) return false;
+  const r = spawnSync(p, ['--version'], { encoding: 'utf8' });
+  return /GNU/.test(`${r.stdout}${r.stderr}`);
+});
 const scratch = mkdtempSync(join(os.tmpdir(), 'ship-bench-'));
 chmodSync(scratch, 0o755);
 
@@ -218,7 +249,8 @@ function parseEvents(stdout) {
  *   prepare      phase prepare -> phase publish (upload, prepare script, migrate slot)
  *   publish      phase publish -> phase finish (swap + restart script, health)
  *   finish       phase finish -> deploy:end (prune, history, unlock script)
- *   switch       (rollback) rollback:start -> last per-host rollback event
+ *   switch       (rollback without phase events) rollback:start -> last per-host rollback event
+ *   <phase>      any other phase event, up to the next one
  *   exit         deploy:end -> the process has exited (closing connections, node teardown)
  */
 function profileRun(events, t0, tExit) {
@@ -229,8 +261,10 @@ function profileRun(events, t0, tExit) {
   if (!connects.length || !start || !end) return null;
   const connectStart = Math.min(...connects.map((c) => ts(c) - c.ms));
   const marks = [['startup', t0], ['connect+lock', connectStart]];
-  if (start.event === 'deploy:start') {
-    for (const e of events) if (e.event === 'phase') marks.push([e.phase.replace(/ \d+\/\d+$/, ''), ts(e)]);
+  const phases = events.filter((e) => e.event === 'phase');
+  if (phases.length) {
+    // "publish 2/3" and the like add up under "publish"
+    for (const e of phases) marks.push([e.phase.replace(/ \d+\/\d+$/, ''), ts(e)]);
   } else {
     marks.push(['switch', ts(start)]);
     const rb = events.filter((e) => e.event === 'rollback');
@@ -320,11 +354,26 @@ function capProject(fleet, repo) {
 
 const sibling = (h, name) => h.deployTo.replace(/\/app$/, `/${name}`);
 
+/** Time spent outside the measured commands (fleet, wiping, checks), reported per size. */
+const overhead = {};
+const timed = (what, fn) => {
+  const t = Date.now();
+  try {
+    return fn();
+  } finally {
+    overhead[what] = (overhead[what] ?? 0) + Date.now() - t;
+  }
+};
+
 function wipe(fleet, name) {
+  timed('wipe', () => wipeNow(fleet, name));
+}
+
+function wipeNow(fleet, name) {
   for (const h of fleet.hosts) {
     const p = h.localPath(sibling(h, name));
     rmSync(p, { recursive: true, force: true });
-    if (name === 'app') {
+    if (name === 'app' || name === 'alt') {
       mkdirSync(p, { recursive: true });
       chownSync(p, fleet.uid, fleet.gid);
     }
@@ -349,8 +398,8 @@ function wrongHosts(fleet, name, sha) {
   return bad;
 }
 
-function shipConfig(fleet, repo, strategy, work) {
-  const file = join(work, `deploy.${strategy}.yaml`);
+function shipConfig(fleet, repo, strategy, work, dir = 'app') {
+  const file = join(work, `deploy.${dir}.${strategy}.yaml`);
   writeFileSync(
     file,
     [
@@ -367,7 +416,7 @@ function shipConfig(fleet, repo, strategy, work) {
       'stages:',
       '  bench:',
       '    hosts:',
-      ...fleet.hosts.map((h) => `      - { host: ${h.address}, port: ${h.port}, deploy_to: ${h.deployTo} }`),
+      ...fleet.hosts.map((h) => `      - { host: ${h.address}, port: ${h.port}, deploy_to: ${sibling(h, dir)} }`),
       '',
     ].join('\n'),
   );
@@ -387,21 +436,21 @@ async function benchSize(harness, size, repo, results) {
   try {
     for (let run = 1; run <= RUNS; run++) {
       for (const strategy of STRATEGIES) {
-        const config = shipConfig(fleet, repo, strategy, work);
+        const configs = Object.fromEntries(SHIPS.map((t) => [t.key, shipConfig(fleet, repo, strategy, work, t.dir)]));
         const cap = capDir && strategy === 'remote';
-        wipe(fleet, 'app');
+        for (const t of SHIPS) wipe(fleet, t.dir);
         wipe(fleet, 'limit');
         if (cap) wipe(fleet, 'cap');
         const limitIds = [];
         let shaBefore;
         for (const scenario of SCENARIOS) {
-          if (scenario === 'new') repo.change();
+          if (scenario === 'new') timed('commit', () => repo.change());
           const sha = repo.head();
           if (scenario === 'first') shaBefore = sha;
           const expect = scenario === 'rollback' ? shaBefore : sha;
           const check = (name, r) => {
             if (!r.ok) return;
-            const bad = wrongHosts(fleet, name, expect);
+            const bad = timed('check', () => wrongHosts(fleet, name, expect));
             if (bad.length) {
               r.ok = false;
               r.error = `current is not ${expect.slice(0, 12)} on ${bad.length} host(s): ${bad.slice(0, 5).join(', ')}`;
@@ -409,18 +458,20 @@ async function benchSize(harness, size, repo, results) {
             }
           };
           const key = `${size}|${strategy}|${scenario}`;
-          const rec = (results.cells[key] ??= { hosts: size, strategy, scenario, ship: [], limit: [], cap: [] });
+          const rec = (results.cells[key] ??= { hosts: size, strategy, scenario, ship: [], alt: [], limit: [], cap: [] });
 
-          // ship
-          const args = ['--config', config, scenario === 'rollback' ? 'rollback' : 'deploy', 'bench', '--json', ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : [])];
-          const r = await measure(process.execPath, [SHIP, ...args], { cwd: work, env: shipEnv });
-          const events = parseEvents(r.stdout);
-          const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
-          const ok = r.code === 0 && end?.ok === true;
-          const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
-          check('app', sr);
-          rec.ship.push(sr);
-          log(`${size} hosts ${strategy} ${scenario} run ${run}: ship ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
+          // ship (and the alternative build, in alternating order so neither always goes first)
+          for (const t of run % 2 ? SHIPS : [...SHIPS].reverse()) {
+            const args = ['--config', configs[t.key], scenario === 'rollback' ? 'rollback' : 'deploy', 'bench', '--json', ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : []), ...t.args];
+            const r = await measure(process.execPath, [t.main, ...args], { cwd: work, env: shipEnv });
+            const events = parseEvents(r.stdout);
+            const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
+            const ok = r.code === 0 && end?.ok === true;
+            const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
+            check(t.dir, sr);
+            rec[t.key].push(sr);
+            log(`${size} hosts ${strategy} ${scenario} run ${run}: ${t.key} ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
+          }
 
           // the limit
           const release = limitId();
@@ -461,7 +512,10 @@ async function benchSize(harness, size, repo, results) {
     }
     if (WANT_PROF && size === Math.max(...SIZES)) results.cpuProfile = await cpuProfile(fleet, repo, work, shipEnv, size);
   } finally {
+    const t0 = Date.now();
     await fleet.stop();
+    overhead.stop = (overhead.stop ?? 0) + Date.now() - t0;
+    log(`${size} hosts: outside the measurements so far (ms): ${JSON.stringify(overhead)}`);
   }
 }
 
@@ -563,7 +617,7 @@ function machine() {
     node: process.version,
     openssh: sh('ssh', ['-V']),
     git: sh('git', ['--version']),
-    ship: sh('git', ['-C', ROOT, 'describe', '--always', '--dirty']),
+    ship: sh('git', ['-C', ROOT, 'describe', '--always', '--dirty']) + (process.env.BENCH_SHIP ? ` (BENCH_SHIP=${SHIP})` : ''),
     gnuTime: !!GNU_TIME,
     loadAvgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
@@ -578,9 +632,11 @@ function report(results) {
   L.push(`App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`);
   L.push(`CPU = user+sys of the process and the children it waited for (git, tar); RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
   L.push('');
+  if (ALT) L.push(`alt = BENCH_ALT=${ALT}${ALT_ARGS.length ? ` with ${ALT_ARGS.join(' ')}` : ''}, run interleaved with ship on the same fleet (deploy_to /srv/alt).`, '');
   const withCap = Object.values(results.cells).some((c) => c.cap.length);
-  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship RSS MB | limit wall s | limit CPU s | ship/limit |${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
-  L.push(`|---:|---|---|---:|---:|---:|---:|---:|---:|${withCap ? '---:|---:|---:|' : ''}`);
+  const withAlt = Object.values(results.cells).some((c) => c.alt?.length);
+  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship RSS MB |${withAlt ? ' alt wall s | alt CPU s | alt RSS MB | alt/ship |' : ''} limit wall s | limit CPU s | ship/limit |${withAlt ? ' alt/limit |' : ''}${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
+  L.push(`|---:|---|---|---:|---:|---:|${withAlt ? '---:|---:|---:|---:|' : ''}---:|---:|---:|${withAlt ? '---:|' : ''}${withCap ? '---:|---:|---:|' : ''}`);
   for (const c of Object.values(results.cells)) {
     const okS = c.ship.filter((r) => r.ok);
     const s = { wall: stat(okS.map((r) => r.wallMs)), cpu: stat(okS.map((r) => r.cpuMs)), rss: stat(okS.map((r) => r.rssMb)) };
@@ -589,23 +645,31 @@ function report(results) {
     const okC = c.cap.filter((r) => r.ok);
     const k = { wall: stat(okC.map((r) => r.wallMs)), cpu: stat(okC.map((r) => r.cpuMs)) };
     const fails = c.ship.length - okS.length;
+    const okA = (c.alt ?? []).filter((r) => r.ok);
+    const a = { wall: stat(okA.map((r) => r.wallMs)), cpu: stat(okA.map((r) => r.cpuMs)), rss: stat(okA.map((r) => r.rssMb)) };
+    const altCells = withAlt ? ` ${fmtS(a.wall)}${okA.length < c.alt.length ? ` (${c.alt.length - okA.length} failed)` : ''} | ${fmtS(a.cpu)} | ${fmtMb(a.rss)} | ${ratio(a.wall, s.wall)} |` : '';
     const capCells = c.cap.length ? ` ${fmtS(k.wall)}${okC.length < c.cap.length ? ` (${c.cap.length - okC.length} failed)` : ''} | ${fmtS(k.cpu)} | ${ratio(s.wall, k.wall)} |` : withCap ? ' | | |' : '';
-    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtMb(s.rss)} | ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${ratio(s.wall, l.wall)} |${capCells}`);
+    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtMb(s.rss)} |${altCells} ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${ratio(s.wall, l.wall)} |${withAlt ? ` ${ratio(a.wall, l.wall)} |` : ''}${capCells}`);
   }
   if (results.capistrano.requested && !results.capistrano.ok) L.push('', `Capistrano: not run: ${results.capistrano.why}`);
 
   L.push('', '### Where ship\'s time goes (medians, ms)', '');
   const segNames = ['startup', 'connect+lock', 'prepare', 'publish', 'switch', 'finish', 'exit'];
-  L.push(`| hosts | strategy | step | wall | ${segNames.join(' | ')} | connect/host (med, max) | tasks/host (med, max) |`);
-  L.push(`|---:|---|---|---:|${segNames.map(() => '---:').join('|')}|---|---|`);
   for (const c of Object.values(results.cells)) {
-    const profs = c.ship.filter((r) => r.ok && r.profile).map((r) => r.profile);
+    for (const r of [...c.ship, ...(c.alt ?? [])]) {
+      for (const name of Object.keys(r.profile?.segments ?? {})) if (!segNames.includes(name)) segNames.splice(segNames.length - 1, 0, name);
+    }
+  }
+  L.push(`| hosts | strategy | step |${withAlt ? ' build |' : ''} wall | ${segNames.join(' | ')} | connect/host (med, max) | tasks/host (med, max) |`);
+  L.push(`|---:|---|---|${withAlt ? '---|' : ''}---:|${segNames.map(() => '---:').join('|')}|---|---|`);
+  for (const c of Object.values(results.cells)) for (const build of withAlt ? ['ship', 'alt'] : ['ship']) {
+    const profs = c[build].filter((r) => r.ok && r.profile).map((r) => r.profile);
     if (!profs.length) continue;
     const seg = (n) => ms(median(profs.map((p) => p.segments[n]).filter((x) => x !== undefined)));
     const conn = `${ms(median(profs.map((p) => p.connectMs?.median)))}, ${ms(median(profs.map((p) => p.connectMs?.max)))}`;
     const taskNames = [...new Set(profs.flatMap((p) => Object.keys(p.tasks)))];
     const tasks = taskNames.map((t) => `${t} ${ms(median(profs.map((p) => p.tasks[t]?.median)))}/${ms(median(profs.map((p) => p.tasks[t]?.max)))}`).join(', ');
-    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${ms(median(c.ship.filter((r) => r.ok).map((r) => r.wallMs)))} | ${segNames.map(seg).join(' | ')} | ${conn} | ${tasks} |`);
+    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} |${withAlt ? ` ${build} |` : ''} ${ms(median(c[build].filter((r) => r.ok).map((r) => r.wallMs)))} | ${segNames.map(seg).join(' | ')} | ${conn} | ${tasks} |`);
   }
 
   L.push('', '### Startup (10 runs each)', '', '| command | wall ms | CPU ms | RSS MB |', '|---|---:|---:|---:|');
@@ -642,7 +706,7 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine: machine(),
-    settings: { sizes: SIZES, runs: RUNS, strategies: STRATEGIES, concurrency: CONCURRENCY ?? null, capistrano: WANT_CAP },
+    settings: { sizes: SIZES, runs: RUNS, strategies: STRATEGIES, concurrency: CONCURRENCY ?? null, capistrano: WANT_CAP, ship: SHIP, alt: ALT ?? null },
     repo: repo.size(),
     capistrano: { requested: WANT_CAP, ok: false, why: 'not requested (BENCH_CAPISTRANO=1)' },
     cells: {},

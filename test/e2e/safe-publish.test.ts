@@ -180,7 +180,7 @@ ${hosts}
     await run.reached;
     await fleet.kill(1);
     const r = await run.done;
-    expect(r.code).toBe(1);
+    expect(r.code, r.out + r.err).toBe(1);
     expect(r.err).toContain(fleet.hosts[1]!.address);
     for (const i of [0, 2]) {
       expect(current(i)).toBe(one);

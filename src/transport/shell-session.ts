@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import type { ExecOptions, ExecResult, OutputStream } from './types.js';
+
+/**
+ * One long-lived shell per host that runs every script of a run, one after another.
+ *
+ * Why: on OpenSSH every exec channel is a new session (a fork, a login shell, the
+ * environment set up again): about 10-90 ms of the server's time each, paid by every host on
+ * every phase. With one session per host a deploy costs one handshake and one session, and
+ * each script only a subshell.
+ *
+ * The protocol on the channel's stdin: a line with the script's length in bytes, then the
+ * script. The remote loop reads exactly that many bytes (`dd bs=1`: it never reads past the
+ * script, so the next length line stays in the pipe), runs them in a subshell with stdin from
+ * /dev/null (a command that reads stdin cannot eat the next script), then prints a marker with
+ * the exit code on stdout and one on stderr, so both streams are known complete. The script,
+ * and the secrets exported in it, travel on stdin only: nothing of it is in any argv.
+ */
+
+/** What the session needs from a channel (an ssh2 ClientChannel, or a child process in tests). */
+export interface ShellChannel {
+  write(data: Buffer): void;
+  onStdout(listener: (chunk: Buffer) => void): void;
+  onStderr(listener: (chunk: Buffer) => void): void;
+  /** Called once when the channel is gone (remote shell exited, connection lost). */
+  onClose(listener: () => void): void;
+  /** Stops whatever runs in it (signal the process group where possible) and closes it. */
+  kill(): void;
+}
+
+/** The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker. */
+export function shellLoop(nonce: string): string {
+  const loop =
+    'while IFS= read -r __ship_n; do ' +
+    '__ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); ' +
+    '(eval "$__ship_s") </dev/null; ' +
+    '__ship_rc=$?; ' +
+    `printf '\\036@@ship-done:${nonce}:%s\\n' "$__ship_rc"; ` +
+    `printf '\\036@@ship-done:${nonce}\\n' >&2; ` +
+    'done';
+  return `sh -c '${loop.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The end marker starts with the ASCII record separator, not a newline: it is found anywhere
+ * in the stream, so the script's output is passed on exactly as written (no newline added,
+ * none held back), and only a byte that output almost never contains is ever held back.
+ */
+const MARK = '\x1e';
+
+export const newNonce = (): string => randomBytes(8).toString('hex');
+
+/** Scans one stream for the end marker without ever handing marker bytes to the caller. */
+class MarkerScanner {
+  private pending = '';
+  private collected = '';
+  constructor(
+    private readonly marker: string, // MARK + "@@ship-done:<nonce>" (stdout adds ":<code>\n", stderr "\n")
+    private readonly deliver: (chunk: Buffer) => void,
+  ) {}
+
+  /** Returns the text after the marker (the exit code on stdout, '' on stderr) once seen. */
+  push(chunk: Buffer): string | undefined {
+    this.pending += chunk.toString('utf8');
+    const at = this.pending.indexOf(this.marker);
+    if (at >= 0) {
+      const nl = this.pending.indexOf('\n', at + this.marker.length);
+      if (nl < 0) return undefined; // the rest of the marker line is still on its way
+      this.emit(this.pending.slice(0, at));
+      const rest = this.pending.slice(at + this.marker.length, nl);
+      this.pending = '';
+      return rest;
+    }
+    // keep back only an end that could be the start of a marker split across chunks: all
+    // else is delivered now, so output (and step markers) stream live
+    let keep = Math.min(this.pending.length, this.marker.length);
+    while (keep > 0 && !this.pending.endsWith(this.marker.slice(0, keep))) keep--;
+    this.emit(this.pending.slice(0, this.pending.length - keep));
+    this.pending = this.pending.slice(this.pending.length - keep);
+    return undefined;
+  }
+
+  /** Whatever is held back, when the channel dies without a marker. */
+  flush(): void {
+    this.emit(this.pending);
+    this.pending = '';
+  }
+
+  text(): string {
+    return this.collected;
+  }
+
+  private emit(s: string): void {
+    if (!s) return;
+    this.collected += s;
+    this.deliver(Buffer.from(s, 'utf8'));
+  }
+}
+
+interface Running {
+  channel: ShellChannel;
+  stdout: MarkerScanner;
+  stderr: MarkerScanner;
+  code: number | undefined;
+  stderrDone: boolean;
+  finish: (r: ExecResult) => void;
+  fail: (e: Error) => void;
+}
+
+/**
+ * Runs scripts one at a time over a ShellChannel opened on first use and again after it
+ * died (an aborted script kills its session; the next script gets a new one).
+ */
+export class ShellSession {
+  private channel: ShellChannel | undefined;
+  private opening: Promise<ShellChannel> | undefined;
+  private running: Running | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nonce = newNonce();
+
+  constructor(
+    private readonly open: (command: string) => Promise<ShellChannel>,
+    /** The result when the channel dies mid-script (connection lost: exit 255 with a note). */
+    private readonly lost: (stdout: string, stderr: string) => ExecResult,
+    private readonly abortError: () => Error,
+  ) {}
+
+  run(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const next = this.queue.then(() => this.runNow(script, opts));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Ends the session (the remote loop exits when its stdin closes). */
+  close(): void {
+    this.channel?.kill();
+    this.channel = undefined;
+  }
+
+  private async channelFor(): Promise<ShellChannel> {
+    if (this.channel) return this.channel;
+    this.opening ??= (async () => {
+      this.nonce = newNonce();
+      const ch = await this.open(shellLoop(this.nonce));
+      const nonce = this.nonce;
+      ch.onStdout((c) => this.onData('stdout', c, nonce));
+      ch.onStderr((c) => this.onData('stderr', c, nonce));
+      ch.onClose(() => this.onClose(ch));
+      this.channel = ch;
+      return ch;
+    })().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async runNow(script: string, opts: ExecOptions): Promise<ExecResult> {
+    if (opts.signal?.aborted) throw this.abortError();
+    const ch = await this.channelFor();
+    return new Promise<ExecResult>((resolve, reject) => {
+      const deliver = (stream: OutputStream) => (chunk: Buffer) => opts.onData?.(stream, chunk);
+      const onAbort = () => {
+        if (this.running !== run) return;
+        this.running = undefined;
+        this.channel = undefined; // the killed session is not reused
+        ch.kill();
+        reject(this.abortError());
+      };
+      const done = () => opts.signal?.removeEventListener('abort', onAbort);
+      const run: Running = {
+        channel: ch,
+        stdout: new MarkerScanner(`${MARK}@@ship-done:${this.nonce}:`, deliver('stdout')),
+        stderr: new MarkerScanner(`${MARK}@@ship-done:${this.nonce}`, deliver('stderr')),
+        code: undefined,
+        stderrDone: false,
+        finish: (r) => {
+          done();
+          resolve(r);
+        },
+        fail: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      this.running = run;
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const body = Buffer.from(script, 'utf8');
+      ch.write(Buffer.concat([Buffer.from(`${body.length}\n`), body]));
+    });
+  }
+
+  private onData(stream: OutputStream, chunk: Buffer, nonce: string): void {
+    const run = this.running;
+    if (!run || nonce !== this.nonce) return;
+    if (stream === 'stdout') {
+      const rest = run.stdout.push(chunk);
+      if (rest !== undefined) run.code = Number(rest.trim()) || 0;
+    } else if (run.stderr.push(chunk) !== undefined) {
+      run.stderrDone = true;
+    }
+    if (run.code !== undefined && run.stderrDone) {
+      this.running = undefined;
+      run.finish({ exitCode: run.code, stdout: run.stdout.text(), stderr: run.stderr.text() });
+    }
+  }
+
+  private onClose(ch: ShellChannel): void {
+    if (this.channel === ch) this.channel = undefined;
+    const run = this.running;
+    if (!run || run.channel !== ch) return; // an old, killed session closing late
+    this.running = undefined;
+    run.stdout.flush();
+    run.stderr.flush();
+    run.finish(this.lost(run.stdout.text(), run.stderr.text()));
+  }
+}
