@@ -216,8 +216,11 @@ describe('commands', () => {
       'sleep 1',
       'echo "len=${#SHIP_SECRET}"',
     ].join('\n');
-    const run = tr.runScript(script);
-    await sleep(400);
+    let started!: () => void;
+    const greeted = new Promise<void>((r) => (started = r));
+    const run = tr.runScript(script, { onData: (_s, c) => c.toString().includes('hello world') && started() });
+    await greeted; // the script is past its exports and about to sleep
+    await sleep(100);
     const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
     expect(ps).toContain('sleep 1'); // the script is running right now
     expect(ps).not.toContain(secret);
