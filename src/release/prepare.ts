@@ -26,10 +26,18 @@ export function deliverFromMirror(paths: ServerPaths, id: string, repo: string, 
   const dir = paths.release(id);
   const git = (...args: string[]) => cmd('git', '-C', paths.repo, ...args);
   const hasSha = redirect(git('cat-file', '-e', `${sha}^{commit}`), { op: '2>', target: '/dev/null' });
+  // A redeploy of a sha the mirror has runs one git process here; the URL is updated (it may
+  // have changed in deploy.yaml) only when a fetch is needed anyway.
   return and(
-    when(test('-d', paths.repo), git('remote', 'set-url', 'origin', repo), cmd('git', 'clone', '--mirror', '--quiet', '--', repo, paths.repo)),
-    or(hasSha, git('fetch', '--quiet', '--prune', 'origin')),
-    or(hasSha, fail(`commit ${sha} is not in ${repo} (fetched into ${paths.repo})`, 1)),
+    or(test('-d', paths.repo), cmd('git', 'clone', '--mirror', '--quiet', '--', repo, paths.repo)),
+    or(
+      hasSha,
+      and(
+        git('remote', 'set-url', 'origin', repo),
+        git('fetch', '--quiet', '--prune', 'origin'),
+        or(hasSha, fail(`commit ${sha} is not in ${repo} (fetched into ${paths.repo})`, 1)),
+      ),
+    ),
     cmd('mkdir', '--', dir),
     redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
     pipe(git('archive', '--format=tar', treeish(sha, tree)), cmd('tar', '-x', '-f', '-', '-C', dir)),
@@ -47,26 +55,21 @@ export function writeRevision(paths: ServerPaths, id: string, sha: string): Comm
  */
 export function linkShared(paths: ServerPaths, id: string, shared: { dirs: string[]; files: string[] }): Command | undefined {
   const release = paths.release(id);
-  const parts: Command[] = [];
-  for (const d of shared.dirs) {
-    const rel = clean(d);
-    parts.push(
-      cmd('mkdir', '-p', '--', posix.join(paths.shared, rel), posix.dirname(posix.join(release, rel))),
-      cmd('rm', '-rf', '--', posix.join(release, rel)),
-      cmd('ln', '-s', '--', posix.join(paths.shared, rel), posix.join(release, rel)),
-    );
-  }
-  for (const f of shared.files) {
-    const rel = clean(f);
-    const src = posix.join(paths.shared, rel);
-    parts.push(
-      or(test('-e', src), fail(`shared file ${src} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1)),
-      cmd('mkdir', '-p', '--', posix.dirname(posix.join(release, rel))),
-      cmd('rm', '-rf', '--', posix.join(release, rel)),
-      cmd('ln', '-s', '--', src, posix.join(release, rel)),
-    );
-  }
-  return parts.length ? and(...parts) : undefined;
+  const dirs = shared.dirs.map(clean);
+  const files = shared.files.map(clean);
+  if (dirs.length + files.length === 0) return undefined;
+  const all = [...dirs, ...files];
+  // few processes however many links: one check per file, one mkdir, one rm, one ln per link
+  const parts: Command[] = files.map((f) =>
+    or(test('-e', posix.join(paths.shared, f)), fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1)),
+  );
+  const parents = [...new Set(all.map((p) => posix.dirname(posix.join(release, p))))];
+  parts.push(
+    cmd('mkdir', '-p', '--', ...dirs.map((d) => posix.join(paths.shared, d)), ...parents),
+    cmd('rm', '-rf', '--', ...all.map((p) => posix.join(release, p))),
+    ...all.map((p) => cmd('ln', '-s', '--', posix.join(paths.shared, p), posix.join(release, p))),
+  );
+  return and(...parts);
 }
 
 /** Shared paths are relative and may not climb out of shared/. */
