@@ -8,7 +8,7 @@ import { mapSettled } from '../util/pool.js';
 import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from './fleet.js';
 import { runSteps } from './run-steps.js';
 import { selectHosts } from './select.js';
-import { slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues, type HostFacts } from './tasks.js';
+import { hostFacts, slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues, type HostFacts } from './tasks.js';
 
 /**
  * `ship exec`, `ship run` and `ship ssh`: work on the release `current` points at, outside a
@@ -61,20 +61,10 @@ export async function runTask(stage: StageConfig, opts: Selection & { task: stri
 export function currentFacts(stage: StageConfig, m: Member): HostFacts | undefined {
   const id = m.state.current;
   if (!id) return undefined;
-  return {
-    app: stage.app,
-    stage: stage.stage,
-    host: m.host.name,
-    release: id,
-    release_path: m.paths.release(id),
-    current_path: m.paths.current,
-    shared_path: m.paths.shared,
-    backup_path: `${m.paths.shared}/backups`,
-    deploy_to: m.paths.root,
+  return hostFacts(stage, m.host, m.paths, id, {
     revision: m.state.releases.find((r) => r.id === id)?.revision ?? '',
-    branch: '',
-    previous_release: previousGoodRelease(m.state.releases, id) ?? '',
-  };
+    previous: previousGoodRelease(m.state.releases, id),
+  });
 }
 
 async function onCurrentReleases(
