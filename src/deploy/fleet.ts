@@ -128,7 +128,10 @@ export async function openFleet(
       if (r.ok) {
         const inspect = r.steps.at(-1)!;
         if (owner) env.emit({ event: 'lock', host: host.name, ok: true });
-        ok.push({ host, paths, transport, state: parseInspection(host.name, paths, inspect.stdout) });
+        const state = parseInspection(host.name, paths, inspect.stdout);
+        // a real directory named current is refused here, before anything changes anywhere
+        if (state.currentIsDirectory && owner) failed.push(`${host.name}: ${paths.current} is a real directory, not a symlink: move it away by hand; ship will not delete it`);
+        ok.push({ host, paths, transport, state });
       } else if (owner && r.steps[0]?.exitCode === LOCK_HELD) {
         const holder = describeLock(parseLockOwner(r.steps[0].stdout), env.clock.now());
         env.emit({ event: 'lock', host: host.name, ok: false, holder });
@@ -151,7 +154,7 @@ export async function openFleet(
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
     if (failed.length) {
       throw new DeployError(
-        `could not reach ${failed.length} of ${hosts.length} host(s) of stage ${stage.stage}; nothing was changed`,
+        `${failed.length} of ${hosts.length} host(s) of stage ${stage.stage} cannot be deployed to (unreachable or not in a state ship can work with); nothing was changed`,
         [...failed, ...locked.map((l) => `${l.host}: locked, ${l.holder}`)],
         'check the hosts are up and reachable (ship check), then try again',
       );

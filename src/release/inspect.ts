@@ -14,6 +14,7 @@ export function inspectHost(paths: ServerPaths): Command {
   return script(
     [
       `printf 'current %s\\n' "$(readlink ${q(paths.current)} 2>/dev/null)"`,
+      `if [ -e ${q(paths.current)} ] && [ ! -L ${q(paths.current)} ]; then echo current-is-directory; fi`,
       `for __d in ${q(paths.releases)}/*/; do`,
       `  [ -d "$__d" ] || continue`,
       `  __id=\${__d%/}; __id=\${__id##*/}`,
@@ -30,15 +31,19 @@ export function inspectHost(paths: ServerPaths): Command {
 export interface InspectedHost extends HostState {
   /** Target of `current` as written, for messages when it is not a release of this deploy_to. */
   currentTarget: string | undefined;
+  /** `current` exists and is not a symlink: ship refuses to touch such a host. */
+  currentIsDirectory: boolean;
   migrated: Set<string>;
 }
 
 export function parseInspection(host: string, paths: ServerPaths, output: string): InspectedHost {
   let currentTarget: string | undefined;
+  let currentIsDirectory = false;
   const releases: ReleaseInfo[] = [];
   const migrated = new Set<string>();
   for (const line of output.split('\n')) {
     if (line.startsWith('current ')) currentTarget = line.slice(8).trim() || undefined;
+    if (line === 'current-is-directory') currentIsDirectory = true;
     const m = /^release (\S+) ([01]) ([01]) ([01]) (\S+)$/.exec(line);
     if (m && isReleaseId(m[1]!)) {
       const info: ReleaseInfo = { id: m[1]!, failed: m[2] === '1', preparing: m[3] === '1' };
@@ -54,5 +59,5 @@ export function parseInspection(host: string, paths: ServerPaths, output: string
     const underReleases = currentTarget.startsWith(`${paths.releases}/`) || currentTarget.startsWith('releases/');
     if (underReleases && isReleaseId(base)) current = base;
   }
-  return { host, current, currentTarget, releases, migrated };
+  return { host, current, currentTarget, currentIsDirectory, releases, migrated };
 }

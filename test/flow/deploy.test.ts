@@ -370,4 +370,19 @@ describe('deploy protocol (flow, recorded per host)', () => {
     await deploy(stage, {}, rec.env, realGit);
     expect(rec.events).toContainEqual({ event: 'log', level: 'warn', message: expect.stringMatching(/hook after:health is not run by ship/) });
   });
+
+  it('refuses a host whose current is a real directory before anything changes, and leaves it alone (exit 1)', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 2);
+    mkdirSync(join(stage.hosts[1]!.deployTo, 'current'), { recursive: true });
+    writeFileSync(join(stage.hosts[1]!.deployTo, 'current', 'precious'), 'data');
+    const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).details).toEqual([expect.stringMatching(/^h2: .*\/current is a real directory, not a symlink: move it away by hand; ship will not delete it$/)]);
+    expect(readFileSync(join(stage.hosts[1]!.deployTo, 'current', 'precious'), 'utf8')).toBe('data');
+    for (const h of stage.hosts) {
+      expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+      expect(releasesOf(h.deployTo)).toEqual([]);
+    }
+  });
 });
