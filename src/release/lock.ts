@@ -25,7 +25,7 @@ export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
     [
       `mkdir -p -- ${quote(paths.shipDir)} ${quote(paths.releases)} || exit 1`,
       `if mkdir -- ${quote(paths.lock)} 2>/dev/null; then`,
-      `  printf '%s\\n' ${quote(json)} > ${quote(paths.lockOwner)} || { rmdir -- ${quote(paths.lock)}; exit 1; }`,
+      `  printf '%s\\n' ${quote(json)} > ${quote(paths.lockOwner)} || { rm -rf -- ${quote(paths.lock)}; echo ${quote(`cannot write ${paths.lockOwner}: is the disk full? (df -h ${paths.root})`)} >&2; exit 1; }`,
       `else`,
       `  cat -- ${quote(paths.lockOwner)} 2>/dev/null || printf '{}\\n'`,
       `  exit ${LOCK_HELD}`,

@@ -2,6 +2,7 @@
  * Fleet deploys over real SSH (issue: fleet deploys): three real sshd hosts on loopback, each
  * with its own /srv, driven through the built `ship` CLI exactly as a user runs it.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,6 +251,38 @@ stages:
       expect(r.events().at(-1)).toMatchObject({ current: { 'app-one': id, [b!.address]: id } });
     } finally {
       rmSync(join(fleet.home, '.ssh', 'config'), { force: true });
+    }
+  });
+
+  it('a disk that fills up during prepare on one host: exit 1 naming the host and the error, nothing changed anywhere, every lock released', async () => {
+    config();
+    const ok = await ship(['deploy', 'test', '--json']);
+    const id = ok.events().at(-1)!.release as string;
+    const dir = fleet.hosts[1]!.deployTo;
+    // a small filesystem over host 2's deploy path, holding a copy of what was there, then filled up
+    const fill = await fleet.exec(
+      1,
+      `set -e; cp -a ${dir} /tmp/ship-full-save; mount -t tmpfs -o size=2m,uid=${fleet.uid},gid=${fleet.gid} tmpfs ${dir}; ` +
+        `cp -a /tmp/ship-full-save/. ${dir}/; rm -rf /tmp/ship-full-save; ` +
+        // leave ~150 KB: enough to lock, not enough for the new release
+        `dd if=/dev/zero of=${dir}/filler bs=1k count=$(( $(df -k --output=avail ${dir} | tail -1) - 150 )) 2>/dev/null; sync`,
+    );
+    expect(fill.code, fill.stderr).toBe(0);
+    try {
+      repo.commit({ 'big.txt': randomBytes(300_000).toString('base64') }); // does not compress
+      const r = await ship(['deploy', 'test']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(fleet.hosts[1]!.address);
+      expect(r.stderr).toMatch(/update failed on 127\.0\.1\.42[\s\S]*No space left on device/);
+      for (const i of [0, 2]) {
+        expect(current(i)).toBe(id);
+        expect(releases(i)).toEqual([id]);
+        expect(existsSync(at(i, '.ship/lock'))).toBe(false);
+      }
+      const onHost2 = await fleet.ssh(1, `readlink ${dir}/current; ls ${dir}/releases; test -d ${dir}/.ship/lock && echo locked || echo unlocked`);
+      expect(onHost2.stdout).toBe(`${dir}/releases/${id}\n${id}\nunlocked\n`);
+    } finally {
+      await fleet.exec(1, `umount ${dir}`);
     }
   });
 });
