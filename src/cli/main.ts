@@ -202,6 +202,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `ship history --json | head`: a reader that goes away is not an error worth a stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 // `process.exitCode`, not process.exit(): let stdout drain (NDJSON must not be cut short).
 main(process.argv).then(
   (code) => {
