@@ -34,6 +34,7 @@ function build(setExitCode: (code: number) => void): Command {
     .option('--hosts <a,b>', 'only these hosts', list)
     .option('--roles <r,s>', 'only hosts with these roles', list)
     .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
+    .option('-y, --yes', 'confirm in advance a stage with confirm: true (required without a terminal)')
     .action(async (stage: string, opts, cmd: Command) => {
       const { deployCommand } = await import('./commands/deploy.js');
       return deployCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
@@ -47,6 +48,7 @@ function build(setExitCode: (code: number) => void): Command {
     .option('--hosts <a,b>', 'only these hosts', list)
     .option('--roles <r,s>', 'only hosts with these roles', list)
     .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
+    .option('-y, --yes', 'confirm in advance a stage with confirm: true (required without a terminal)')
     .action(async (stage: string, opts, cmd: Command) => {
       const { rollbackCommand } = await import('./commands/deploy.js');
       return rollbackCommand(stage, { ...cmd.optsWithGlobals(), ...opts });

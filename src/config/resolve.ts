@@ -105,6 +105,7 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     secretValues: [...new Set([...secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets), ...(webhook ? [webhook] : [])])].sort((a, b) => b.length - a.length),
     ...(webhook ? { notify: { webhook } } : {}),
     concurrency: stage.concurrency ?? top.concurrency ?? DEFAULTS.concurrency,
+    confirm: stage.confirm ?? top.confirm ?? false,
     ...(health ? { health } : {}),
     healthChecks,
     check: {

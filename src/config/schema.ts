@@ -300,6 +300,11 @@ const common = {
   vars,
   ssh,
   concurrency: int({ min: 1, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
+  confirm: bool({
+    default: false,
+    description:
+      'Ask before a deploy or rollback of this stage (on a terminal); without a terminal, --yes is required. For production.',
+  }),
   check,
   health,
   rollout,

@@ -93,6 +93,7 @@ export interface StageConfig {
   secrets: string[]; // names of env entries whose values are secret
   secretValues: string[]; // the values to redact everywhere (non-empty strings only)
   concurrency: number;
+  confirm?: boolean; // ask before deploy/rollback; --yes answers in advance
   health?: HealthSettings; // the first of healthChecks (kept for callers that need one)
   healthChecks: HealthSettings[]; // every check; a host passes those whose roles it has
   check: CheckSettings;

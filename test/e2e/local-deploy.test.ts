@@ -184,6 +184,20 @@ describe('bad input', () => {
     expect(r.stderr).toMatch(/deploy\.yaml/);
   });
 
+  it('a stage with confirm: true needs --yes when nobody can answer (exit 2), and deploys with it', async () => {
+    const repo = fixtureRepo({ withApp: false });
+    writeFileSync(
+      join(work, 'confirm.yaml'),
+      `app: demo\nrepo: ${repo.dir}\nconfirm: true\nstages:\n  local:\n    strategy: upload\n    hosts: [{ host: localhost, local: true, deploy_to: ./.ship/confirm }]\n`,
+    );
+    const refused = await ship('--config', 'confirm.yaml', 'deploy', 'local');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/asks for confirmation \(confirm: true\)[\s\S]*pass --yes/);
+    expect(existsSync(join(work, '.ship', 'confirm', 'releases'))).toBe(false);
+    const yes = await ship('--config', 'confirm.yaml', 'deploy', 'local', '--yes');
+    expect(yes.code, yes.stderr).toBe(0);
+  });
+
   it('--version and --help exit 0', async () => {
     const v = await ship('--version');
     expect(v.code).toBe(0);

@@ -62,6 +62,7 @@ describe('resolveStage', () => {
         secrets: ['DATABASE_URL'],
         secretValues: ['postgres://app:s3cret@db/app'],
         concurrency: 20,
+        confirm: false,
         health: {
           http: 'http://{{host}}:3000/health',
           expect: { status: 200, body: 'ok' },
@@ -120,6 +121,7 @@ describe('resolveStage', () => {
       secrets: [],
       secretValues: [],
       concurrency: 20,
+      confirm: false,
       healthChecks: [],
       check: { urls: [] },
       rollout: {},
@@ -260,6 +262,7 @@ describe('precedence: host over stage over top level', () => {
       secrets: ['A', 'B'],
       secretValues: ['bb', 'a'],
       concurrency: 1,
+      confirm: false,
       health: { tcp: '{{host}}:3000', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 },
       healthChecks: [{ tcp: '{{host}}:3000', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 }],
       check: { urls: ['https://a.example.com/'], diskMinBytes: 10 * 1024 ** 2 },

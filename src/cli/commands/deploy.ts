@@ -7,6 +7,7 @@ import { rollback } from '../../deploy/rollback.js';
 import { ShipError } from '../../errors.js';
 import { archiveToFile, resolveRevision } from '../../git/git.js';
 import { failedToStart, reportLog } from '../run-end.js';
+import { confirmRun } from '../confirm.js';
 import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { dryRunCommand } from './dry-run.js';
 
@@ -20,6 +21,7 @@ const git: GitOps = {
 };
 
 export interface DeployFlags extends GlobalOptions {
+  yes?: boolean;
   revision?: string;
   dryRun?: boolean;
   hosts?: string[];
@@ -59,10 +61,14 @@ const selection = (f: { hosts?: string[]; roles?: string[] }) => ({ ...(f.hosts 
 export async function deployCommand(stageName: string, flags: DeployFlags): Promise<void> {
   if (flags.dryRun) return dryRunCommand('deploy', stageName, flags);
   const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'deploy' }).catch(failedToStart(flags, stageName, 'deploy:end'));
-  await withEndEvent(rt, 'deploy:end', () => deploy(rt.stage, { ...(flags.revision ? { revision: flags.revision } : {}), ...selection(flags) }, rt.env, git));
+  await withEndEvent(rt, 'deploy:end', async () => {
+    await confirmRun(rt.stage, `deploy ${rt.stage.app} to ${rt.stage.stage} (${rt.stage.hosts.length} host${rt.stage.hosts.length > 1 ? 's' : ''})`, flags);
+    return deploy(rt.stage, { ...(flags.revision ? { revision: flags.revision } : {}), ...selection(flags) }, rt.env, git);
+  });
 }
 
 export interface RollbackFlags extends GlobalOptions {
+  yes?: boolean;
   to?: string;
   dryRun?: boolean;
   hosts?: string[];
@@ -72,5 +78,8 @@ export interface RollbackFlags extends GlobalOptions {
 export async function rollbackCommand(stageName: string, flags: RollbackFlags): Promise<void> {
   if (flags.dryRun) return dryRunCommand('rollback', stageName, flags);
   const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'rollback' }).catch(failedToStart(flags, stageName, 'rollback:end'));
-  await withEndEvent(rt, 'rollback:end', () => rollback(rt.stage, { ...(flags.to ? { to: flags.to } : {}), ...selection(flags) }, rt.env));
+  await withEndEvent(rt, 'rollback:end', async () => {
+    await confirmRun(rt.stage, `roll back ${rt.stage.app} on ${rt.stage.stage}${flags.to ? ` to ${flags.to}` : ''}`, flags);
+    return rollback(rt.stage, { ...(flags.to ? { to: flags.to } : {}), ...selection(flags) }, rt.env);
+  });
 }
