@@ -9,7 +9,7 @@ import { cmd } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { mapSettled } from '../util/pool.js';
 import { finishSteps, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
-import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, type Member, type RunEnv } from './fleet.js';
+import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, unlockWhereFailed, type Member, type RunEnv } from './fleet.js';
 import { runHooks, runTasks, unsupportedHooks, type HookContext } from './hooks.js';
 import { switchHosts } from './publish.js';
 import { planWaves } from './rollout.js';
@@ -111,11 +111,12 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   const abandon = async (error: ShipError, migrated: boolean): Promise<never> => {
     env.emit({ event: 'phase', phase: 'cleanup' });
     const result = error instanceof InterruptedError ? 'interrupted' : 'failed';
-    await runOnEach(members, calm, (m) => [
+    const cleaned = await runOnEach(members, calm, (m) => [
       { label: 'cleanup', command: removeReleaseUnlessCurrent(m.paths, release) },
       { label: 'history', command: appendHistory(m.paths, history(m, result, migrated)) },
       { label: 'unlock', command: releaseLock(m.paths, token) },
     ]);
+    await unlockWhereFailed(members, cleaned, token, calm);
     await warnHooks('after:failure', hookCtx(calm, (m) => m.paths.root, result));
     await closeFleet(members);
     error.current = current;
@@ -203,6 +204,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     // 5. Finish: prune, record, unlock, in one round trip per host.
     env.emit({ event: 'phase', phase: 'finish' });
     const finished = await runOnEach(members, calm, (m) => finishSteps(stage, m, release, token, history(m, 'deployed', migrated), migrated));
+    await unlockWhereFailed(members, finished, token, calm);
     finished.forEach((o, i) => {
       if (!o.ok) env.emit({ event: 'log', level: 'warn', host: members[i]!.host.name, message: `finish step failed (deploy is live): ${o.error?.message ?? o.exitCode}` });
       else {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HostConfig, StageConfig } from '../config/types.js';
-import { DeployError, LockedError } from '../errors.js';
+import { DeployError, InterruptedError, LockedError } from '../errors.js';
 import { inspectHost, parseInspection, type InspectedHost } from '../release/inspect.js';
 import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, releaseLock, type LockOwner } from '../release/lock.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
@@ -131,6 +131,11 @@ export async function openFleet(
         const state = parseInspection(host.name, paths, inspect.stdout);
         // a real directory named current is refused here, before anything changes anywhere
         if (state.currentIsDirectory && owner) failed.push(`${host.name}: ${paths.current} is a real directory, not a symlink: move it away by hand; ship will not delete it`);
+        // a link ship cannot place (elsewhere, relative, another tool's): ship would not know
+        // where to put it back after a failure, so it touches nothing
+        else if (state.currentTarget && !state.current && owner) {
+          failed.push(`${host.name}: ${paths.current} points to ${state.currentTarget}, not to a release in ${paths.releases}: point it at one by hand (or remove it) first`);
+        }
         ok.push({ host, paths, transport, state });
       } else if (owner && r.steps[0]?.exitCode === LOCK_HELD) {
         const holder = describeLock(parseLockOwner(r.steps[0].stdout), env.clock.now());
@@ -144,11 +149,25 @@ export async function openFleet(
     if (locked.length === 0 && failed.length === 0) return { members: ok, token };
 
     // Not everyone: give back what we took, so nothing stays locked by a run that did not start.
-    if (owner) await releaseLocks(ok, token, env);
+    // Every host we reached, not only those that answered: an interrupted lock script may have
+    // taken the lock before it was cut off (the token guard makes this safe everywhere).
+    if (owner) {
+      const reached = hosts.filter((h) => transports.has(h.name)).map((h) => ({ host: h, paths: serverPaths(h.deployTo), transport: transports.get(h.name)! }));
+      await releaseLocks(reached, token, { ...env, signal: undefined });
+    }
+    if (env.signal?.aborted) {
+      await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+      throw new InterruptedError('interrupted while connecting and locking: nothing was changed');
+    }
     const waitMore = failed.length === 0 && locked.length > 0 && env.clock.now().getTime() + LOCK_RETRY_MS <= deadline;
     if (waitMore) {
       env.emit({ event: 'log', level: 'info', message: `stage ${stage.stage} is locked on ${locked.map((l) => l.host).join(', ')}; waiting (--lock-wait)` });
-      await env.clock.sleep(LOCK_RETRY_MS, env.signal);
+      try {
+        await env.clock.sleep(LOCK_RETRY_MS, env.signal);
+      } catch {
+        await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+        throw new InterruptedError('interrupted while waiting for the lock: nothing was changed');
+      }
       continue;
     }
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
@@ -168,10 +187,20 @@ export async function openFleet(
 }
 
 /** Releases our lock on each member (only where it still carries our token). Never throws. */
-export async function releaseLocks(members: Member[], token: string, env: RunEnv): Promise<void> {
+export async function releaseLocks(members: Pick<Member, 'host' | 'paths' | 'transport'>[], token: string, env: RunEnv): Promise<void> {
   await mapSettled(members, env.concurrency, (m) =>
     runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command: releaseLock(m.paths, token) }], emit: env.emit, redact: env.redact, quiet: true }),
   );
+}
+
+/**
+ * Bookkeeping scripts end with `unlock`, and a script stops at its first failing step (a
+ * prune that cannot delete, a full disk): wherever one failed, our lock is released on its
+ * own, so a finished run never leaves the stage locked.
+ */
+export async function unlockWhereFailed(members: Member[], outcomes: ScriptOutcome[], token: string, env: RunEnv): Promise<void> {
+  const failed = members.filter((_, i) => !outcomes[i]?.ok);
+  if (failed.length) await releaseLocks(failed, token, env);
 }
 
 export async function closeFleet(members: Member[]): Promise<void> {

@@ -5,7 +5,7 @@ import { appendHistory } from '../release/history.js';
 import { isReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
-import { closeFleet, openFleet, releaseLocks, runOnEach, type Member, type RunEnv } from './fleet.js';
+import { closeFleet, openFleet, releaseLocks, runOnEach, unlockWhereFailed, type Member, type RunEnv } from './fleet.js';
 import { runHooks, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
@@ -90,7 +90,7 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
   for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure']) {
     for (const f of await runHooks(key, hookCtx(calm, ok ? 'rolled-back' : 'failed'))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
   }
-  await runOnEach(members, calm, (m) => [
+  const recorded = await runOnEach(members, calm, (m) => [
     // the release we left is never a rollback target again
     ...(ok && m.state.current && m.state.current !== target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),
     {
@@ -110,6 +110,7 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
     },
     { label: 'unlock', command: releaseLock(m.paths, token) },
   ]);
+  await unlockWhereFailed(members, recorded, token, calm);
   await closeFleet(members);
   if (!ok) {
     throw new RollbackFailedError(

@@ -3,7 +3,7 @@ import { InterruptedError, RollbackFailedError, RolledBackError, ShipError } fro
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
-import { closeFleet, runOnEach, type Member, type RunEnv } from './fleet.js';
+import { closeFleet, runOnEach, unlockWhereFailed, type Member, type RunEnv } from './fleet.js';
 import { runHooks, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import type { HostFacts } from './tasks.js';
@@ -51,11 +51,12 @@ export async function undoPublish(
   for (const key of ['after:rollback', 'after:failure']) {
     for (const f of await runHooks(key, hookCtx(env, (m) => m.paths.current, result))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
   }
-  await runOnEach(members, env, (m) => [
+  const recorded = await runOnEach(members, env, (m) => [
     { label: 'mark failed', command: markFailed(m.paths, release) },
     { label: 'history', command: appendHistory(m.paths, history(m, interrupted ? 'interrupted' : 'rolled-back', migrated)) },
     { label: 'unlock', command: releaseLock(m.paths, token) },
   ]);
+  await unlockWhereFailed(members, recorded, token, env);
   await closeFleet(members);
   const where = Object.entries(current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`);
   const withCurrent = <E extends ShipError>(e: E): E => Object.assign(e, { current });

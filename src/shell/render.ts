@@ -65,7 +65,7 @@ function needsGroup(parent: 'and' | 'or' | 'seq' | 'pipe', part: Command): boole
  * User text that spans lines or holds a `#` comment is closed on a new line, so its last
  * line can never swallow the closing brace.
  */
-const oneLine = (text: string) => !text.includes('\n') && !text.includes('#');
+const oneLine = (text: string) => !text.includes('\n') && !text.includes('#') && !/&\s*$/.test(text); // `cmd &;` is a syntax error
 const group = (c: Command): string => {
   if (c.kind === 'raw') {
     const text = c.text.replace(/\s+$/, '');

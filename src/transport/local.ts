@@ -39,8 +39,19 @@ export class LocalTransport implements Transport {
       encoding: 'buffer',
       buffer: false,
       ...(typeof input === 'string' || Buffer.isBuffer(input) ? { input } : { stdin: 'pipe' as const }),
-      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+      // its own process group: an abort stops the whole script (the step it runs included),
+      // and a Ctrl-C at the terminal reaches ship, which decides what to stop
+      detached: true,
     });
+    const onAbort = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      if (!(typeof input === 'string' || Buffer.isBuffer(input))) input.destroy();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (!(typeof input === 'string' || Buffer.isBuffer(input))) input.pipe(child.stdin!);
     let stdout = '';
     let stderr = '';
@@ -52,7 +63,7 @@ export class LocalTransport implements Transport {
       stderr += c.toString('utf8');
       opts.onData?.('stderr', c);
     });
-    const r = await child;
+    const r = await child.finally(() => opts.signal?.removeEventListener('abort', onAbort));
     if (opts.signal?.aborted) {
       const e = new Error('command aborted');
       e.name = 'AbortError';

@@ -26,6 +26,8 @@ export interface ShellChannel {
   onClose(listener: () => void): void;
   /** Stops whatever runs in it (signal the process group where possible) and closes it. */
   kill(): void;
+  /** Closes its stdin: the remote loop ends after the script it runs, nothing is signalled. */
+  end(): void;
 }
 
 /** The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker. */
@@ -131,9 +133,13 @@ export class ShellSession {
     return next;
   }
 
-  /** Ends the session (the remote loop exits when its stdin closes). */
+  /**
+   * Ends the session gently: its stdin closes and the loop exits. No signal: what a restart
+   * task started in the background (nohup app &) shares the session's process group and must
+   * live on after ship has gone.
+   */
   close(): void {
-    this.channel?.kill();
+    this.channel?.end();
     this.channel = undefined;
   }
 
@@ -157,6 +163,7 @@ export class ShellSession {
   private async runNow(script: string, opts: ExecOptions): Promise<ExecResult> {
     if (opts.signal?.aborted) throw this.abortError();
     const ch = await this.channelFor();
+    if (opts.signal?.aborted) throw this.abortError(); // aborted while the session was opening
     return new Promise<ExecResult>((resolve, reject) => {
       const deliver = (stream: OutputStream) => (chunk: Buffer) => opts.onData?.(stream, chunk);
       const onAbort = () => {

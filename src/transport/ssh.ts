@@ -105,6 +105,7 @@ class SshTransport implements Transport {
             sendSignal(ch, 'TERM');
             ch.close();
           },
+          end: () => void ch.end(),
         });
       };
       try {

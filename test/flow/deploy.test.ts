@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -384,5 +384,26 @@ describe('deploy protocol (flow, recorded per host)', () => {
       expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
       expect(releasesOf(h.deployTo)).toEqual([]);
     }
+  });
+
+  it('a finish script that fails before its unlock step still leaves the stage unlocked', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1);
+    const rec = recordingEnv(stage, { fault: (_h, script) => (script.includes('"result":"deployed"') ? 1 : undefined) /* the finish script */ });
+    await deploy(stage, {}, rec.env, realGit);
+    expect(existsSync(join(stage.hosts[0]!.deployTo, '.ship', 'lock'))).toBe(false);
+    expect(rec.events).toContainEqual(expect.objectContaining({ event: 'log', level: 'warn', message: expect.stringMatching(/finish step failed/) }));
+  });
+
+  it('refuses a host whose current points outside its releases (ship could not put it back)', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1);
+    mkdirSync(join(stage.hosts[0]!.deployTo, 'elsewhere'), { recursive: true });
+    symlinkSync(join(stage.hosts[0]!.deployTo, 'elsewhere'), join(stage.hosts[0]!.deployTo, 'current'));
+    const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).details[0]).toMatch(/current points to .*elsewhere, not to a release/);
+    expect(readlinkSync(join(stage.hosts[0]!.deployTo, 'current'))).toBe(join(stage.hosts[0]!.deployTo, 'elsewhere'));
+    expect(existsSync(join(stage.hosts[0]!.deployTo, '.ship', 'lock'))).toBe(false);
   });
 });

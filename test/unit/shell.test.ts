@@ -156,5 +156,8 @@ describe('user scripts inside groups', () => {
     const inSub = inDir('/', script('echo x # trailing'));
     expect(execFileSync('sh', ['-c', render(inSub)], { encoding: 'utf8' })).toBe('x\n');
     expect(render(and(script('echo a;'), cmd('true')))).toBe('{ echo a; } && true');
+    // a background job on one line: `{ cmd &; }` would be a syntax error
+    const bg = and(script('sleep 0 >/dev/null 2>&1 &'), cmd('echo', 'after'));
+    expect(execFileSync('sh', ['-c', render(bg)], { encoding: 'utf8' })).toBe('after\n');
   });
 });

@@ -22,6 +22,7 @@ function localChannel(opened: string[]) {
           // already gone
         }
       },
+      end: () => void child.stdin.end(),
     };
   };
 }
