@@ -53,10 +53,11 @@ export function pruneList(stage: StageConfig, m: Member, release: string): strin
   return planPrune(releases, { keep: stage.keepReleases, current: release }).remove;
 }
 
-export function finishSteps(stage: StageConfig, m: Member, release: string, token: string, entry: HistoryEntry, migrated: boolean): Step[] {
+/** `prune`: the release ids pruneList chose for this host (computed once, also reported). */
+export function finishSteps(m: Member, release: string, token: string, entry: HistoryEntry, migrated: boolean, prune: string[]): Step[] {
   const steps: Step[] = [];
-  const prune = removeReleases(m.paths, pruneList(stage, m, release));
-  if (prune) steps.push({ label: 'prune', command: prune });
+  const remove = removeReleases(m.paths, prune);
+  if (remove) steps.push({ label: 'prune', command: remove });
   if (migrated) steps.push({ label: 'mark migrated', command: markMigrated(m.paths, release) });
   steps.push({ label: 'history', command: appendHistory(m.paths, entry) });
   steps.push({ label: 'unlock', command: releaseLock(m.paths, token) });

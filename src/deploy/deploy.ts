@@ -203,14 +203,12 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
 
     // 5. Finish: prune, record, unlock, in one round trip per host.
     env.emit({ event: 'phase', phase: 'finish' });
-    const finished = await runOnEach(members, calm, (m) => finishSteps(stage, m, release, token, history(m, 'deployed', migrated), migrated));
+    const prunes = members.map((m) => pruneList(stage, m, release));
+    const finished = await runOnEach(members, calm, (m) => finishSteps(m, release, token, history(m, 'deployed', migrated), migrated, prunes[members.indexOf(m)]!));
     await unlockWhereFailed(members, finished, token, calm);
     finished.forEach((o, i) => {
       if (!o.ok) env.emit({ event: 'log', level: 'warn', host: members[i]!.host.name, message: `finish step failed (deploy is live): ${o.error?.message ?? o.exitCode}` });
-      else {
-        const removed = o.steps.find((s) => s.label === 'prune');
-        if (removed) env.emit({ event: 'prune', host: members[i]!.host.name, removed: pruneList(stage, members[i]!, release) });
-      }
+      else if (prunes[i]!.length) env.emit({ event: 'prune', host: members[i]!.host.name, removed: prunes[i]! });
     });
     await warnHooks('after:deploy', hookCtx(calm, inRelease, 'deployed'));
     await closeFleet(members);

@@ -3,12 +3,13 @@
  * with its own /srv, driven through the built `ship` CLI exactly as a user runs it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
+import { hostView } from '../helpers/fleet-stage.js';
 import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
@@ -59,16 +60,7 @@ ${hosts}
   };
   const ship = (args: string[], env: Record<string, string> = {}) =>
     runShip(['--config', join(work, 'deploy.yaml'), ...args], { cwd: work, env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, ...env } });
-  const at = (i: number, p: string) => fleet.hosts[i]!.localPath(`${fleet.hosts[i]!.deployTo}/${p}`);
-  // the link points into the host's own /srv, which this machine does not see: read, never follow
-  const current = (i: number) => {
-    try {
-      return readlinkSync(at(i, 'current')).split('/').at(-1);
-    } catch {
-      return undefined;
-    }
-  };
-  const releases = (i: number) => (existsSync(at(i, 'releases')) ? readdirSync(at(i, 'releases')).sort() : []);
+  const { at, current, releases } = hostView(() => fleet);
   const history = (i: number) =>
     readFileSync(at(i, '.ship/history.jsonl'), 'utf8')
       .trim()

@@ -4,12 +4,13 @@
  * once on the primary, secrets kept out of output and process lists, two deploys at once.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
+import { hostView } from '../helpers/fleet-stage.js';
 import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
@@ -79,16 +80,7 @@ ${hosts}
   };
   const shipEnv = () => ({ HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, TEST_DATABASE_URL: SECRET });
   const ship = (...args: string[]) => runShip(['--config', join(work, 'deploy.yaml'), ...args], { cwd: work, env: shipEnv() });
-  const at = (i: number, p: string) => fleet.hosts[i]!.localPath(`${fleet.hosts[i]!.deployTo}/${p}`);
-  const current = (i: number) => {
-    try {
-      return readlinkSync(at(i, 'current')).split('/').at(-1);
-    } catch {
-      return undefined;
-    }
-  };
-  const releases = (i: number) => (existsSync(at(i, 'releases')) ? readdirSync(at(i, 'releases')).sort() : []);
-  const locked = (i: number) => existsSync(at(i, '.ship/lock'));
+  const { at, current, releases, locked } = hostView(() => fleet);
   const all = [0, 1, 2];
   /** What the app on host i answers, asked from inside that host. */
   const health = async (i: number) => (await fleet.ssh(i, `curl -s http://127.0.0.1:${basePort + i}/health || wget -qO- http://127.0.0.1:${basePort + i}/health`)).stdout;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fleet } from '../e2e/fleet.js';
 import { runShip, type ShipRun } from './cli.js';
@@ -51,5 +51,26 @@ ${(o.hosts ?? hostLines()).map((h) => `      - ${h}`).join('\n')}
     reset: async () => {
       await Promise.all(fleet.hosts.map((h) => fleet.ssh(h.index, `rm -rf ${h.deployTo}/* ${h.deployTo}/.ship`)));
     },
+  };
+}
+
+/**
+ * What a fleet host holds, read from this machine through its backing directory. Links point
+ * into the host's own /srv, which this machine does not see: they are read, never followed.
+ * `fleet` is a getter: tests start their fleet in beforeAll.
+ */
+export function hostView(fleet: () => Fleet) {
+  const at = (i: number, p: string) => fleet().hosts[i]!.localPath(`${fleet().hosts[i]!.deployTo}/${p}`);
+  return {
+    at,
+    current: (i: number): string | undefined => {
+      try {
+        return readlinkSync(at(i, 'current')).split('/').at(-1);
+      } catch {
+        return undefined;
+      }
+    },
+    releases: (i: number): string[] => (existsSync(at(i, 'releases')) ? readdirSync(at(i, 'releases')).sort() : []),
+    locked: (i: number): boolean => existsSync(at(i, '.ship/lock')),
   };
 }

@@ -13,6 +13,7 @@ import { listTasks, whereItRuns } from '../../setup/tasks-list.js';
 import { readTemplate, SCHEMA_FILE } from '../../setup/templates.js';
 import { loadStageAndRecipe } from '../config.js';
 import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
+import { table } from '../../ui/table.js';
 
 interface Selection extends GlobalOptions {
   hosts?: string[];
@@ -23,11 +24,6 @@ const pick = (f: Selection) => ({ ...(f.hosts ? { hosts: f.hosts } : {}), ...(f.
 /** NDJSON line of a command that is not a deploy (the deploy events live in src/ui/events.ts). */
 const jsonLine = (rt: Pick<Runtime, 'redact'>, stage: string | undefined, event: string, fields: object) =>
   process.stdout.write(rt.redact(JSON.stringify({ ts: new Date().toISOString(), event, ...(stage !== undefined ? { stage } : {}), ...fields })) + '\n');
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
-}
 
 function recipeOf(rt: Runtime): Recipe {
   const loaded = loadRecipe(rt.stage.recipe, rt.stage.configDir);

@@ -1,18 +1,13 @@
 import { listReleases, lockStage, readHistories, unlockStage } from '../../deploy/status.js';
 import { UsageError } from '../../errors.js';
 import { prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { table } from '../../ui/table.js';
 
 interface Selection extends GlobalOptions {
   hosts?: string[];
   roles?: string[];
 }
 const pick = (f: Selection) => ({ ...(f.hosts ? { hosts: f.hosts } : {}), ...(f.roles ? { roles: f.roles } : {}) });
-
-/** Plain-text table: columns padded to the widest cell. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
-}
 
 export async function releasesCommand(stageName: string, flags: Selection): Promise<void> {
   const rt = await prepareRuntime(stageName, flags);
