@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig, StageConfig } from '../config/types.js';
@@ -99,6 +100,9 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
  */
 function interruptions(say: (s: string) => void, state: HostStateTracker): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
+  // every host's running script listens on this one signal (and drops its listener when done):
+  // many hosts at once are expected, not a leak
+  setMaxListeners(0, ac.signal);
   let count = 0;
   const on = (sig: NodeJS.Signals) => {
     count++;

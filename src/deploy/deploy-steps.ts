@@ -2,15 +2,44 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { planPrune } from '../release/choose.js';
 import { appendHistory, type HistoryEntry } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
-import { deliverFromMirror, finishPreparing, linkShared, markMigrated, removeReleases, writeRevision } from '../release/prepare.js';
+import { deliverFromMirror, finishPreparing, guardFreshId, linkShared, markMigrated, removeReleases, writeRevision } from '../release/prepare.js';
+import type { ServerPaths } from '../release/paths.js';
 import { script, type Command } from '../shell/command.js';
 import { quote } from '../shell/render.js';
 import type { Step } from '../shell/script.js';
 import type { Member } from './fleet.js';
-import { slotSteps, templateValues, type HostFacts } from './tasks.js';
+import { slotRunsOn, slotSteps, templateValues, type HostFacts } from './tasks.js';
 
 /** The per-host scripts of a deploy's prepare and finish phases, as steps. */
 
+/** Putting the code in place: the mirror's archive (strategy remote), REVISION, shared links. */
+export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, release: string, revision: string, fromMirror: boolean): Step[] {
+  const steps: Step[] = [];
+  if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
+  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) });
+  const link = linkShared(m.paths, release, stage.shared);
+  if (link) steps.push({ label: 'link shared', command: link });
+  return steps;
+}
+
+/**
+ * The steps a host's lock script carries in a deploy (see Piggyback in fleet.ts): a guard on
+ * the id chosen from the leader's releases, the delivery, and `prepared` when no build task
+ * runs on this host (the release is then complete).
+ */
+export function earlySteps(stage: StageConfig, selected: HostConfig[], host: HostConfig, paths: ServerPaths, release: string, revision: string): Step[] {
+  return [
+    { label: 'fresh id', command: guardFreshId(paths, release), quiet: true },
+    ...deliverSteps(stage, { paths }, release, revision, true),
+    ...(slotRunsOn('build', stage, host, selected) ? [] : [{ label: 'prepared', command: finishPreparing(paths, release) }]),
+  ];
+}
+
+/**
+ * The prepare script of one host: remove what must go (half-made releases of a killed run, a
+ * release made under an id the run gave up), deliver the code unless the lock script did,
+ * build, and mark the release prepared. Empty when the lock script already did it all.
+ */
 export function prepareSteps(
   stage: StageConfig,
   selected: HostConfig[],
@@ -18,19 +47,16 @@ export function prepareSteps(
   release: string,
   revision: string,
   facts: HostFacts,
-  fromMirror: boolean,
+  opts: { fromMirror: boolean; delivered: boolean; remove: string[] },
 ): Step[] {
   const steps: Step[] = [];
   // a half-made release left by a killed run: remove it now that we hold the lock
   const leftovers = m.state.releases.filter((r) => r.preparing && r.id !== m.state.current).map((r) => r.id);
-  const clean = removeReleases(m.paths, leftovers);
+  const clean = removeReleases(m.paths, [...leftovers, ...opts.remove]);
   if (clean) steps.push({ label: 'remove leftovers', command: clean });
-  if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
-  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) });
-  const link = linkShared(m.paths, release, stage.shared);
-  if (link) steps.push({ label: 'link shared', command: link });
-  steps.push(...slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release)));
-  steps.push({ label: 'prepared', command: finishPreparing(m.paths, release) });
+  if (!opts.delivered) steps.push(...deliverSteps(stage, m, release, revision, opts.fromMirror));
+  const build = slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
+  if (!opts.delivered || build.length) steps.push(...build, { label: 'prepared', command: finishPreparing(m.paths, release) });
   return steps;
 }
 

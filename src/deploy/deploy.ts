@@ -4,17 +4,17 @@ import { DeployError, InterruptedError, ShipError } from '../errors.js';
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { nextReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
-import { removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
+import { ID_TAKEN, removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
 import { cmd } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { mapSettled } from '../util/pool.js';
-import { finishSteps, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
-import { closeFleet, describeFailures, openFleet, releaseLocks, runOnEach, unlockWhereFailed, type Member, type RunEnv } from './fleet.js';
+import { earlySteps, finishSteps, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
+import { closeFleet, describeFailures, openFleet, startConnecting, releaseLocks, runOnEach, unlockWhereFailed, type Member, type Piggyback, type RunEnv } from './fleet.js';
 import { runHooks, runTasks, unsupportedHooks, type HookContext } from './hooks.js';
 import { switchHosts } from './publish.js';
 import { planWaves } from './rollout.js';
 import { selectHosts } from './select.js';
-import { hostFacts, skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { hookTasks, hostFacts, skippedLine, slotSteps, slotTasks, taskEnv, templateValues, type HostFacts } from './tasks.js';
 import { undoPublish } from './undo.js';
 
 export interface DeployOptions {
@@ -43,31 +43,60 @@ export interface DeployResult {
  */
 export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployResult> {
   const started = env.clock.now();
-  // 1. Plan: nothing touches the network except resolving the ref to one sha.
+  // 1. Plan: nothing is sent to a host; the ref is resolved to one sha.
   const selected = selectHosts(stage, { ...(opts.hosts ? { hosts: opts.hosts } : {}), ...(opts.roles ? { roles: opts.roles } : {}) });
   const ref = opts.revision ?? stage.branch;
-  const revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
-    throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
-  });
-  checkInterrupted(env, 'before connecting: nothing was changed');
+  // The SSH handshakes start now and run while git works here: nothing is sent to a host
+  // before the sha is known, and connections are all a failure here leaves to close.
+  const connections = startConnecting(selected, env);
+  let revision: string;
   let archive: { path: string; remove(): Promise<void> } | undefined;
-  if (stage.strategy === 'upload') {
-    archive = await git.tempFile(`ship-${stage.app}-${revision.slice(0, 12)}.tar`);
-    await git.archiveToFile(stage.repo, revision, stage.repoTree, archive.path).catch((e: Error) => {
-      throw new DeployError(e.message);
+  try {
+    revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
+      throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
     });
+    checkInterrupted(env, 'before connecting: nothing was changed');
+    if (stage.strategy === 'upload') {
+      archive = await git.tempFile(`ship-${stage.app}-${revision.slice(0, 12)}.tar`);
+      await git.archiveToFile(stage.repo, revision, stage.repoTree, archive.path).catch((e: Error) => {
+        throw new DeployError(e.message);
+      });
+    }
+  } catch (e) {
+    await archive?.remove();
+    await connections.close();
+    throw e;
   }
 
-  // 2. Connect and lock every host.
+  // 2. Connect and lock every host. With the remote strategy, every host but the leader gets
+  //    its code in the same script as its lock (Piggyback, fleet.ts), under an id made from
+  //    the leader's releases: no round trip of its own, no waiting for the slowest host to be
+  //    locked. Not when a before:deploy hook or a local build task must run first.
+  let tentative: string | undefined;
+  const early: Piggyback | undefined =
+    archive || hookTasks(stage, 'before:deploy').length || slotTasks(stage, 'build').some((t) => t.local)
+      ? undefined
+      : {
+          steps: (host, paths, leader) => {
+            tentative ??= nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id));
+            return earlySteps(stage, selected, host, paths, tentative, revision);
+          },
+          undo: (paths) => (tentative ? removeReleaseUnlessCurrent(paths, tentative) : undefined),
+        };
   let fleet;
   try {
-    fleet = await openFleet(stage, selected, env, { command: 'deploy' });
+    fleet = await openFleet(stage, selected, env, { command: 'deploy' }, early, connections);
   } catch (e) {
     await archive?.remove();
     throw e;
   }
   const { members, token } = fleet;
-  const release = nextReleaseId(env.clock.now(), members.flatMap((m) => m.state.releases.map((r) => r.id)));
+  const existing = members.flatMap((m) => m.state.releases.map((r) => r.id));
+  // the leader's id stands unless a host holds it or a later one (its guard refused it)
+  const release = tentative && !existing.some((id) => id >= tentative!) ? tentative : nextReleaseId(env.clock.now(), existing);
+  /** Where the lock script made the tentative release and the run moved on to another id. */
+  const stale = (m: Member) => (tentative && tentative !== release && m.early?.steps[0]?.exitCode === 0 ? [tentative] : []);
+  const delivered = (m: Member) => release === tentative && m.early?.ok === true;
   const calm: RunEnv = { ...env, signal: undefined }; // cleanup must run even after Ctrl-C
   const factsOf = new Map<string, HostFacts>();
   for (const m of members) {
@@ -113,6 +142,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     const result = error instanceof InterruptedError ? 'interrupted' : 'failed';
     const cleaned = await runOnEach(members, calm, (m) => [
       { label: 'cleanup', command: removeReleaseUnlessCurrent(m.paths, release) },
+      ...stale(m).map((id) => ({ label: 'cleanup', command: removeReleaseUnlessCurrent(m.paths, id) })),
       { label: 'history', command: appendHistory(m.paths, history(m, result, migrated)) },
       { label: 'unlock', command: releaseLock(m.paths, token) },
     ]);
@@ -142,10 +172,16 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       const failed = uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
       if (failed.length) return await abandon(prepareError(env, failed, members.length), false);
     }
+    // what the lock scripts could not do: failed there (not refused for its id) is final
+    const earlyFailed = members.filter((m) => m.early && !m.early.ok && m.early.steps[0]?.exitCode !== ID_TAKEN);
+    if (earlyFailed.length) {
+      const lines = earlyFailed.map((m) => m.early!.error?.message ?? `${m.host.name}: delivering the code failed`);
+      return await abandon(prepareError(env, lines, members.length), false);
+    }
     const prepared = await runOnEach(
       members,
       env,
-      (m) => prepareSteps(stage, selected, m, release, revision, facts(m), !archive),
+      (m) => prepareSteps(stage, selected, m, release, revision, facts(m), { fromMirror: !archive, delivered: delivered(m), remove: stale(m) }),
       (m) => taskEnv(stage, m.host, facts(m)),
     );
     if (prepared.some((o) => !o.ok)) return await abandon(prepareError(env, describeFailures(members, prepared), members.length), false);

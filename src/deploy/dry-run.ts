@@ -147,7 +147,6 @@ interface Recorder {
  * answer as the check expects.
  */
 class PrintingTransport implements Transport {
-  private scripts = 0;
   private httpProbes = 0;
 
   constructor(
@@ -159,7 +158,6 @@ class PrintingTransport implements Transport {
   async connect(): Promise<void> {}
 
   async runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const connecting = this.r.inspected !== undefined && this.scripts++ === 0; // openFleet's lock + inspect comes first
     const nonce = /@@ship:([0-9a-f]+):start:/.exec(script)?.[1] ?? '';
     const commands = stepCommands(script, nonce);
     let stdout = '';
@@ -168,11 +166,12 @@ class PrintingTransport implements Transport {
       opts.onData?.('stdout', Buffer.from(text));
     };
     commands.forEach((command, i) => {
+      const label = opts.steps?.[i] ?? 'health'; // health commands run as scripts of their own
       const before = this.r.reported();
       say(`\n@@ship:${nonce}:start:${i}\n`);
       // quiet steps (lock, inspect, health commands) report nothing: record them here
-      if (this.r.reported() === before) this.r.record(this.host, quietLabel(connecting, i, commands.length), command);
-      say(`${connecting && i === commands.length - 1 ? `${this.r.inspected}\n` : ''}\n@@ship:${nonce}:end:${i}:0\n`);
+      if (this.r.reported() === before) this.r.record(this.host, label, command);
+      say(`${label === 'inspect' && this.r.inspected !== undefined ? `${this.r.inspected}\n` : ''}\n@@ship:${nonce}:end:${i}:0\n`);
     });
     return { exitCode: 0, stdout, stderr: '' };
   }
@@ -201,11 +200,6 @@ class PrintingTransport implements Transport {
 export function stepCommands(script: string, nonce: string): string[] {
   const re = new RegExp(`@@ship:${nonce}:start:\\d+\\\\n'\\n\\( ([\\s\\S]*?)\\n\\)\\n__ship_rc=`, 'g');
   return [...script.matchAll(re)].map((m) => m[1]!);
-}
-
-function quietLabel(connecting: boolean, i: number, count: number): string {
-  if (!connecting) return 'health';
-  return count === 2 && i === 0 ? 'lock' : 'inspect';
 }
 
 async function emptyFile(): Promise<{ path: string; remove(): Promise<void> }> {

@@ -2,15 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { DeployError, InterruptedError, LockedError } from '../errors.js';
 import { inspectHost, parseInspection, type InspectedHost } from '../release/inspect.js';
-import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, releaseLock, type LockOwner } from '../release/lock.js';
+import type { RemoteCommandError } from '../errors.js';
+import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, releaseLock, whileLocked, type LockOwner } from '../release/lock.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
+import { cmd, seq, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import type { Transport } from '../transport/types.js';
 import type { Emit } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
 import { mapSettled } from '../util/pool.js';
 import type { Clock } from './clock.js';
-import { runSteps, type ScriptOutcome } from './run-steps.js';
+import { runSteps, type ScriptOutcome, type StepOutcome } from './run-steps.js';
 
 /** Who is running ship: written into locks and history. */
 export interface Operator {
@@ -40,6 +42,27 @@ export interface Member {
   paths: ServerPaths;
   transport: Transport;
   state: InspectedHost;
+  /** What the piggybacked steps did on this host (undefined: none were sent to it). */
+  early?: EarlyWork;
+}
+
+/**
+ * Work that rides in the lock script of every host but the leader: what the run would do
+ * next on that host anyway (a deploy delivers the code), so it costs no round trip of its
+ * own and no host waits for the slowest one to be locked before starting it. The leader is
+ * locked (and inspected) first, alone; the steps may depend on what it holds, and the leader
+ * runs them in a script of its own right after, while the others lock.
+ */
+export interface Piggyback {
+  steps(host: HostConfig, paths: ServerPaths, leader: InspectedHost): Step[];
+  /** Undoes them where they may have run, under our lock, when the fleet cannot be opened. */
+  undo(paths: ServerPaths): Command | undefined;
+}
+
+export interface EarlyWork {
+  ok: boolean;
+  steps: StepOutcome[];
+  error?: RemoteCommandError;
 }
 
 export interface OpenFleet {
@@ -50,6 +73,75 @@ export interface OpenFleet {
 const LOCK_RETRY_MS = 2000;
 
 export const hostLabel = (h: HostConfig) => h.name;
+
+/** The SSH connections of a run, opened ahead of use (a deploy opens them while git resolves the sha). */
+export interface Connections {
+  /** The host's connected transport, connecting now if not yet started; rejects when it cannot connect. */
+  get(host: HostConfig): Promise<Transport>;
+  /** The hosts connected so far. */
+  connected(): Map<string, Transport>;
+  /** Closes every connection, also those still being made. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts connecting to every host now, at most `concurrency` handshakes at a time, each
+ * reported as host:connect. Nothing runs on a host: a failure here changes nothing.
+ */
+export function startConnecting(hosts: HostConfig[], env: RunEnv): Connections {
+  const pending = new Map<string, Promise<Transport>>();
+  const done = new Map<string, Transport>();
+  let closed = false;
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const turn = () =>
+    active < env.concurrency ? (active++, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(() => (active++, resolve())));
+  const leave = () => {
+    active--;
+    waiting.shift()?.();
+  };
+  const connect = async (host: HostConfig): Promise<Transport> => {
+    await turn();
+    const t0 = performance.now();
+    const transport = env.transportFor(host);
+    try {
+      if (closed) throw new Error('the run ended before connecting');
+      await transport.connect();
+    } catch (e) {
+      if (!closed) env.emit({ event: 'host:connect', host: host.name, ok: false, ms: Math.round(performance.now() - t0), error: env.redact(String((e as Error).message ?? e)) });
+      await transport.close().catch(() => {});
+      throw e;
+    } finally {
+      leave();
+    }
+    if (closed) {
+      await transport.close().catch(() => {});
+      throw new Error('the run ended while connecting');
+    }
+    done.set(host.name, transport);
+    env.emit({ event: 'host:connect', host: host.name, ok: true, ms: Math.round(performance.now() - t0) });
+    return transport;
+  };
+  const get = (host: HostConfig) => {
+    let p = pending.get(host.name);
+    if (!p) {
+      p = connect(host);
+      p.catch(() => {}); // looked at by whoever awaits it; never an unhandled rejection
+      pending.set(host.name, p);
+    }
+    return p;
+  };
+  for (const h of hosts) get(h);
+  return {
+    get,
+    connected: () => done,
+    close: async () => {
+      closed = true;
+      await Promise.all([...done.values()].map((t) => t.close().catch(() => {})));
+      done.clear();
+    },
+  };
+}
 
 /**
  * Connects to every host in parallel (bounded), takes the lock on each (when `lock` is
@@ -62,6 +154,8 @@ export async function openFleet(
   hosts: HostConfig[],
   env: RunEnv,
   lock: { command: string; reason?: string } | undefined,
+  piggyback?: Piggyback,
+  connections: Connections = startConnecting(hosts, env),
 ): Promise<OpenFleet> {
   const token = randomBytes(12).toString('hex');
   const owner: LockOwner | undefined = lock && {
@@ -74,7 +168,7 @@ export async function openFleet(
     ...(lock.reason ? { reason: lock.reason } : {}),
   };
   const deadline = env.clock.now().getTime() + (env.lockWaitMs ?? 0);
-  const transports = new Map<string, Transport>();
+  const sentEarly = new Set<string>(); // hosts the piggybacked steps were sent to, in any try
 
   for (;;) {
     // Lock order: the first host is the leader. Its lock is taken before any other, so two
@@ -82,6 +176,7 @@ export async function openFleet(
     // on, the other is refused there and touches nothing else.
     let openGate: (ok: boolean) => void = () => {};
     const gate = new Promise<boolean>((resolve) => (openGate = resolve));
+    let leader: InspectedHost | undefined;
     const results = await mapSettled(hosts, env.concurrency, async (host, index) => {
       try {
         return await connectLockInspect(host, index);
@@ -91,27 +186,38 @@ export async function openFleet(
     });
     async function connectLockInspect(host: HostConfig, index: number) {
       const paths = serverPaths(host.deployTo);
-      let transport = transports.get(host.name);
-      if (!transport) {
-        const t0 = performance.now();
-        transport = env.transportFor(host);
-        try {
-          await transport.connect();
-        } catch (e) {
-          env.emit({ event: 'host:connect', host: host.name, ok: false, ms: Math.round(performance.now() - t0), error: env.redact(String((e as Error).message ?? e)) });
-          await transport.close().catch(() => {});
-          throw e;
-        }
-        transports.set(host.name, transport);
-        env.emit({ event: 'host:connect', host: host.name, ok: true, ms: Math.round(performance.now() - t0) });
-      }
-      if (owner && index > 0 && !(await gate)) return { host, paths, transport, r: undefined };
+      const transport = await connections.get(host);
+      if (owner && index > 0 && !(await gate)) return { host, paths, transport, r: undefined, early: 0 };
       const steps: Step[] = [];
-      if (owner) steps.push({ label: 'lock', command: acquireLock(paths, owner) });
-      steps.push({ label: 'inspect', command: inspectHost(paths) });
-      const r = await runSteps({ host: host.name, transport, steps, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
-      if (index === 0) openGate(r.ok);
-      return { host, paths, transport, r };
+      if (owner) steps.push({ label: 'lock', command: acquireLock(paths, owner), quiet: true });
+      steps.push({ label: 'inspect', command: inspectHost(paths), quiet: true });
+      const extra = piggyback && owner && index > 0 && leader ? piggyback.steps(host, paths, leader) : [];
+      if (extra.length) sentEarly.add(host.name);
+      const r = await runSteps({
+        host: host.name,
+        transport,
+        steps: [...steps, ...extra],
+        emit: env.emit,
+        redact: env.redact,
+        // the lock is reported as soon as it is taken, before the work riding on it
+        onStepEnd: (i, out) => {
+          if (owner && i === 0 && out.exitCode === 0) env.emit({ event: 'lock', host: host.name, ok: true, ...(piggyback ? { continues: true } : {}) });
+        },
+        ...(env.signal ? { signal: env.signal } : {}),
+      });
+      if (index === 0) {
+        const inspected = r.steps[steps.length - 1];
+        if (inspected?.exitCode === 0) leader = parseInspection(host.name, paths, inspected.stdout);
+        openGate(inspected?.exitCode === 0);
+        // the leader's own share, in a script of its own while the others lock
+        const own = leader && piggyback && owner ? piggyback.steps(host, paths, leader) : [];
+        if (own.length) {
+          sentEarly.add(host.name);
+          const more = await runSteps({ host: host.name, transport, steps: own, emit: env.emit, redact: env.redact, ...(env.signal ? { signal: env.signal } : {}) });
+          return { host, paths, transport, r: { ...more, steps: [...r.steps, ...more.steps] }, early: steps.length };
+        }
+      }
+      return { host, paths, transport, r, early: steps.length };
     }
 
     const locked: { host: string; holder: string }[] = [];
@@ -123,11 +229,11 @@ export async function openFleet(
         failed.push(`${host.name}: ${env.redact(String((res.reason as Error).message ?? res.reason))}`);
         return;
       }
-      const { paths, transport, r } = res.value;
+      const { paths, transport, r, early } = res.value;
       if (!r) return; // not tried: the leader host was not locked
-      if (r.ok) {
-        const inspect = r.steps.at(-1)!;
-        if (owner) env.emit({ event: 'lock', host: host.name, ok: true });
+      const lockStep = owner ? r.steps[0] : undefined;
+      const inspect = r.steps[early - 1]!;
+      if (inspect.exitCode === 0) {
         const state = parseInspection(host.name, paths, inspect.stdout);
         // a real directory named current is refused here, before anything changes anywhere
         if (state.currentIsDirectory && owner) failed.push(`${host.name}: ${paths.current} is a real directory, not a symlink: move it away by hand; ship will not delete it`);
@@ -136,9 +242,12 @@ export async function openFleet(
         else if (state.currentTarget && !state.current && owner) {
           failed.push(`${host.name}: ${paths.current} points to ${state.currentTarget}, not to a release in ${paths.releases}: point it at one by hand (or remove it) first`);
         }
-        ok.push({ host, paths, transport, state });
-      } else if (owner && r.steps[0]?.exitCode === LOCK_HELD) {
-        const holder = describeLock(parseLockOwner(r.steps[0].stdout), env.clock.now());
+        const member: Member = { host, paths, transport, state };
+        // the piggybacked steps failed or were cut short: the run decides (it was prepare work)
+        if (r.steps.length > early) member.early = { ok: r.ok, steps: r.steps.slice(early), ...(r.error ? { error: r.error } : {}) };
+        ok.push(member);
+      } else if (lockStep?.exitCode === LOCK_HELD) {
+        const holder = describeLock(parseLockOwner(lockStep.stdout), env.clock.now());
         env.emit({ event: 'lock', host: host.name, ok: false, holder });
         locked.push({ host: host.name, holder });
       } else {
@@ -152,11 +261,12 @@ export async function openFleet(
     // Every host we reached, not only those that answered: an interrupted lock script may have
     // taken the lock before it was cut off (the token guard makes this safe everywhere).
     if (owner) {
-      const reached = hosts.filter((h) => transports.has(h.name)).map((h) => ({ host: h, paths: serverPaths(h.deployTo), transport: transports.get(h.name)! }));
-      await releaseLocks(reached, token, { ...env, signal: undefined });
+      const open = connections.connected();
+      const reached = hosts.filter((h) => open.has(h.name)).map((h) => ({ host: h, paths: serverPaths(h.deployTo), transport: open.get(h.name)! }));
+      await releaseLocks(reached, token, { ...env, signal: undefined }, (m) => (piggyback && sentEarly.has(m.host.name) ? piggyback.undo(m.paths) : undefined));
     }
     if (env.signal?.aborted) {
-      await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+      await connections.close();
       throw new InterruptedError('interrupted while connecting and locking: nothing was changed');
     }
     const waitMore = failed.length === 0 && locked.length > 0 && env.clock.now().getTime() + LOCK_RETRY_MS <= deadline;
@@ -165,12 +275,12 @@ export async function openFleet(
       try {
         await env.clock.sleep(LOCK_RETRY_MS, env.signal);
       } catch {
-        await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+        await connections.close();
         throw new InterruptedError('interrupted while waiting for the lock: nothing was changed');
       }
       continue;
     }
-    await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+    await connections.close();
     if (failed.length) {
       throw new DeployError(
         `${failed.length} of ${hosts.length} host(s) of stage ${stage.stage} cannot be deployed to (unreachable or not in a state ship can work with); nothing was changed`,
@@ -186,11 +296,21 @@ export async function openFleet(
   }
 }
 
-/** Releases our lock on each member (only where it still carries our token). Never throws. */
-export async function releaseLocks(members: Pick<Member, 'host' | 'paths' | 'transport'>[], token: string, env: RunEnv): Promise<void> {
-  await mapSettled(members, env.concurrency, (m) =>
-    runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command: releaseLock(m.paths, token) }], emit: env.emit, redact: env.redact, quiet: true }),
-  );
+/**
+ * Releases our lock on each member (only where it still carries our token), after `undo`
+ * where one is given (under the same token check). Never throws.
+ */
+export async function releaseLocks(
+  members: Pick<Member, 'host' | 'paths' | 'transport'>[],
+  token: string,
+  env: RunEnv,
+  undo?: (m: Pick<Member, 'host' | 'paths'>) => Command | undefined,
+): Promise<void> {
+  await mapSettled(members, env.concurrency, (m) => {
+    const first = undo?.(m);
+    const command = first ? whileLocked(m.paths, token, seq(first, cmd('rm', '-rf', '--', m.paths.lock))) : releaseLock(m.paths, token);
+    return runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command }], emit: env.emit, redact: env.redact, quiet: true });
+  });
 }
 
 /**

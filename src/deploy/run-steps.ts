@@ -31,6 +31,8 @@ export interface RunStepsOptions {
   signal?: AbortSignal;
   /** Report task:start/task:end and output lines (false for bookkeeping scripts like inspect). */
   quiet?: boolean;
+  /** Told as each step ends, while the script goes on (a lock taken, before the work after it). */
+  onStepEnd?: (index: number, step: StepOutcome) => void;
 }
 
 const STDERR_TAIL = 12;
@@ -47,10 +49,11 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   let pendingBlank = false; // markers are printed after a newline; swallow that one blank line
 
   const display = (i: number) => o.redact(render(o.steps[i]!.command));
+  const quiet = (i: number) => o.quiet || o.steps[i]?.quiet === true;
   const emitLine = (stream: OutputStream, line: string) => {
     const out = outcomes[active];
     if (out) out[stream] += line + '\n';
-    if (!o.quiet) o.emit({ event: 'output', host: o.host, stream, line: o.redact(line), ...(out ? { task: out.label } : {}) });
+    if (!quiet(active)) o.emit({ event: 'output', host: o.host, stream, line: o.redact(line), ...(out ? { task: out.label } : {}) });
   };
   const onLine = (stream: OutputStream, line: string) => {
     if (stream === 'stderr') return emitLine(stream, line);
@@ -66,13 +69,14 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
     if (marker.type === 'start') {
       active = marker.step;
       startedAt = now();
-      if (!o.quiet) o.emit({ event: 'task:start', host: o.host, task: o.steps[active]!.label, command: display(active) });
+      if (!quiet(active)) o.emit({ event: 'task:start', host: o.host, task: o.steps[active]!.label, command: display(active) });
     } else {
       const out = outcomes[marker.step];
       if (out) {
         out.exitCode = marker.exitCode;
         out.ms = Math.round(now() - startedAt);
-        if (!o.quiet) o.emit({ event: 'task:end', host: o.host, task: out.label, ms: out.ms, exitCode: marker.exitCode });
+        if (!quiet(marker.step)) o.emit({ event: 'task:end', host: o.host, task: out.label, ms: out.ms, exitCode: marker.exitCode });
+        o.onStepEnd?.(marker.step, out);
       }
     }
   };
@@ -87,7 +91,7 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   };
 
   const script = buildScript(o.steps, { nonce, ...(o.env ? { env: o.env } : {}) });
-  const result = await o.transport.runScript(script, { onData, ...(o.signal ? { signal: o.signal } : {}) });
+  const result = await o.transport.runScript(script, { onData, steps: o.steps.map((s) => s.label), ...(o.signal ? { signal: o.signal } : {}) });
   for (const stream of ['stdout', 'stderr'] as const) if (buffers[stream]) onLine(stream, buffers[stream]);
 
   if (result.exitCode === 0) return { ok: true, exitCode: 0, steps: outcomes };
@@ -100,7 +104,7 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
     failed.exitCode = result.exitCode;
     // a step that never printed its end marker: pick up whatever stderr the transport kept
     if (!failed.stderr && result.stderr) failed.stderr = result.stderr;
-    if (!o.quiet) o.emit({ event: 'task:end', host: o.host, task: failed.label, ms: Math.round(now() - startedAt), exitCode: result.exitCode });
+    if (!quiet(failedIdx)) o.emit({ event: 'task:end', host: o.host, task: failed.label, ms: Math.round(now() - startedAt), exitCode: result.exitCode });
   }
   const tail = failed.stderr.trimEnd().split('\n').filter(Boolean).slice(-STDERR_TAIL).map(o.redact);
   if (tail.length === 0 && failed.stdout.trim()) tail.push(...failed.stdout.trimEnd().split('\n').slice(-3).map(o.redact));

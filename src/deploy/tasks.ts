@@ -119,6 +119,11 @@ export function stepsFor(tasks: TaskDef[], host: HostConfig, selected: HostConfi
   return tasks.filter((t) => taskRunsOn(t, host, selected)).map((t) => ({ label: t.name, command: taskCommand(t, values, cwd) }));
 }
 
+/** Whether any task of a slot (or its hooks) runs on this host: known before any fact of it. */
+export function slotRunsOn(slot: string, stage: StageConfig, host: HostConfig, selected: HostConfig[]): boolean {
+  return slotTasks(stage, slot).some((t) => taskRunsOn(t, host, selected));
+}
+
 /**
  * The steps of a slot (build, migrate, restart...) on one host, with its before:/after: hooks
  * that name tasks or are inline tasks. Empty when nothing of it runs here. Local tasks are not

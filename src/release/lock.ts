@@ -1,5 +1,5 @@
 import { and, cmd, redirect, script, seq, type Command } from '../shell/command.js';
-import { quote } from '../shell/render.js';
+import { quote, render } from '../shell/render.js';
 import type { ServerPaths } from './paths.js';
 
 /** Exit code of the lock script when the lock is held by someone else. */
@@ -23,7 +23,8 @@ export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
   const json = JSON.stringify(owner);
   return script(
     [
-      `mkdir -p -- ${quote(paths.shipDir)} ${quote(paths.releases)} || exit 1`,
+      // builtins first: mkdir -p runs only on a host's first deploy
+      `[ -d ${quote(paths.shipDir)} ] && [ -d ${quote(paths.releases)} ] || mkdir -p -- ${quote(paths.shipDir)} ${quote(paths.releases)} || exit 1`,
       `if mkdir -- ${quote(paths.lock)} 2>/dev/null; then`,
       `  printf '%s\\n' ${quote(json)} > ${quote(paths.lockOwner)} || { rm -rf -- ${quote(paths.lock)}; echo ${quote(`cannot write ${paths.lockOwner}: is the disk full? (df -h ${paths.root})`)} >&2; exit 1; }`,
       `else`,
@@ -34,11 +35,21 @@ export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
   );
 }
 
+/**
+ * Runs `body` only while the lock carries our token: what a run cleans up under its lock
+ * (its own new release) must never touch another run's. owner.json is one line, read with
+ * the shell's own `read`, so the check costs no program.
+ */
+export function whileLocked(paths: ServerPaths, token: string, body: Command): Command {
+  return script(
+    `__ship_l=; { IFS= read -r __ship_l < ${quote(paths.lockOwner)}; } 2>/dev/null; ` +
+      `case $__ship_l in *${quote(`"token":${JSON.stringify(token)}`)}*) ${render(body)};; esac`,
+  );
+}
+
 /** Releases the lock only when it still carries our token. */
 export function releaseLock(paths: ServerPaths, token: string): Command {
-  return script(
-    `if grep -qF -- ${quote(`"token":${JSON.stringify(token)}`)} ${quote(paths.lockOwner)} 2>/dev/null; then rm -rf -- ${quote(paths.lock)}; fi`,
-  );
+  return whileLocked(paths, token, cmd('rm', '-rf', '--', paths.lock));
 }
 
 /** `ship unlock`: removes whatever lock is there, printing who held it. */

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { and, cmd, fail, or, pipe, redirect, script, seq, test, when, type Command } from '../shell/command.js';
+import { and, cmd, fail, not, or, pipe, redirect, script, seq, test, when, type Command } from '../shell/command.js';
 import { quote } from '../shell/render.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
@@ -44,6 +44,21 @@ export function deliverFromMirror(paths: ServerPaths, id: string, repo: string, 
   );
 }
 
+/** Exit code of guardFreshId: a release with this id, or a later one, is already on the host. */
+export const ID_TAKEN = 75;
+
+/**
+ * For a release id chosen before this host was looked at: exits ID_TAKEN, changing nothing,
+ * when releases/ holds that id or a later one (clock skew, a fleet that diverged), so the run
+ * picks another id for the whole fleet. Shell builtins only.
+ */
+export function guardFreshId(paths: ServerPaths, id: string): Command {
+  return script(
+    `for __d in ${quote(paths.releases)}/*/; do __i=\${__d%/}; __i=\${__i##*/}; ` +
+      `case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${quote(id)} ] || exit ${ID_TAKEN};; esac; done`,
+  );
+}
+
 export function writeRevision(paths: ServerPaths, id: string, sha: string): Command {
   return redirect(cmd('printf', '%s\\n', sha), { op: '>', target: `${paths.release(id)}/REVISION` });
 }
@@ -59,18 +74,27 @@ export function linkShared(paths: ServerPaths, id: string, shared: { dirs: strin
   const files = shared.files.map(clean);
   if (dirs.length + files.length === 0) return undefined;
   const all = [...dirs, ...files];
-  // few processes however many links: one check per file, one mkdir, one rm, one ln per link
+  // Few programs however many links: missing dirs are made by one mkdir, paths the checkout
+  // put where a link goes are removed by one rm (both only when needed: shell tests decide),
+  // and the links are made by one ln per directory they land in.
   const parts: Command[] = files.map((f) =>
     or(test('-e', posix.join(paths.shared, f)), fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1)),
   );
-  const parents = [...new Set(all.map((p) => posix.dirname(posix.join(release, p))))];
-  parts.push(
-    cmd('mkdir', '-p', '--', ...dirs.map((d) => posix.join(paths.shared, d)), ...parents),
-    cmd('rm', '-rf', '--', ...all.map((p) => posix.join(release, p))),
-    ...all.map((p) => cmd('ln', '-s', '--', posix.join(paths.shared, p), posix.join(release, p))),
-  );
+  const needed = [...dirs.map((d) => posix.join(paths.shared, d)), ...new Set(all.map((p) => posix.dirname(posix.join(release, p))))];
+  parts.push(when(anyOf(needed.map((d) => not(test('-d', d)))), cmd('mkdir', '-p', '--', ...needed)));
+  const targets = all.map((p) => posix.join(release, p));
+  parts.push(when(anyOf(targets.flatMap((t) => [test('-e', t), test('-L', t)])), cmd('rm', '-rf', '--', ...targets)));
+  const byParent = new Map<string, string[]>();
+  for (const p of all) {
+    const parent = posix.dirname(posix.join(release, p));
+    byParent.set(parent, [...(byParent.get(parent) ?? []), posix.join(paths.shared, p)]);
+  }
+  // `ln -s SRC... DIR/` names each link after its source: shared/<p> lands on release/<p>
+  for (const [parent, sources] of byParent) parts.push(cmd('ln', '-s', '--', ...sources, `${parent}/`));
   return and(...parts);
 }
+
+const anyOf = (tests: Command[]): Command => (tests.length === 1 ? tests[0]! : or(...tests));
 
 /** Shared paths are relative and may not climb out of shared/. */
 function clean(p: string): string {

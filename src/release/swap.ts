@@ -16,14 +16,17 @@ export function refuseRealCurrent(paths: ServerPaths): Command {
  * The portable atomic swap (DESIGN section 3): make the new link in a scratch directory, then
  * rename(2) it over `current`. At no moment is `current` absent or half-written, and no
  * GNU-only `mv -T` is needed: `mv` into the directory renames the link onto the old one.
+ * Two programs run (ln, mv): the scratch directory and a stale scratch link are checked with
+ * shell builtins and only made or removed when needed (each program is a fork and an exec on
+ * every host, on every deploy).
  */
 export function swapCurrent(paths: ServerPaths, releaseId: string): Command {
   const scratch = `${paths.next}/current`;
   return seq(
     refuseRealCurrent(paths),
     and(
-      cmd('mkdir', '-p', '--', paths.next),
-      cmd('rm', '-f', '--', scratch),
+      or(test('-d', paths.next), cmd('mkdir', '-p', '--', paths.next)),
+      when(or(test('-e', scratch), test('-L', scratch)), cmd('rm', '-f', '--', scratch)),
       cmd('ln', '-s', '--', paths.release(releaseId), scratch),
       cmd('mv', '-f', '--', scratch, `${paths.root}/`),
     ),

@@ -10,6 +10,8 @@ import { render, renderExports } from './render.js';
 export interface Step {
   label: string; // task or phase name shown to people ("build", "swap")
   command: Command;
+  /** Bookkeeping (lock, inspect): no task events or output lines for it, even in a reported script. */
+  quiet?: boolean;
 }
 
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {

@@ -10,7 +10,7 @@ import type { ExecOptions, ExecResult, OutputStream } from './types.js';
  * each script only a subshell.
  *
  * The protocol on the channel's stdin: a line with the script's length in bytes, then the
- * script. The remote loop reads exactly that many bytes (`dd bs=1`: it never reads past the
+ * script. The remote loop reads exactly that many bytes (with dd: it never reads past the
  * script, so the next length line stays in the pipe), runs them in a subshell with stdin from
  * /dev/null (a command that reads stdin cannot eat the next script), then prints a marker with
  * the exit code on stdout and one on stderr, so both streams are known complete. The script,
@@ -30,11 +30,18 @@ export interface ShellChannel {
   end(): void;
 }
 
-/** The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker. */
+/**
+ * The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker.
+ * Reading exactly N bytes from a pipe without reading past them: `dd bs=N count=1
+ * iflag=fullblock` (GNU and BusyBox dd: a few reads) where dd has it, else `dd bs=1` (any
+ * POSIX dd, two system calls per byte). Which one is found once, when the session starts.
+ */
 export function shellLoop(nonce: string): string {
   const loop =
+    'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi; ' +
     'while IFS= read -r __ship_n; do ' +
-    '__ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); ' +
+    'if [ -n "$__ship_fb" ]; then __ship_s=$(dd bs="$__ship_n" count=1 iflag=fullblock 2>/dev/null); ' +
+    'else __ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); fi; ' +
     '(eval "$__ship_s") </dev/null; ' +
     '__ship_rc=$?; ' +
     `printf '\\036@@ship-done:${nonce}:%s\\n' "$__ship_rc"; ` +

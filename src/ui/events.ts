@@ -7,7 +7,8 @@ export type ShipEvent =
   | { event: 'deploy:start'; release: string; revision: string; branch?: string; hosts: string[]; dryRun?: boolean }
   | { event: 'rollback:start'; hosts: string[]; target?: string }
   | { event: 'host:connect'; host: string; ok: boolean; ms: number; error?: string }
-  | { event: 'lock'; host: string; ok: boolean; holder?: string }
+  /** continues: the host's script goes on under this lock (a deploy delivers the code there). */
+  | { event: 'lock'; host: string; ok: boolean; holder?: string; continues?: boolean }
   | { event: 'phase'; phase: string }
   | { event: 'task:start'; host: string; task: string; command?: string }
   | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number }

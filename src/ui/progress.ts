@@ -202,7 +202,8 @@ export function createProgress(o: { hosts: string[]; now: () => number; view: Pr
           return fail(at.p, at.r, `stage is locked: ${e.holder ?? 'by another run'}`);
         }
         at.r.steps.push('locked');
-        return finish(at.p, at.r);
+        // a deploy's lock script goes on with the code: the row carries on until it is done
+        return e.continues ? changed(at.p, at.r) : finish(at.p, at.r);
       }
       case 'deploy:start':
       case 'rollback:start':

@@ -6,11 +6,15 @@
  * the atomic swap of `current`, prune. A rollback is one exec that swaps `current`.
  * No lock, no history, no inspection, no output protocol: a floor, not a competitor.
  *
+ * Mode 'floor' (the connect floor) drops the deploy too: the same connections, and on each one
+ * exec of `true`. What any SSH deploy tool pays at the least on this fleet, whatever it deploys.
+ *
  *   node test/bench/limit.mjs JOB.json
  *
  * JOB: { hosts: [{address, port, deployTo}], user, identityFile, knownHostsFile,
- *        mode: 'deploy'|'rollback', strategy: 'remote'|'upload', repo, sha, release,
+ *        mode: 'deploy'|'rollback'|'floor', strategy: 'remote'|'upload', repo, sha, release,
  *        target, keep, shared: [dirs] }
+ *      mode 'floor' needs only hosts (without deployTo), user, identityFile, knownHostsFile.
  * Exits 0 when every host succeeded, 1 otherwise (naming the failures on stderr).
  */
 import { execFileSync } from 'node:child_process';
@@ -97,7 +101,11 @@ if (job.mode === 'deploy' && job.strategy === 'upload') {
   archive = join(tmpdir(), `ship-bench-limit-${process.pid}.tar`);
   execFileSync('git', ['-C', job.repo, 'archive', '--format=tar', '-o', archive, job.sha]);
 }
-const commandFor = (D) => (job.mode === 'rollback' ? ['set -e', ...swap(D, `${D}/releases/${job.target}`)].join('\n') : deployScript(D));
+const commandFor = (D) => {
+  if (job.mode === 'floor') return 'true';
+  if (job.mode === 'rollback') return ['set -e', ...swap(D, `${D}/releases/${job.target}`)].join('\n');
+  return deployScript(D);
+};
 
 const results = await Promise.allSettled(
   job.hosts.map(async (h) => {

@@ -15,6 +15,13 @@
  * Each measurement of ship is followed by the same step done by the limit (limit.mjs: one
  * ssh2 connection per host, one exec each, all hosts at once) and, with BENCH_CAPISTRANO=1
  * and the remote strategy, by Capistrano on the same fleet (deploy_to /srv/cap).
+ * Once per run and size, after the deploys, the connect floor (limit.mjs in mode floor: the
+ * same connections, one exec of `true` on each): what any SSH deploy tool pays at the least on
+ * this fleet, set against ship's 1-host same-sha redeploy (remote) to tell whether "N hosts
+ * within 2x of the 1-host time" is reachable on this machine at all.
+ * Every measurement also records machine CPU: the busy time of the whole machine during the run
+ * (/proc/stat, all cores), which adds what process CPU misses, sshd and the hosts' shells, git,
+ * tar (and whatever else runs on the machine meanwhile).
  * ship's --json events give a profile of where its time goes per phase.
  * Also: `ship --version` / `ship --help` startup (median of 10), against `node -e 0`.
  *
@@ -33,6 +40,13 @@
  *   BENCH_ALT_ARGS="..."      extra CLI arguments for the BENCH_ALT build only (e.g. --concurrency 50);
  *                             BENCH_ALT may then be the same build as ship
  * Output: markdown on stdout, progress on stderr, JSON in bench-results/ (gitignored).
+ *   main table     per size, strategy and step: wall, CPU, machine CPU, RSS of ship; wall, CPU,
+ *                  machine CPU of the limit; ship/limit (and alt, Capistrano columns when run)
+ *   Connect floor  per size: wall, process CPU, machine CPU of the floor, floor / ship's 1-host
+ *                  same-sha redeploy (remote), and one sentence on the 2x target computed from them
+ *   then where ship's time goes (per phase), startup, import costs, the CPU profile (opt-in).
+ *   JSON: every run of ship, alt, limit, cap (results.cells) and of the floor (results.floor,
+ *   by size) with wallMs, cpuMs, rssMb, machineCpuMs.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -99,9 +113,28 @@ const scratch = mkdtempSync(join(os.tmpdir(), 'ship-bench-'));
 chmodSync(scratch, 0o755);
 
 /**
+ * Busy CPU time of the whole machine so far (ms, all cores): user+nice+system+irq+softirq+steal
+ * of the aggregate "cpu" line of /proc/stat. Process CPU misses the other half of an SSH deploy,
+ * sshd and the remote shells, git and tar on the hosts (on loopback, this machine); the
+ * difference of two readings catches them, and anything else running meanwhile. The fields are
+ * in USER_HZ, 100 a second on Linux (node cannot ask sysconf). null where there is no /proc/stat.
+ */
+function machineBusyMs() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    if (f[0] !== 'cpu') return null;
+    const [user, nice, system, , , irq, softirq, steal = 0] = f.slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Runs cmd under GNU time (or, without it, under sh's `times`, which gives CPU but no RSS).
  * CPU is user+sys of the process and every child it waited for (git, tar); peak RSS is the
- * largest resident set of any single one of them (in practice: the node process).
+ * largest resident set of any single one of them (in practice: the node process); machine CPU
+ * is what the whole machine was busy meanwhile (machineBusyMs), sshd and the hosts' side included.
  */
 function measure(cmd, args, opts = {}) {
   const timesFile = join(scratch, `time-${process.pid}-${Math.random().toString(36).slice(2)}`);
@@ -111,6 +144,7 @@ function measure(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const h0 = process.hrtime.bigint();
+    const m0 = machineBusyMs();
     const child = spawn(exe, argv, { cwd: opts.cwd ?? scratch, env: { ...opts.env, BENCH_TIMES: timesFile }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -121,6 +155,8 @@ function measure(cmd, args, opts = {}) {
     child.on('close', (code) => {
       clearTimeout(timer);
       const wallMs = Number(process.hrtime.bigint() - h0) / 1e6;
+      const m1 = machineBusyMs();
+      const machineCpuMs = m0 === null || m1 === null ? null : m1 - m0;
       const tExit = Date.now();
       let cpuMs = null;
       let rssMb = null;
@@ -142,7 +178,7 @@ function measure(cmd, args, opts = {}) {
         // no times file: the command did not start
       }
       rmSync(timesFile, { force: true });
-      resolve({ code, wallMs, cpuMs, rssMb, stdout, stderr, t0, tExit });
+      resolve({ code, wallMs, cpuMs, rssMb, machineCpuMs, stdout, stderr, t0, tExit });
     });
   });
 }
@@ -467,10 +503,10 @@ async function benchSize(harness, size, repo, results) {
             const events = parseEvents(r.stdout);
             const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
             const ok = r.code === 0 && end?.ok === true;
-            const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
+            const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, machineCpuMs: r.machineCpuMs, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
             check(t.dir, sr);
             rec[t.key].push(sr);
-            log(`${size} hosts ${strategy} ${scenario} run ${run}: ${t.key} ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
+            log(`${size} hosts ${strategy} ${scenario} run ${run}: ${t.key} ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, machine cpu ${sec(r.machineCpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
           }
 
           // the limit
@@ -493,22 +529,28 @@ async function benchSize(harness, size, repo, results) {
           const jobFile = join(work, 'limit-job.json');
           writeFileSync(jobFile, JSON.stringify(job));
           const l = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
-          const lr = { run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) };
+          const lr = { run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, machineCpuMs: l.machineCpuMs, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) };
           check('limit', lr);
           rec.limit.push(lr);
-          log(`${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`);
+          log(`${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s, machine cpu ${sec(l.machineCpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`);
 
           // Capistrano
           if (cap) {
             const task = scenario === 'rollback' ? 'deploy:rollback' : 'deploy';
             const c = await measure('cap', ['bench', task], { cwd: capDir, env: { ...baseEnv(), HOME: fleet.home }, timeoutMs: 600_000 });
-            const cr = { run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) };
+            const cr = { run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, machineCpuMs: c.machineCpuMs, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) };
             check('cap', cr);
             rec.cap.push(cr);
-            log(`${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`);
+            log(`${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s, machine cpu ${sec(c.machineCpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`);
           }
         }
       }
+
+      // the connect floor, once per run: after the deploys, so sshd and the page cache are warm
+      // as they are for every deploy but the first
+      const f = await measureFloor(fleet, work, run);
+      (results.floor[size] ??= []).push(f);
+      log(`${size} hosts floor run ${run}: ${f.ok ? `${sec(f.wallMs)} s, cpu ${sec(f.cpuMs)} s, machine cpu ${sec(f.machineCpuMs)} s` : `FAILED: ${f.error}`}`);
     }
     if (WANT_PROF && size === Math.max(...SIZES)) results.cpuProfile = await cpuProfile(fleet, repo, work, shipEnv, size);
   } finally {
@@ -517,6 +559,25 @@ async function benchSize(harness, size, repo, results) {
     overhead.stop = (overhead.stop ?? 0) + Date.now() - t0;
     log(`${size} hosts: outside the measurements so far (ms): ${JSON.stringify(overhead)}`);
   }
+}
+
+/**
+ * The connect floor: limit.mjs in mode floor, one ssh2 connection per host, all at once, one
+ * exec of `true` on each. Any SSH deploy tool pays at least this on this fleet, so it bounds
+ * what a target like "N hosts within 2x of ship's 1-host time" can ask on this machine.
+ */
+async function measureFloor(fleet, work, run) {
+  const job = {
+    hosts: fleet.hosts.map((h) => ({ address: h.address, port: h.port })),
+    user: fleet.user,
+    identityFile: fleet.identityFile,
+    knownHostsFile: fleet.knownHostsFile,
+    mode: 'floor',
+  };
+  const jobFile = join(work, 'floor-job.json');
+  writeFileSync(jobFile, JSON.stringify(job));
+  const f = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
+  return { run, ok: f.code === 0, wallMs: f.wallMs, cpuMs: f.cpuMs, rssMb: f.rssMb, machineCpuMs: f.machineCpuMs, ...(f.code === 0 ? {} : { error: f.stderr.trim() }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -623,6 +684,54 @@ function machine() {
   };
 }
 
+/**
+ * Machine CPU can only tell what sshd and the hosts cost when the machine has idle cores left:
+ * when other work keeps every core busy, it reads about cores × wall whatever ran. Says so, with
+ * how many runs were that close to the ceiling, rather than let the column pass for a cost.
+ */
+function saturationNote(results) {
+  const cores = results.machine.cpus;
+  const runs = [...Object.values(results.cells).flatMap((c) => [...c.ship, ...(c.alt ?? []), ...c.limit, ...c.cap]), ...Object.values(results.floor).flat()]
+    .filter((r) => r.ok && r.machineCpuMs !== null && r.machineCpuMs !== undefined && r.wallMs > 0);
+  const full = runs.filter((r) => r.machineCpuMs >= 0.9 * cores * r.wallMs);
+  if (!runs.length || full.length < runs.length / 4) return [];
+  return ['', `Machine CPU was at 90% or more of ${cores} cores × wall in ${full.length} of ${runs.length} runs: the machine was saturated (other work), so machine CPU there is mostly the ceiling, not what the deploys cost.`];
+}
+
+/**
+ * The connect floor table, against ship's own 1-host same-sha redeploy (remote): if the floor
+ * alone at N hosts is over twice that, "N hosts at most 2x the 1-host time" is out of reach for
+ * any SSH tool on this machine, whatever ship does.
+ */
+function floorReport(results) {
+  const sizes = Object.keys(results.floor).map(Number).sort((a, b) => a - b);
+  if (!sizes.length) return [];
+  const floors = sizes.map((n) => {
+    const ok = results.floor[n].filter((r) => r.ok);
+    return { n, runs: results.floor[n].length, failed: results.floor[n].length - ok.length, wall: stat(ok.map((r) => r.wallMs)), cpu: stat(ok.map((r) => r.cpuMs)), mcpu: stat(ok.map((r) => r.machineCpuMs)) };
+  });
+  const base = stat((results.cells['1|remote|same']?.ship ?? []).filter((r) => r.ok).map((r) => r.wallMs));
+  const L = ['', '### Connect floor', ''];
+  L.push('One ssh2 connection per host, all at once, one exec of `true` on each, then close (limit.mjs in mode floor): what any SSH deploy tool pays at the least here. Once per run, after the deploys.', '');
+  L.push(`| hosts | floor wall s | process CPU s | machine CPU s | floor / ship 1-host same (remote) |`, '|---:|---:|---:|---:|---:|');
+  for (const f of floors) L.push(`| ${f.n} | ${fmtS(f.wall)}${f.failed ? ` (${f.failed} failed)` : ''} | ${fmtS(f.cpu)} | ${fmtS(f.mcpu)} | ${ratio(f.wall, base)} |`);
+  L.push('');
+  if (!base) {
+    L.push('ship\'s 1-host same-sha redeploy (remote) was not measured (BENCH_HOSTS without 1, or BENCH_STRATEGIES without remote): no ratio, no verdict on the 2x target.');
+    return L;
+  }
+  const target = 2 * base.median;
+  const many = floors.filter((f) => f.n > 1 && f.wall);
+  const over = many.filter((f) => f.wall.median > target);
+  const under = many.filter((f) => f.wall.median <= target);
+  const list = (fs, headroom) => fs.map((f) => `${f.n} hosts (${sec(f.wall.median)} s${headroom ? `, leaving ${sec(target - f.wall.median)} s` : ''})`).join(', ');
+  const head = `Target "N hosts within 2x of ship's 1-host time" = 2 × ${sec(base.median)} s = ${sec(target)} s: `;
+  if (!many.length) L.push(`${head}no fleet of more than 1 host measured, no verdict.`);
+  else if (!over.length) L.push(`${head}the floor stays under it at ${list(under, true)}, so it is reachable on this machine as far as connecting goes.`);
+  else L.push(`${head}the floor alone exceeds it at ${list(over, false)}, so no SSH deploy tool can meet it there on this machine${under.length ? `; it stays under at ${list(under, true)}` : ''}.`);
+  return L;
+}
+
 function report(results) {
   const L = [];
   const m = results.machine;
@@ -630,18 +739,18 @@ function report(results) {
   L.push(`Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; ${m.node}; ${m.openssh}; ${m.git}; ship ${m.ship}.`);
   L.push(`Load average (1, 5, 15 min) at start ${m.loadAvgAtStart.join(', ')}, at end ${m.loadAvgAtEnd.join(', ')}: other work on this machine skews the numbers; the limit and Capistrano run interleaved with ship, so the ratios suffer less than the absolute times.`);
   L.push(`App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`);
-  L.push(`CPU = user+sys of the process and the children it waited for (git, tar); RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
+  L.push(`CPU = user+sys of the process and the children it waited for (git, tar); machine CPU = busy time of the whole machine during the run, all cores (/proc/stat): adds sshd and the hosts' shells, git and tar, and whatever else ran meanwhile; RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
   L.push('');
   if (ALT) L.push(`alt = BENCH_ALT=${ALT}${ALT_ARGS.length ? ` with ${ALT_ARGS.join(' ')}` : ''}, run interleaved with ship on the same fleet (deploy_to /srv/alt).`, '');
   const withCap = Object.values(results.cells).some((c) => c.cap.length);
   const withAlt = Object.values(results.cells).some((c) => c.alt?.length);
-  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship RSS MB |${withAlt ? ' alt wall s | alt CPU s | alt RSS MB | alt/ship |' : ''} limit wall s | limit CPU s | ship/limit |${withAlt ? ' alt/limit |' : ''}${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
-  L.push(`|---:|---|---|---:|---:|---:|${withAlt ? '---:|---:|---:|---:|' : ''}---:|---:|---:|${withAlt ? '---:|' : ''}${withCap ? '---:|---:|---:|' : ''}`);
+  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship machine CPU s | ship RSS MB |${withAlt ? ' alt wall s | alt CPU s | alt RSS MB | alt/ship |' : ''} limit wall s | limit CPU s | limit machine CPU s | ship/limit |${withAlt ? ' alt/limit |' : ''}${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
+  L.push(`|---:|---|---|---:|---:|---:|---:|${withAlt ? '---:|---:|---:|---:|' : ''}---:|---:|---:|---:|${withAlt ? '---:|' : ''}${withCap ? '---:|---:|---:|' : ''}`);
   for (const c of Object.values(results.cells)) {
     const okS = c.ship.filter((r) => r.ok);
-    const s = { wall: stat(okS.map((r) => r.wallMs)), cpu: stat(okS.map((r) => r.cpuMs)), rss: stat(okS.map((r) => r.rssMb)) };
+    const s = { wall: stat(okS.map((r) => r.wallMs)), cpu: stat(okS.map((r) => r.cpuMs)), mcpu: stat(okS.map((r) => r.machineCpuMs)), rss: stat(okS.map((r) => r.rssMb)) };
     const okL = c.limit.filter((r) => r.ok);
-    const l = { wall: stat(okL.map((r) => r.wallMs)), cpu: stat(okL.map((r) => r.cpuMs)) };
+    const l = { wall: stat(okL.map((r) => r.wallMs)), cpu: stat(okL.map((r) => r.cpuMs)), mcpu: stat(okL.map((r) => r.machineCpuMs)) };
     const okC = c.cap.filter((r) => r.ok);
     const k = { wall: stat(okC.map((r) => r.wallMs)), cpu: stat(okC.map((r) => r.cpuMs)) };
     const fails = c.ship.length - okS.length;
@@ -649,9 +758,12 @@ function report(results) {
     const a = { wall: stat(okA.map((r) => r.wallMs)), cpu: stat(okA.map((r) => r.cpuMs)), rss: stat(okA.map((r) => r.rssMb)) };
     const altCells = withAlt ? ` ${fmtS(a.wall)}${okA.length < c.alt.length ? ` (${c.alt.length - okA.length} failed)` : ''} | ${fmtS(a.cpu)} | ${fmtMb(a.rss)} | ${ratio(a.wall, s.wall)} |` : '';
     const capCells = c.cap.length ? ` ${fmtS(k.wall)}${okC.length < c.cap.length ? ` (${c.cap.length - okC.length} failed)` : ''} | ${fmtS(k.cpu)} | ${ratio(s.wall, k.wall)} |` : withCap ? ' | | |' : '';
-    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtMb(s.rss)} |${altCells} ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${ratio(s.wall, l.wall)} |${withAlt ? ` ${ratio(a.wall, l.wall)} |` : ''}${capCells}`);
+    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtS(s.mcpu)} | ${fmtMb(s.rss)} |${altCells} ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${fmtS(l.mcpu)} | ${ratio(s.wall, l.wall)} |${withAlt ? ` ${ratio(a.wall, l.wall)} |` : ''}${capCells}`);
   }
   if (results.capistrano.requested && !results.capistrano.ok) L.push('', `Capistrano: not run: ${results.capistrano.why}`);
+
+  L.push(...saturationNote(results));
+  L.push(...floorReport(results));
 
   L.push('', '### Where ship\'s time goes (medians, ms)', '');
   const segNames = ['startup', 'connect+lock', 'prepare', 'publish', 'switch', 'finish', 'exit'];
@@ -710,6 +822,7 @@ async function main() {
     repo: repo.size(),
     capistrano: { requested: WANT_CAP, ok: false, why: 'not requested (BENCH_CAPISTRANO=1)' },
     cells: {},
+    floor: {},
     startup: {},
   };
   if (WANT_CAP) {

@@ -53,6 +53,17 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     expect(commandOf(plan, 'h1', 'build')).toContain('echo building with $DATABASE_URL [REDACTED]');
   });
 
+  it('with strategy remote, the code rides in each lock script: the plan shows it under connect, the build under prepare', async () => {
+    const repo = fixtureRepo({ withApp: false });
+    const s = { ...stage(repo.dir), strategy: 'remote' as const };
+    const plan = await dryRunDeploy(s, {}, { clock: fakeClock(), operator, redact: makeRedactor(s.secretValues), resolveRevision });
+    const early = ['connect/lock', 'connect/inspect', 'connect/fresh id', 'connect/update', 'connect/revision', 'connect/link shared', 'prepare/build', 'prepare/prepared'];
+    expect(tasksOf(plan, 'h1').slice(0, 8)).toEqual(early);
+    expect(tasksOf(plan, 'h2').slice(0, 8)).toEqual(early);
+    expect(commandOf(plan, 'h2', 'fresh id')).toContain('-lt 20261122021500 ] || exit 75');
+    expect(commandOf(plan, 'h2', 'update')).toContain(`tar -x -f - -C ${s.hosts[1]!.deployTo}/releases/20261122021500`);
+  });
+
   it('never drifts from the deploy it stands for: the same commands as a real second deploy', async () => {
     const repo = fixtureRepo({ withApp: false });
     const s = stage(repo.dir);
@@ -65,7 +76,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     // history carries times and unlock the run's token; quiet steps (lock, inspect, health
     // commands) and uploads report no task:start in a real run: everything else is the same text
     const comparable = (host: string, steps: { task: string; command: string }[]) =>
-      steps.filter((x) => !['history', 'unlock', 'lock', 'inspect', 'upload', 'health'].includes(x.task)).map((x) => `${host} ${x.task}: ${x.command}`);
+      steps.filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'upload', 'health'].includes(x.task)).map((x) => `${host} ${x.task}: ${x.command}`);
     for (const h of s.hosts) {
       const planned = comparable(h.name, plan.steps.get(h.name)!).map((l) => l.split('<current release>').join(first.release));
       const ran = comparable(

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, symlinkSync, existsSync, lstatSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,32 @@ import { CURRENT_IS_DIRECTORY, swapCurrent } from '../../src/release/swap.js';
 import { render } from '../../src/shell/render.js';
 
 const rel = (id: string, failed = false): ReleaseInfo => ({ id, failed });
+
+/**
+ * Runs a script with PATH through logging shims, returning which programs it started: every
+ * program is a fork and an exec on every host of every deploy, so the hot scripts are held
+ * to a count (issue 7), not to a timing.
+ */
+const PROGRAMS = ['readlink', 'head', 'tr', 'mkdir', 'rm', 'ln', 'mv', 'grep', 'cat', 'printf', 'test', '['];
+function programsRun(script: string): { code: number; programs: string[]; out: string } {
+  const bin = mkdtempSync(join(tmpdir(), 'ship-shims-'));
+  const log = join(bin, 'log');
+  writeFileSync(log, '');
+  for (const name of PROGRAMS) {
+    const real = execFileSync('sh', ['-c', `command -v ${name === '[' ? 'test' : name}`], { encoding: 'utf8' }).trim();
+    const file = join(bin, name);
+    writeFileSync(file, `#!/bin/sh\necho ${JSON.stringify(name)} >> ${log}\nexec ${real} "$@"\n`);
+    chmodSync(file, 0o755);
+  }
+  let code = 0;
+  let out = '';
+  try {
+    out = execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    code = (e as { status: number }).status;
+  }
+  return { code, out, programs: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
 const sh = (script: string) => {
   try {
     return { code: 0, out: execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
@@ -62,7 +88,8 @@ describe('swap', () => {
   it('is a scratch link renamed over current, never rm + ln', () => {
     expect(render(swapCurrent(serverPaths('/srv/app'), '20261122021500'))).toBe(
       "if [ -e /srv/app/current ] && ! [ -L /srv/app/current ]; then printf '%s\\n' '/srv/app/current is a real directory, not a symlink: move it away by hand; ship will not delete it' >&2; exit 90; fi; " +
-        'mkdir -p -- /srv/app/.ship/next && rm -f -- /srv/app/.ship/next/current && ln -s -- /srv/app/releases/20261122021500 /srv/app/.ship/next/current && mv -f -- /srv/app/.ship/next/current /srv/app/',
+        '{ [ -d /srv/app/.ship/next ] || mkdir -p -- /srv/app/.ship/next; } && if [ -e /srv/app/.ship/next/current ] || [ -L /srv/app/.ship/next/current ]; then rm -f -- /srv/app/.ship/next/current; fi && ' +
+        'ln -s -- /srv/app/releases/20261122021500 /srv/app/.ship/next/current && mv -f -- /srv/app/.ship/next/current /srv/app/',
     );
   });
   it('moves current from one release to another on a real filesystem', () => {
@@ -75,6 +102,18 @@ describe('swap', () => {
     expect(sh(render(swapCurrent(p, '2'))).code).toBe(0);
     expect(readlinkSync(p.current)).toBe(join(root, 'releases', '2'));
     expect(existsSync(join(root, 'releases', '2', 'current'))).toBe(false); // did not land inside the target
+  });
+  it('runs two programs (ln, mv) once its scratch dir exists, and replaces a stale scratch link', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-swap-'));
+    mkdirSync(join(root, 'releases', '1'), { recursive: true });
+    mkdirSync(join(root, 'releases', '2'), { recursive: true });
+    const p = serverPaths(root);
+    expect(programsRun(render(swapCurrent(p, '1'))).programs).toEqual(['mkdir', 'ln', 'mv']);
+    expect(programsRun(render(swapCurrent(p, '2'))).programs).toEqual(['ln', 'mv']);
+    symlinkSync(p.release('1'), join(p.next, 'current')); // left by a run killed between ln and mv
+    const r = programsRun(render(swapCurrent(p, '2')));
+    expect(r).toMatchObject({ code: 0, programs: ['rm', 'ln', 'mv'] });
+    expect(readlinkSync(p.current)).toBe(p.release('2'));
   });
   it('refuses a real directory named current and leaves it alone', () => {
     const root = mkdtempSync(join(tmpdir(), 'ship-swap-'));
@@ -174,6 +213,21 @@ describe('inspection', () => {
     ]);
     expect([...s.migrated]).toEqual(['20260101000000']);
   });
+  it('costs one program (readlink) however many releases, and reads an odd REVISION as none', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-inspect-'));
+    const p = serverPaths(root);
+    const ids = ['20260101000000', '20260102000000', '20260103000000', '20260104000000', '20260105000000'];
+    for (const id of ids) mkdirSync(p.release(id), { recursive: true });
+    writeFileSync(`${p.release(ids[0]!)}/REVISION`, `${'b'.repeat(40)}\n`);
+    writeFileSync(`${p.release(ids[1]!)}/REVISION`, 'c'.repeat(64)); // no newline (sha-256)
+    writeFileSync(`${p.release(ids[2]!)}/REVISION`, "not a sha; $(rm -rf /)\n");
+    symlinkSync(p.release(ids[4]!), p.current);
+    const r = programsRun(render(inspectHost(p)));
+    expect(r.programs).toEqual(['readlink']);
+    const s = parseInspection('h', p, r.out);
+    expect(s.current).toBe(ids[4]);
+    expect(s.releases.map((x) => x.revision)).toEqual(['b'.repeat(40), 'c'.repeat(64), undefined, undefined, undefined]);
+  });
   it('handles a host with nothing deployed yet', () => {
     const p = serverPaths('/nonexistent/ship');
     const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
@@ -202,6 +256,17 @@ describe('locks', () => {
     sh(render(releaseLock(p, 'mine')));
     expect(existsSync(p.lock)).toBe(false);
   });
+  it('takes the lock with one program (mkdir) once the dirs exist, and releases it with one (rm)', () => {
+    const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-lock-')));
+    expect(programsRun(render(acquireLock(p, owner('t1'))))).toMatchObject({ code: 0, programs: ['mkdir', 'mkdir'] });
+    expect(programsRun(render(releaseLock(p, 't1'))).programs).toEqual(['rm']);
+    expect(programsRun(render(acquireLock(p, owner('t2'))))).toMatchObject({ code: 0, programs: ['mkdir'] });
+    expect(programsRun(render(releaseLock(p, 't1'))).programs).toEqual([]);
+    expect(existsSync(p.lock)).toBe(true);
+    writeFileSync(p.lockOwner, JSON.stringify(owner('t2'))); // no newline: written by hand or by an older tool
+    sh(render(releaseLock(p, 't2')));
+    expect(existsSync(p.lock)).toBe(false);
+  });
   it('formats ages', () => {
     expect([formatAge(5_000), formatAge(125_000), formatAge(3 * 3600_000 + 60_000), formatAge(50 * 3600_000)]).toEqual(['5s', '2m', '3h1m', '2d2h']);
   });
@@ -219,6 +284,21 @@ describe('linkShared', () => {
     expect(readlinkSync(join(p.release('1'), 'log'))).toBe(join(p.shared, 'log'));
     expect(readlinkSync(join(p.release('1'), 'storage/uploads'))).toBe(join(p.shared, 'storage/uploads'));
     expect(readlinkSync(join(p.release('1'), '.env'))).toBe(join(p.shared, '.env'));
+  });
+  it('costs one ln per directory links land in once shared/ is made, and replaces what the checkout put there', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ship-shared-'));
+    const p = serverPaths(root);
+    const shared = { dirs: ['log', 'tmp/pids', 'tmp/cache'], files: ['.env'] };
+    mkdirSync(join(p.release('1'), 'tmp'), { recursive: true });
+    mkdirSync(p.shared, { recursive: true });
+    writeFileSync(join(p.shared, '.env'), 'A=1\n');
+    expect(programsRun(render(linkShared(p, '1', shared)!)).programs).toEqual(['mkdir', 'ln', 'ln']);
+    mkdirSync(join(p.release('2'), 'tmp'), { recursive: true });
+    expect(programsRun(render(linkShared(p, '2', shared)!)).programs).toEqual(['ln', 'ln']);
+    mkdirSync(join(p.release('3'), 'log'), { recursive: true }); // committed to the repo: replaced by the link
+    mkdirSync(join(p.release('3'), 'tmp'), { recursive: true });
+    expect(programsRun(render(linkShared(p, '3', shared)!))).toMatchObject({ code: 0, programs: ['rm', 'ln', 'ln'] });
+    for (const x of ['log', 'tmp/pids', 'tmp/cache', '.env']) expect(readlinkSync(join(p.release('3'), x))).toBe(join(p.shared, x));
   });
   it('fails clearly when a shared file is missing', () => {
     const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-shared-')));

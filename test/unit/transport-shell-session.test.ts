@@ -1,17 +1,28 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShellSession, type ShellChannel } from '../../src/transport/shell-session.js';
 
-/** The remote loop run by a local sh: the same bytes an SSH channel would carry. */
-function localChannel(opened: string[]) {
+/**
+ * The remote loop run by a local sh: the same bytes an SSH channel would carry. `trickle`
+ * writes them in small pieces with pauses between, as SSH packets can arrive; `env` (PATH)
+ * can put another dd in front.
+ */
+function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.ProcessEnv } = {}) {
   return async (command: string): Promise<ShellChannel> => {
     opened.push(command);
-    const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.env ? { env: opts.env } : {}) });
+    let chain = Promise.resolve();
+    const trickle = (d: Buffer) => {
+      for (let at = 0; at < d.length; at += 700) {
+        const piece = d.subarray(at, at + 700);
+        chain = chain.then(() => new Promise((r) => setTimeout(() => r(void child.stdin.write(piece)), 5)));
+      }
+    };
     return {
-      write: (d) => void child.stdin.write(d),
+      write: (d) => (opts.trickle ? trickle(d) : void child.stdin.write(d)),
       onStdout: (l) => void child.stdout.on('data', l),
       onStderr: (l) => void child.stderr.on('data', l),
       onClose: (l) => void child.once('close', l),
@@ -27,9 +38,9 @@ function localChannel(opened: string[]) {
   };
 }
 
-const session = (opened: string[] = []) =>
+const session = (opened: string[] = [], opts: Parameters<typeof localChannel>[1] = {}) =>
   new ShellSession(
-    localChannel(opened),
+    localChannel(opened, opts),
     (stdout, stderr) => ({ exitCode: 255, stdout, stderr: `${stderr}[lost]` }),
     () => Object.assign(new Error('aborted'), { name: 'AbortError' }),
   );
@@ -62,6 +73,27 @@ describe('ShellSession', () => {
     const big = 'x'.repeat(20_000);
     const r = await s.run(`printf '%s\\n' "it's \\"q\\" \\$HOME ✓ @@ship-done:fake:0"; echo ${big} | wc -c`);
     expect(r.stdout).toBe(`it's "q" $HOME ✓ @@ship-done:fake:0\n20001\n`);
+    s.close();
+  });
+
+  it('reads each script whole when it arrives in pieces, and reads no further', async () => {
+    const s = session([], { trickle: true });
+    const body = `echo ${'y'.repeat(3000)} | wc -c`;
+    const [a, b] = await Promise.all([s.run(body), s.run('echo next')]);
+    expect([a.stdout, b.stdout]).toEqual(['3001\n', 'next\n']);
+    s.close();
+  });
+
+  it('works with a dd that lacks iflag=fullblock (BSD, old BusyBox): one byte at a time', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'ship-dd-'));
+    const log = join(bin, 'log');
+    const realDd = execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'dd'), `#!/bin/sh\nfor a in "$@"; do case $a in iflag=*) exit 1;; esac; done\necho "$@" >> ${log}\nexec ${realDd} "$@"\n`);
+    chmodSync(join(bin, 'dd'), 0o755);
+    const s = session([], { trickle: true, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const [a, b] = await Promise.all([s.run(`echo ${'z'.repeat(2000)} | wc -c; exit 4`), s.run('echo after')]);
+    expect([a.exitCode, a.stdout, b.stdout]).toEqual([4, '2001\n', 'after\n']);
+    expect(readFileSync(log, 'utf8')).toMatch(/^bs=1 count=\d+$/m);
     s.close();
   });
 

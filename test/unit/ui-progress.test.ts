@@ -62,6 +62,21 @@ describe('progress model (what the terminal tree shows)', () => {
     expect(phaseTitle(prep)).toBe('prepare · 2/3 hosts done');
   });
 
+  it('a lock that continues (the code rides in the lock script) keeps its row going until the script is done', () => {
+    const d = drive(['web1', 'web2'], [
+      { event: 'host:connect', host: 'web1', ok: true, ms: 40 },
+      { event: 'host:connect', host: 'web2', ok: true, ms: 40 },
+      { event: 'lock', host: 'web1', ok: true, continues: true },
+      { event: 'lock', host: 'web2', ok: true, continues: true },
+      ...prepare('web1'),
+      { event: 'task:start', host: 'web2', task: 'update', command: 'git archive' },
+      { event: 'task:end', host: 'web2', task: 'update', ms: 30, exitCode: 0 },
+    ]);
+    expect(d.phases.map((p) => p.name)).toEqual(['connect']);
+    expect(d.shown(d.phases[0]!)).toEqual(['web1  connected in 40ms, locked, revision, build, prepared  1.0s', 'web2  update ✓']);
+    expect(d.phases[0]!.rows.find((r) => r.host === 'web2')).toMatchObject({ status: 'running', steps: ['connected in 40ms', 'locked', 'update'] });
+  });
+
   it('a failure stays in place with the task, exit code, command and the end of stderr, even when stderr comes late', () => {
     const d = drive(hosts, [
       { event: 'phase', phase: 'prepare' },
