@@ -56,7 +56,7 @@ import { fileURLToPath } from 'node:url';
 import { loadFleetHarness } from './load-fleet.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILT = join(ROOT, 'dist', 'cli', 'main.js');
+const BUILT = join(ROOT, 'dist', 'bin', 'main.js');
 const OUT_DIR = join(ROOT, 'bench-results');
 if (!existsSync(process.env.BENCH_SHIP ?? BUILT)) throw new Error(`${process.env.BENCH_SHIP ?? BUILT} is missing: run npm run build first (npm run bench does)`);
 const SHIP = process.env.BENCH_SHIP ? resolve(process.env.BENCH_SHIP) : snapshotOfDist();
@@ -97,7 +97,7 @@ function snapshotOfDist() {
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   for (const d of ['recipes', 'templates']) if (existsSync(join(ROOT, d))) symlinkSync(join(ROOT, d), join(dir, d));
-  return join(dir, 'dist', 'cli', 'main.js');
+  return join(dir, 'dist', 'bin', 'main.js');
 }
 
 // ---------------------------------------------------------------------------------------------

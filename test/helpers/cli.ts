@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './repo.js';
 
-export const SHIP_BIN = join(ROOT, 'dist', 'cli', 'main.js');
+export const SHIP_BIN = join(ROOT, 'dist', 'bin', 'main.js');
 
 export interface ShipRun {
   code: number | null;
