@@ -4,6 +4,7 @@ import { DeployError, InterruptedError, ShipError } from '../errors.js';
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { nextReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
+import type { InspectedHost } from '../release/inspect.js';
 import { ID_TAKEN, removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
 import { cmd } from '../shell/command.js';
 import { render } from '../shell/render.js';
@@ -73,13 +74,15 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   //    the leader's releases: no round trip of its own, no waiting for the slowest host to be
   //    locked. Not when a before:deploy hook or a local build task must run first.
   let tentative: string | undefined;
+  let seen: InspectedHost | undefined; // the leader as inspected by this try (--lock-wait tries again)
   const early: Piggyback | undefined =
     archive || hookTasks(stage, 'before:deploy').length || slotTasks(stage, 'build').some((t) => t.local)
       ? undefined
       : {
           steps: (host, paths, leader) => {
-            tentative ??= nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id));
-            return earlySteps(stage, selected, host, paths, tentative, revision);
+            if (leader !== seen) tentative = nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id));
+            seen = leader;
+            return earlySteps(stage, selected, host, paths, tentative!, revision);
           },
           undo: (paths) => (tentative ? removeReleaseUnlessCurrent(paths, tentative) : undefined),
         };

@@ -45,6 +45,75 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(build).toMatchObject({ command: `( set -e; cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500; { echo building 20261122021500 > built.txt; } )` });
   });
 
+  it('strategy remote: the code rides in each lock script; the leader delivers right after its own lock', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote' });
+    const rec = recordingEnv(stage);
+    const r = await deploy(stage, {}, rec.env, realGit);
+    expect(r.release).toBe('20261122021500');
+    for (const h of stage.hosts) {
+      expect(currentOf(h.deployTo)).toBe(r.release);
+      expect(releasesOf(h.deployTo)).toEqual([r.release]);
+      expect(existsSync(join(h.deployTo, 'releases', r.release, '.ship-preparing'))).toBe(false);
+    }
+    const trail = ['update', 'revision', 'link shared', 'prepared', 'swap', 'history', 'unlock'];
+    expect(taskTrail(rec.events)).toEqual({ h1: trail, h2: trail, h3: trail });
+    const scripts = (host: string) => rec.scripts.filter((x) => x.host === host).map((x) => x.script);
+    // a non-leader: lock, inspect and the code in one script, then publish, then finish
+    expect(scripts('h2')).toHaveLength(3);
+    expect(scripts('h2')[0]).toMatch(/mkdir -- \S+\/\.ship\/lock[\s\S]*git -C \S+ archive/);
+    // the leader: lock and inspect alone (the id comes from what it holds), then its code
+    expect(scripts('h1')).toHaveLength(4);
+    expect(scripts('h1')[0]).not.toContain('archive');
+    expect(scripts('h1')[1]).toContain('archive');
+    // the lock is reported before the code that rides on it
+    const h2 = rec.events.filter((e) => 'host' in e && e.host === 'h2').map((e) => (e.event === 'task:start' ? e.task : e.event));
+    expect(h2.slice(0, 3)).toEqual(['host:connect', 'lock', 'update']);
+  });
+
+  it("strategy remote, two deploys in one second: the next id after the leader's fits every host, no second delivery", async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote' });
+    const clock = fakeClock();
+    await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    const rec = recordingEnv(stage, { clock });
+    const b = await deploy(stage, {}, rec.env, realGit);
+    expect(b.release).toBe('20261122021501');
+    expect(taskTrail(rec.events).h2!.filter((t) => t === 'update')).toHaveLength(1);
+    for (const h of stage.hosts) expect(releasesOf(h.deployTo)).toEqual(['20261122021500', '20261122021501']);
+  });
+
+  it('strategy remote, --lock-wait: each try takes its id from the leader as it is then', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote' });
+    await lockStage(stage, { hosts: ['h3'], reason: 'another run' }, recordingEnv(stage).env);
+    const clock = fakeClock();
+    // while we wait, that other run deploys a release from the future and unlocks
+    const base = recordingEnv(stage, { clock });
+    const env = {
+      ...base.env,
+      lockWaitMs: 60_000,
+      clock: {
+        ...clock,
+        sleep: async (ms: number) => {
+          for (const h of stage.hosts) mkdirSync(join(h.deployTo, 'releases', '20300101000000'), { recursive: true });
+          await unlockStage(stage, { hosts: ['h3'] }, recordingEnv(stage).env);
+          clock.advance(ms);
+        },
+      },
+    };
+    const r = await deploy(stage, {}, env, realGit);
+    expect(r.release).toBe('20300101000001');
+    // the second try's lock scripts delivered it: nothing delivered again in the prepare phase
+    const started = base.events.findIndex((e) => e.event === 'deploy:start');
+    expect(base.events.slice(started).filter((e) => e.event === 'task:start' && e.task === 'update')).toEqual([]);
+    for (const h of stage.hosts) {
+      // the first try's release (made on h1 and h2 under the lock) was removed before waiting
+      expect(releasesOf(h.deployTo)).toEqual(['20300101000000', '20300101000001']);
+      expect(currentOf(h.deployTo)).toBe(r.release);
+    }
+  });
+
   it('a build failing on one host changes no host, removes the release everywhere and unlocks (exit 1)', async () => {
     const repo = fixtureRepo();
     const stage = localStage(repo.dir, 3, { tasks: { build: task('build', 'if [ "$SHIP_HOST" = h2 ]; then echo "npm ERR! boom" >&2; exit 3; fi') } });
