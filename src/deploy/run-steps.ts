@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
 import { render } from '../shell/render.js';
-import { buildScript, parseMarker, type Step } from '../shell/script.js';
+import { parseMarker, scriptOf, type Step } from '../shell/script.js';
 import type { OutputStream, Transport } from '../transport/types.js';
 import type { Emit } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
@@ -48,7 +48,8 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   const buffers: Record<OutputStream, string> = { stdout: '', stderr: '' };
   let pendingBlank = false; // markers are printed after a newline; swallow that one blank line
 
-  const display = (i: number) => o.redact(render(o.steps[i]!.command));
+  const rendered = o.steps.map((s) => render(s.command));
+  const display = (i: number) => o.redact(rendered[i]!);
   const quiet = (i: number) => o.quiet || o.steps[i]?.quiet === true;
   const emitLine = (stream: OutputStream, line: string) => {
     const out = outcomes[active];
@@ -90,7 +91,7 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
     }
   };
 
-  const script = buildScript(o.steps, { nonce, ...(o.env ? { env: o.env } : {}) });
+  const script = scriptOf(rendered, { nonce, ...(o.env ? { env: o.env } : {}) });
   const result = await o.transport.runScript(script, { onData, steps: o.steps.map((s) => s.label), ...(o.signal ? { signal: o.signal } : {}) });
   for (const stream of ['stdout', 'stderr'] as const) if (buffers[stream]) onLine(stream, buffers[stream]);
 

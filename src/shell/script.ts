@@ -15,12 +15,17 @@ export interface Step {
 }
 
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {
+  return scriptOf(steps.map((s) => render(s.command)), opts);
+}
+
+/** The same from commands already rendered (a caller that also shows them renders them once). */
+export function scriptOf(commands: string[], opts: { nonce: string; env?: Record<string, string> }): string {
   const lines = ['umask 022'];
   if (opts.env && Object.keys(opts.env).length) lines.push(renderExports(opts.env));
-  steps.forEach((step, i) => {
+  commands.forEach((command, i) => {
     lines.push(
       `printf '\\n@@ship:${opts.nonce}:start:${i}\\n'`,
-      `( ${render(step.command)}\n)`,
+      `( ${command}\n)`,
       '__ship_rc=$?',
       `printf '\\n@@ship:${opts.nonce}:end:${i}:%s\\n' "$__ship_rc"`,
       '[ "$__ship_rc" -eq 0 ] || exit "$__ship_rc"',

@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileCache } from './file-cache.js';
 import {
   checkHostKey,
   formatKnownHostsLine,
@@ -83,7 +84,7 @@ export async function loadKnownHosts(
   const entries: KnownHostEntry[] = [];
   for (const file of files) {
     try {
-      entries.push(...parseKnownHosts(await readFile(file, 'utf8'), display(file)));
+      entries.push(...(await readKnownHostsFile(file)).map((e) => ({ ...e, file: display(file) })));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -91,6 +92,9 @@ export async function loadKnownHosts(
   }
   return entries;
 }
+
+/** One known_hosts file, read and parsed once per run (again when it changes). */
+const readKnownHostsFile = fileCache(async (file: string) => parseKnownHosts(await readFile(file, 'utf8'), file));
 
 /** Appends one line, creating the directory (0700) and file (0600) as ssh would. */
 export async function recordHostKey(file: string, line: string): Promise<void> {

@@ -10,6 +10,7 @@ import { createHostKeyGate, loadKnownHosts, recordHostKey } from './ssh-host-key
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './ssh-fallback.js';
 import { SshConnectError, abortError } from './ssh-errors.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from './types.js';
+import { fileCache } from './file-cache.js';
 import { ShellSession, type ShellChannel } from './shell-session.js';
 
 type Client = InstanceType<typeof ssh2.Client>;
@@ -690,7 +691,10 @@ type KeyFile =
   | { status: 'encrypted' }
   | { status: 'invalid'; message: string };
 
-async function readPrivateKey(file: string): Promise<KeyFile> {
+/** A key file is read and parsed once per run, however many hosts use it. */
+const readPrivateKey = fileCache(readPrivateKeyNow);
+
+async function readPrivateKeyNow(file: string): Promise<KeyFile> {
   let data: Buffer;
   try {
     data = await readFile(file);
