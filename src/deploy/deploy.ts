@@ -4,8 +4,7 @@ import { DeployError, InterruptedError, ShipError } from '../errors.js';
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { nextReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
-import type { InspectedHost } from '../release/inspect.js';
-import { ID_TAKEN, removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
+import { ID_TAKEN, removeClaimed, removeReleaseUnlessCurrent, unpackUpload } from '../release/prepare.js';
 import { cmd } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { mapSettled } from '../util/pool.js';
@@ -74,17 +73,17 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   //    the leader's releases: no round trip of its own, no waiting for the slowest host to be
   //    locked. Not when a before:deploy hook or a local build task must run first.
   let tentative: string | undefined;
-  let seen: InspectedHost | undefined; // the leader as inspected by this try (--lock-wait tries again)
   const early: Piggyback | undefined =
     archive || hookTasks(stage, 'before:deploy').length || slotTasks(stage, 'build').some((t) => t.local)
       ? undefined
       : {
           steps: (host, paths, leader) => {
-            if (leader !== seen) tentative = nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id));
-            seen = leader;
+            tentative ??= nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id)); // first try only
             return earlySteps(stage, selected, host, paths, tentative!, revision);
           },
-          undo: (paths) => (tentative ? removeReleaseUnlessCurrent(paths, tentative) : undefined),
+          undo: (paths) => (tentative ? removeClaimed(paths, tentative) : undefined),
+          // the stage's env (a proxy, GIT_SSH_COMMAND...) reaches git in the lock script too
+          env: (host, paths) => taskEnv(stage, host, hostFacts(stage, host, paths, tentative!, { revision, ...(ref ? { branch: ref } : {}), previous: undefined })),
         };
   let fleet;
   try {

@@ -57,6 +57,8 @@ export interface Piggyback {
   steps(host: HostConfig, paths: ServerPaths, leader: InspectedHost): Step[];
   /** Undoes them where they may have run, under our lock, when the fleet cannot be opened. */
   undo(paths: ServerPaths): Command | undefined;
+  /** The environment the steps run with (exported in the script, never in an argv). */
+  env?(host: HostConfig, paths: ServerPaths): Record<string, string>;
 }
 
 export interface EarlyWork {
@@ -169,6 +171,7 @@ export async function openFleet(
   };
   const deadline = env.clock.now().getTime() + (env.lockWaitMs ?? 0);
   const sentEarly = new Set<string>(); // hosts the piggybacked steps were sent to, in any try
+  let early = piggyback; // dropped for a refused leader, and after a try that found a lock
 
   for (;;) {
     // Lock order: the first host is the leader. Its lock is taken before any other, so two
@@ -191,29 +194,34 @@ export async function openFleet(
       const steps: Step[] = [];
       if (owner) steps.push({ label: 'lock', command: acquireLock(paths, owner), quiet: true });
       steps.push({ label: 'inspect', command: inspectHost(paths), quiet: true });
-      const extra = piggyback && owner && index > 0 && leader ? piggyback.steps(host, paths, leader) : [];
+      const extra = early && owner && index > 0 && leader ? early.steps(host, paths, leader) : [];
       if (extra.length) sentEarly.add(host.name);
+      const stepEnv = extra.length ? early?.env?.(host, paths) : undefined;
       const r = await runSteps({
         host: host.name,
         transport,
         steps: [...steps, ...extra],
+        ...(stepEnv ? { env: stepEnv } : {}),
         emit: env.emit,
         redact: env.redact,
         // the lock is reported as soon as it is taken, before the work riding on it
         onStepEnd: (i, out) => {
-          if (owner && i === 0 && out.exitCode === 0) env.emit({ event: 'lock', host: host.name, ok: true, ...(piggyback ? { continues: true } : {}) });
+          if (owner && i === 0 && out.exitCode === 0) env.emit({ event: 'lock', host: host.name, ok: true, ...(early ? { continues: true } : {}) });
         },
         ...(env.signal ? { signal: env.signal } : {}),
       });
       if (index === 0) {
         const inspected = r.steps[steps.length - 1];
         if (inspected?.exitCode === 0) leader = parseInspection(host.name, paths, inspected.stdout);
+        // a leader the run will refuse (see below): no host gets anything of this run
+        if (leader && refusal(leader, paths)) early = undefined;
         openGate(inspected?.exitCode === 0);
         // the leader's own share, in a script of its own while the others lock
-        const own = leader && piggyback && owner ? piggyback.steps(host, paths, leader) : [];
+        const own = leader && early && owner ? early.steps(host, paths, leader) : [];
         if (own.length) {
           sentEarly.add(host.name);
-          const more = await runSteps({ host: host.name, transport, steps: own, emit: env.emit, redact: env.redact, ...(env.signal ? { signal: env.signal } : {}) });
+          const ownEnv = early?.env?.(host, paths);
+          const more = await runSteps({ host: host.name, transport, steps: own, ...(ownEnv ? { env: ownEnv } : {}), emit: env.emit, redact: env.redact, ...(env.signal ? { signal: env.signal } : {}) });
           return { host, paths, transport, r: { ...more, steps: [...r.steps, ...more.steps] }, early: steps.length };
         }
       }
@@ -235,13 +243,8 @@ export async function openFleet(
       const inspect = r.steps[early - 1]!;
       if (inspect.exitCode === 0) {
         const state = parseInspection(host.name, paths, inspect.stdout);
-        // a real directory named current is refused here, before anything changes anywhere
-        if (state.currentIsDirectory && owner) failed.push(`${host.name}: ${paths.current} is a real directory, not a symlink: move it away by hand; ship will not delete it`);
-        // a link ship cannot place (elsewhere, relative, another tool's): ship would not know
-        // where to put it back after a failure, so it touches nothing
-        else if (state.currentTarget && !state.current && owner) {
-          failed.push(`${host.name}: ${paths.current} points to ${state.currentTarget}, not to a release in ${paths.releases}: point it at one by hand (or remove it) first`);
-        }
+        const refused = owner ? refusal(state, paths) : undefined;
+        if (refused) failed.push(`${host.name}: ${refused}`);
         const member: Member = { host, paths, transport, state };
         // the piggybacked steps failed or were cut short: the run decides (it was prepare work)
         if (r.steps.length > early) member.early = { ok: r.ok, steps: r.steps.slice(early), ...(r.error ? { error: r.error } : {}) };
@@ -264,6 +267,7 @@ export async function openFleet(
       const open = connections.connected();
       const reached = hosts.filter((h) => open.has(h.name)).map((h) => ({ host: h, paths: serverPaths(h.deployTo), transport: open.get(h.name)! }));
       await releaseLocks(reached, token, { ...env, signal: undefined }, (m) => (piggyback && sentEarly.has(m.host.name) ? piggyback.undo(m.paths) : undefined));
+      sentEarly.clear(); // undone
     }
     if (env.signal?.aborted) {
       await connections.close();
@@ -271,6 +275,9 @@ export async function openFleet(
     }
     const waitMore = failed.length === 0 && locked.length > 0 && env.clock.now().getTime() + LOCK_RETRY_MS <= deadline;
     if (waitMore) {
+      // while we wait, the hosts we can lock are locked only briefly, never busy with our code:
+      // the next tries lock and look, and the code goes out in the prepare phase
+      early = undefined;
       env.emit({ event: 'log', level: 'info', message: `stage ${stage.stage} is locked on ${locked.map((l) => l.host).join(', ')}; waiting (--lock-wait)` });
       try {
         await env.clock.sleep(LOCK_RETRY_MS, env.signal);
@@ -294,6 +301,20 @@ export async function openFleet(
       `wait for that run to end, use --lock-wait 5m to queue, or if it is dead: ship unlock ${stage.stage}`,
     );
   }
+}
+
+/**
+ * Why ship will not work on a host, from what it holds, or undefined. A real directory named
+ * current: ship never deletes it. A link ship cannot place (elsewhere, relative, another
+ * tool's): ship would not know where to put it back after a failure. Either way the run
+ * touches nothing.
+ */
+function refusal(state: InspectedHost, paths: ServerPaths): string | undefined {
+  if (state.currentIsDirectory) return `${paths.current} is a real directory, not a symlink: move it away by hand; ship will not delete it`;
+  if (state.currentTarget && !state.current) {
+    return `${paths.current} points to ${state.currentTarget}, not to a release in ${paths.releases}: point it at one by hand (or remove it) first`;
+  }
+  return undefined;
 }
 
 /**

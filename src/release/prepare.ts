@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { and, cmd, fail, not, or, pipe, redirect, script, seq, test, when, type Command } from '../shell/command.js';
-import { quote } from '../shell/render.js';
+import { quote, render } from '../shell/render.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
 /** Builders for the prepare phase (DESIGN section 4, step 3). All pure: they return commands. */
@@ -50,14 +50,28 @@ export const ID_TAKEN = 75;
 /**
  * For a release id chosen before this host was looked at: exits ID_TAKEN, changing nothing,
  * when releases/ holds that id or a later one (clock skew, a fleet that diverged), so the run
- * picks another id for the whole fleet. Shell builtins only.
+ * picks another id for the whole fleet. Otherwise the id is claimed: written into our lock
+ * directory, so that undoing (removeClaimed) can never remove a release this run did not make.
+ * Shell builtins only.
  */
 export function guardFreshId(paths: ServerPaths, id: string): Command {
   return script(
     `for __d in ${quote(paths.releases)}/*/; do __i=\${__d%/}; __i=\${__i##*/}; ` +
-      `case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${quote(id)} ] || exit ${ID_TAKEN};; esac; done`,
+      `case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${quote(id)} ] || exit ${ID_TAKEN};; esac; done; ` +
+      `printf '%s\\n' ${quote(id)} > ${quote(claimFile(paths))}`,
   );
 }
+
+/** Removes release `id` only where this run claimed it (guardFreshId) and it is not current. */
+export function removeClaimed(paths: ServerPaths, id: string): Command {
+  return script(
+    `__ship_c=; { IFS= read -r __ship_c < ${quote(claimFile(paths))}; } 2>/dev/null; ` +
+      `if [ "$__ship_c" = ${quote(id)} ]; then ${render(removeReleaseUnlessCurrent(paths, id))}; fi`,
+  );
+}
+
+/** Lives in the lock directory: it is ours while the lock is, and goes with it. */
+const claimFile = (paths: ServerPaths) => `${paths.lock}/claimed`;
 
 export function writeRevision(paths: ServerPaths, id: string, sha: string): Command {
   return redirect(cmd('printf', '%s\\n', sha), { op: '>', target: `${paths.release(id)}/REVISION` });

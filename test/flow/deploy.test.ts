@@ -83,7 +83,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     for (const h of stage.hosts) expect(releasesOf(h.deployTo)).toEqual(['20261122021500', '20261122021501']);
   });
 
-  it('strategy remote, --lock-wait: each try takes its id from the leader as it is then', async () => {
+  it("strategy remote, --lock-wait: while waiting, hosts are only locked and looked at; the code goes out once, under an id after the other run's", async () => {
     const repo = fixtureRepo();
     const stage = localStage(repo.dir, 3, { strategy: 'remote' });
     await lockStage(stage, { hosts: ['h3'], reason: 'another run' }, recordingEnv(stage).env);
@@ -104,14 +104,50 @@ describe('deploy protocol (flow, recorded per host)', () => {
     };
     const r = await deploy(stage, {}, env, realGit);
     expect(r.release).toBe('20300101000001');
-    // the second try's lock scripts delivered it: nothing delivered again in the prepare phase
+    // the first try delivered on h1 and h2 in their lock scripts and took it back; the try that
+    // got every lock delivered in the prepare phase, once per host
     const started = base.events.findIndex((e) => e.event === 'deploy:start');
-    expect(base.events.slice(started).filter((e) => e.event === 'task:start' && e.task === 'update')).toEqual([]);
+    const updates = (from: number, to: number) => base.events.slice(from, to).filter((e) => e.event === 'task:start' && e.task === 'update').map((e) => (e as { host: string }).host);
+    expect(updates(0, started).sort()).toEqual(['h1', 'h2']);
+    expect(updates(started, base.events.length).sort()).toEqual(['h1', 'h2', 'h3']);
     for (const h of stage.hosts) {
       // the first try's release (made on h1 and h2 under the lock) was removed before waiting
       expect(releasesOf(h.deployTo)).toEqual(['20300101000000', '20300101000001']);
       expect(currentOf(h.deployTo)).toBe(r.release);
     }
+  });
+
+  it('strategy remote, the fleet cannot be opened: the release made in a lock script is taken back, never one this run did not make', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote' });
+    // h2 already holds a release with the very id the leader's (empty) state gives: clock skew
+    const theirs = join(stage.hosts[1]!.deployTo, 'releases', '20261122021500');
+    mkdirSync(theirs, { recursive: true });
+    writeFileSync(join(theirs, 'REVISION'), 'theirs\n');
+    await lockStage(stage, { hosts: ['h3'], reason: 'another run' }, recordingEnv(stage).env);
+    const rec = recordingEnv(stage);
+    await expect(deploy(stage, {}, rec.env, realGit)).rejects.toBeInstanceOf(LockedError);
+    expect(rec.events.filter((e) => e.event === 'task:start' && e.task === 'update').map((e) => (e as { host: string }).host)).toEqual(['h1']);
+    expect(releasesOf(stage.hosts[0]!.deployTo)).toEqual([]); // ours: taken back
+    expect(readFileSync(join(theirs, 'REVISION'), 'utf8')).toBe('theirs\n'); // refused by h2's guard: untouched
+    for (const h of stage.hosts.slice(0, 2)) expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+  });
+
+  it('strategy remote: the stage env reaches git in the lock scripts; a leader ship will refuse gets nothing sent anywhere', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote', env: { HTTPS_PROXY: 'http://proxy.internal:3128' } });
+    const rec = recordingEnv(stage);
+    await deploy(stage, {}, rec.env, realGit);
+    for (const host of ['h1', 'h2', 'h3']) {
+      const delivering = rec.scripts.find((x) => x.host === host && x.script.includes(' archive '))!;
+      expect(delivering.script).toContain('export HTTPS_PROXY=http://proxy.internal:3128');
+    }
+    const refused = localStage(repo.dir, 3, { strategy: 'remote' });
+    mkdirSync(join(refused.hosts[0]!.deployTo, 'current'), { recursive: true });
+    const again = recordingEnv(refused);
+    await expect(deploy(refused, {}, again.env, realGit)).rejects.toBeInstanceOf(DeployError);
+    expect(again.scripts.filter((x) => x.script.includes(' archive ') || x.script.includes('clone --mirror'))).toEqual([]);
+    for (const h of refused.hosts) expect(existsSync(join(h.deployTo, 'repo'))).toBe(false);
   });
 
   it('a build failing on one host changes no host, removes the release everywhere and unlocks (exit 1)', async () => {
