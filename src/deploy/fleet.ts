@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { DeployError, InterruptedError, LockedError } from '../errors.js';
 import { inspectHost, parseInspection, type InspectedHost } from '../release/inspect.js';
@@ -73,6 +74,21 @@ export interface OpenFleet {
 }
 
 const LOCK_RETRY_MS = 2000;
+const LOCK_SCRIPT_GRACE_MS = 15_000;
+
+/** A signal that aborts `ms` after `signal` does (undefined without one). */
+function graceful(signal: AbortSignal | undefined, ms: number): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const late = new AbortController();
+  setMaxListeners(0, late.signal); // one listener per running script: many hosts are expected
+  const cut = () => {
+    const timer = setTimeout(() => late.abort(signal.reason), ms);
+    timer.unref();
+  };
+  if (signal.aborted) cut();
+  else signal.addEventListener('abort', cut, { once: true });
+  return late.signal;
+}
 
 export const hostLabel = (h: HostConfig) => h.name;
 
@@ -172,6 +188,12 @@ export async function openFleet(
   const deadline = env.clock.now().getTime() + (env.lockWaitMs ?? 0);
   const sentEarly = new Set<string>(); // hosts the piggybacked steps were sent to, in any try
   let early = piggyback; // dropped for a refused leader, and after a try that found a lock
+  // A lock script cut off mid-way may still run on the host (a signal does not always reach
+  // it: OpenSSH refuses them in root sessions, and a shell dies before its children) and take
+  // the lock, or make its release, after we have cleaned up. So an interrupt lets the lock
+  // scripts finish (they are short: a fetch at most) and cleans up after them; only one still
+  // running LOCK_SCRIPT_GRACE_MS later is cut off.
+  const settle = graceful(env.signal, LOCK_SCRIPT_GRACE_MS);
 
   for (;;) {
     // Lock order: the first host is the leader. Its lock is taken before any other, so two
@@ -191,6 +213,7 @@ export async function openFleet(
       const paths = serverPaths(host.deployTo);
       const transport = await connections.get(host);
       if (owner && index > 0 && !(await gate)) return { host, paths, transport, r: undefined, early: 0 };
+      if (env.signal?.aborted) return { host, paths, transport, r: undefined, early: 0 }; // nothing new once interrupted
       const steps: Step[] = [];
       if (owner) steps.push({ label: 'lock', command: acquireLock(paths, owner), quiet: true });
       steps.push({ label: 'inspect', command: inspectHost(paths), quiet: true });
@@ -208,7 +231,7 @@ export async function openFleet(
         onStepEnd: (i, out) => {
           if (owner && i === 0 && out.exitCode === 0) env.emit({ event: 'lock', host: host.name, ok: true, ...(early ? { continues: true } : {}) });
         },
-        ...(env.signal ? { signal: env.signal } : {}),
+        ...(settle ? { signal: settle } : {}),
       });
       if (index === 0) {
         const inspected = r.steps[steps.length - 1];
@@ -218,10 +241,10 @@ export async function openFleet(
         openGate(inspected?.exitCode === 0);
         // the leader's own share, in a script of its own while the others lock
         const own = leader && early && owner ? early.steps(host, paths, leader) : [];
-        if (own.length) {
+        if (own.length && !env.signal?.aborted) {
           sentEarly.add(host.name);
           const ownEnv = early?.env?.(host, paths);
-          const more = await runSteps({ host: host.name, transport, steps: own, ...(ownEnv ? { env: ownEnv } : {}), emit: env.emit, redact: env.redact, ...(env.signal ? { signal: env.signal } : {}) });
+          const more = await runSteps({ host: host.name, transport, steps: own, ...(ownEnv ? { env: ownEnv } : {}), emit: env.emit, redact: env.redact, ...(settle ? { signal: settle } : {}) });
           return { host, paths, transport, r: { ...more, steps: [...r.steps, ...more.steps] }, early: steps.length };
         }
       }
@@ -258,7 +281,7 @@ export async function openFleet(
       }
     });
 
-    if (locked.length === 0 && failed.length === 0) return { members: ok, token };
+    if (locked.length === 0 && failed.length === 0 && !env.signal?.aborted) return { members: ok, token };
 
     // Not everyone: give back what we took, so nothing stays locked by a run that did not start.
     // Every host we reached, not only those that answered: an interrupted lock script may have

@@ -4,6 +4,7 @@
  * once on the primary, secrets kept out of output and process lists, two deploys at once.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +211,23 @@ ${hosts}
       expect(releases(i)).toEqual([one]);
       expect(locked(i)).toBe(false);
     }
+  });
+
+  it('Ctrl-C while the lock scripts deliver the code: nothing changes, every delivered release is taken back, exit 130', async () => {
+    config();
+    const one = await deployOk();
+    repo.commit({ 'big.bin': randomBytes(4_000_000).toString('base64') }); // a fetch and archive that take a while
+    const run = startShip(['deploy', 'test'], (e) => e.event === 'task:start' && e.task === 'update');
+    await run.reached;
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code, r.err).toBe(130);
+    for (const i of all) {
+      expect(current(i)).toBe(one);
+      expect(releases(i)).toEqual([one]);
+      expect(locked(i)).toBe(false);
+    }
+    repo.remove('big.bin');
   });
 
   it('Ctrl-C during publish: the published hosts are put back, exit 130', async () => {

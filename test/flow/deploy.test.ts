@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.js';
 import { rollback } from '../../src/deploy/rollback.js';
 import { lockStage, unlockStage } from '../../src/deploy/status.js';
-import { DeployError, LockedError, RollbackFailedError, RolledBackError } from '../../src/errors.js';
+import { DeployError, InterruptedError, LockedError, RollbackFailedError, RolledBackError } from '../../src/errors.js';
 import { fixtureRepo } from '../helpers/repo.js';
 import { fakeClock, localStage, realGit, recordingEnv, task, taskTrail } from '../helpers/stage.js';
 
@@ -148,6 +148,29 @@ describe('deploy protocol (flow, recorded per host)', () => {
     await expect(deploy(refused, {}, again.env, realGit)).rejects.toBeInstanceOf(DeployError);
     expect(again.scripts.filter((x) => x.script.includes(' archive ') || x.script.includes('clone --mirror'))).toEqual([]);
     for (const h of refused.hosts) expect(existsSync(join(h.deployTo, 'repo'))).toBe(false);
+  });
+
+  it('strategy remote, Ctrl-C while the lock scripts deliver the code: exit 130, every delivered release taken back, no lock left', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 3, { strategy: 'remote' });
+    const ac = new AbortController();
+    const rec = recordingEnv(stage, { signal: ac.signal });
+    // interrupted as soon as one host has its code: the others are mid-script, or done
+    const env = {
+      ...rec.env,
+      emit: (e: Parameters<typeof rec.env.emit>[0]) => {
+        rec.env.emit(e);
+        if (e.event === 'task:end' && e.task === 'update' && e.host === 'h2') ac.abort(new Error('interrupted by SIGINT'));
+      },
+    };
+    const err = await deploy(stage, {}, env, realGit).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(InterruptedError);
+    expect((err as InterruptedError).exitCode).toBe(130);
+    for (const h of stage.hosts) {
+      expect(releasesOf(h.deployTo)).toEqual([]);
+      expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
+      expect(currentOf(h.deployTo)).toBeUndefined();
+    }
   });
 
   it('a build failing on one host changes no host, removes the release everywhere and unlocks (exit 1)', async () => {
