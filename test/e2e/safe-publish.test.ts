@@ -195,38 +195,40 @@ ${hosts}
     }
   });
 
-  it('Ctrl-C during prepare: nothing changes, locks released, exit 130', async () => {
-    config();
-    const one = await deployOk();
-    writeFileSync(join(work, 'deploy.yaml'), readFileSync(join(work, 'deploy.yaml'), 'utf8').replace('build_sleep: 0', 'build_sleep: 5'));
-    repo.commit({ 'v4.txt': '4' });
-    const run = startShip(['deploy', 'test'], (e) => e.event === 'task:start' && e.task === 'build');
+  /** Starts a deploy, sends SIGINT as the first host starts `task`; the run must end with 130. */
+  const interruptAt = async (task: string) => {
+    const run = startShip(['deploy', 'test'], (e) => e.event === 'task:start' && e.task === task);
     await run.reached;
     run.child.kill('SIGINT');
     const r = await run.done;
-    expect(r.code).toBe(130);
-    expect(r.err).toMatch(/SIGINT: stopping safely/);
+    expect(r.code, r.err).toBe(130);
+    return r;
+  };
+  /** Every host on `one`, holding only it, unlocked: nothing of the interrupted run is left. */
+  const expectOnly = (one: string) => {
     for (const i of all) {
       expect(current(i)).toBe(one);
       expect(releases(i)).toEqual([one]);
       expect(locked(i)).toBe(false);
     }
+  };
+
+  it('Ctrl-C during prepare: nothing changes, locks released, exit 130', async () => {
+    config();
+    const one = await deployOk();
+    writeFileSync(join(work, 'deploy.yaml'), readFileSync(join(work, 'deploy.yaml'), 'utf8').replace('build_sleep: 0', 'build_sleep: 5'));
+    repo.commit({ 'v4.txt': '4' });
+    const r = await interruptAt('build');
+    expect(r.err).toMatch(/SIGINT: stopping safely/);
+    expectOnly(one);
   });
 
   it('Ctrl-C while the lock scripts deliver the code: nothing changes, every delivered release is taken back, exit 130', async () => {
     config();
     const one = await deployOk();
     repo.commit({ 'big.bin': randomBytes(4_000_000).toString('base64') }); // a fetch and archive that take a while
-    const run = startShip(['deploy', 'test'], (e) => e.event === 'task:start' && e.task === 'update');
-    await run.reached;
-    run.child.kill('SIGINT');
-    const r = await run.done;
-    expect(r.code, r.err).toBe(130);
-    for (const i of all) {
-      expect(current(i)).toBe(one);
-      expect(releases(i)).toEqual([one]);
-      expect(locked(i)).toBe(false);
-    }
+    await interruptAt('update');
+    expectOnly(one);
     repo.remove('big.bin');
   });
 
@@ -234,11 +236,7 @@ ${hosts}
     config();
     const one = await deployOk();
     repo.commit({ SLOW_RESTART: '' });
-    const run = startShip(['deploy', 'test'], (e) => e.event === 'task:start' && e.task === 'restart');
-    await run.reached;
-    run.child.kill('SIGINT');
-    const r = await run.done;
-    expect(r.code, r.err).toBe(130);
+    await interruptAt('restart');
     for (const i of all) {
       expect(current(i)).toBe(one);
       expect(locked(i)).toBe(false);
