@@ -22,6 +22,12 @@ export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, relea
   return steps;
 }
 
+/** The label of the guard on the tentative release id in a lock script (see earlySteps). */
+export const FRESH_ID = 'fresh id';
+
+/** What the host's guard said of the tentative id: 0 claimed, ID_TAKEN refused, undefined not run. */
+export const freshIdAnswer = (m: Pick<Member, 'early'>): number | undefined => m.early?.steps.find((s) => s.label === FRESH_ID)?.exitCode;
+
 /**
  * The steps a host's lock script carries in a deploy (see Piggyback in fleet.ts): a guard on
  * the id chosen from the leader's releases, the delivery, and `prepared` when no build task
@@ -29,7 +35,7 @@ export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, relea
  */
 export function earlySteps(stage: StageConfig, selected: HostConfig[], host: HostConfig, paths: ServerPaths, release: string, revision: string): Step[] {
   return [
-    { label: 'fresh id', command: guardFreshId(paths, release), quiet: true },
+    { label: FRESH_ID, command: guardFreshId(paths, release), quiet: true },
     ...deliverSteps(stage, { paths }, release, revision, true),
     ...(slotRunsOn('build', stage, host, selected) ? [] : [{ label: 'prepared', command: finishPreparing(paths, release) }]),
   ];

@@ -8,7 +8,7 @@ import { ID_TAKEN, removeClaimed, removeReleaseUnlessCurrent, unpackUpload } fro
 import { cmd } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { mapSettled } from '../util/pool.js';
-import { earlySteps, finishSteps, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
+import { earlySteps, finishSteps, freshIdAnswer, prepareSteps, pruneBackups, pruneList } from './deploy-steps.js';
 import { closeFleet, describeFailures, openFleet, startConnecting, releaseLocks, runOnEach, unlockWhereFailed, type Member, type Piggyback, type RunEnv } from './fleet.js';
 import { runHooks, runTasks, unsupportedHooks, type HookContext } from './hooks.js';
 import { switchHosts } from './publish.js';
@@ -97,7 +97,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
   // the leader's id stands unless a host holds it or a later one (its guard refused it)
   const release = tentative && !existing.some((id) => id >= tentative!) ? tentative : nextReleaseId(env.clock.now(), existing);
   /** Where the lock script made the tentative release and the run moved on to another id. */
-  const stale = (m: Member) => (tentative && tentative !== release && m.early?.steps[0]?.exitCode === 0 ? [tentative] : []);
+  const stale = (m: Member) => (tentative && tentative !== release && freshIdAnswer(m) === 0 ? [tentative] : []);
   const delivered = (m: Member) => release === tentative && m.early?.ok === true;
   const calm: RunEnv = { ...env, signal: undefined }; // cleanup must run even after Ctrl-C
   const factsOf = new Map<string, HostFacts>();
@@ -175,7 +175,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       if (failed.length) return await abandon(prepareError(env, failed, members.length), false);
     }
     // what the lock scripts could not do: failed there (not refused for its id) is final
-    const earlyFailed = members.filter((m) => m.early && !m.early.ok && m.early.steps[0]?.exitCode !== ID_TAKEN);
+    const earlyFailed = members.filter((m) => m.early && !m.early.ok && freshIdAnswer(m) !== ID_TAKEN);
     if (earlyFailed.length) {
       const lines = earlyFailed.map((m) => m.early!.error?.message ?? `${m.host.name}: delivering the code failed`);
       return await abandon(prepareError(env, lines, members.length), false);

@@ -4,9 +4,9 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { DeployError, InterruptedError, LockedError } from '../errors.js';
 import { inspectHost, parseInspection, type InspectedHost } from '../release/inspect.js';
 import type { RemoteCommandError } from '../errors.js';
-import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, releaseLock, whileLocked, type LockOwner } from '../release/lock.js';
+import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, releaseLock, type LockOwner } from '../release/lock.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
-import { cmd, seq, type Command } from '../shell/command.js';
+import type { Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import type { Transport } from '../transport/types.js';
 import type { Emit } from '../ui/events.js';
@@ -351,8 +351,7 @@ export async function releaseLocks(
   undo?: (m: Pick<Member, 'host' | 'paths'>) => Command | undefined,
 ): Promise<void> {
   await mapSettled(members, env.concurrency, (m) => {
-    const first = undo?.(m);
-    const command = first ? whileLocked(m.paths, token, seq(first, cmd('rm', '-rf', '--', m.paths.lock))) : releaseLock(m.paths, token);
+    const command = releaseLock(m.paths, token, undo?.(m));
     return runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command }], emit: env.emit, redact: env.redact, quiet: true });
   });
 }

@@ -1,4 +1,4 @@
-import { and, cmd, redirect, script, seq, type Command } from '../shell/command.js';
+import { and, cmd, readFirstLine, redirect, script, seq, type Command } from '../shell/command.js';
 import { quote, render } from '../shell/render.js';
 import type { ServerPaths } from './paths.js';
 
@@ -42,14 +42,18 @@ export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
  */
 export function whileLocked(paths: ServerPaths, token: string, body: Command): Command {
   return script(
-    `__ship_l=; { IFS= read -r __ship_l < ${quote(paths.lockOwner)}; } 2>/dev/null; ` +
+    `${render(readFirstLine('__ship_l', paths.lockOwner))}; ` +
       `case $__ship_l in *${quote(`"token":${JSON.stringify(token)}`)}*) ${render(body)};; esac`,
   );
 }
 
-/** Releases the lock only when it still carries our token. */
-export function releaseLock(paths: ServerPaths, token: string): Command {
-  return whileLocked(paths, token, cmd('rm', '-rf', '--', paths.lock));
+/**
+ * Releases the lock only when it still carries our token; `first` (a run's own clean-up, as
+ * removing a release it made) runs under the same check, just before.
+ */
+export function releaseLock(paths: ServerPaths, token: string, first?: Command): Command {
+  const unlock = cmd('rm', '-rf', '--', paths.lock);
+  return whileLocked(paths, token, first ? seq(first, unlock) : unlock);
 }
 
 /** `ship unlock`: removes whatever lock is there, printing who held it. */

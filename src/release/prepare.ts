@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { and, cmd, fail, not, or, pipe, redirect, script, seq, test, when, type Command } from '../shell/command.js';
+import { and, cmd, fail, not, or, pipe, readFirstLine, redirect, script, seq, test, when, type Command } from '../shell/command.js';
 import { quote, render } from '../shell/render.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
@@ -65,7 +65,7 @@ export function guardFreshId(paths: ServerPaths, id: string): Command {
 /** Removes release `id` only where this run claimed it (guardFreshId) and it is not current. */
 export function removeClaimed(paths: ServerPaths, id: string): Command {
   return script(
-    `__ship_c=; { IFS= read -r __ship_c < ${quote(claimFile(paths))}; } 2>/dev/null; ` +
+    `${render(readFirstLine('__ship_c', claimFile(paths)))}; ` +
       `if [ "$__ship_c" = ${quote(id)} ]; then ${render(removeReleaseUnlessCurrent(paths, id))}; fi`,
   );
 }

@@ -4,6 +4,8 @@
  * quotes every argument. Nothing else in ship concatenates shell.
  */
 
+import { quote } from './render.js';
+
 /** Shell text inserted verbatim. Only made by `raw()` for fixed fragments and user-written task commands. */
 export interface Raw {
   readonly raw: string;
@@ -59,6 +61,13 @@ export const when = (cond: Command, then: Command, otherwise?: Command): Command
 
 /** `( cd -- DIR && body )`: runs body in DIR without changing the caller's directory. */
 export const inDir = (dir: string, body: Command): Command => subshell(and(cmd('cd', '--', dir), body));
+
+/**
+ * `NAME=<first line of file>`, empty when the file is missing or unreadable: the shell's own
+ * `read`, no program started.
+ */
+export const readFirstLine = (name: string, file: string): Command =>
+  script(`${name}=; { IFS= read -r ${name} < ${quote(file)}; } 2>/dev/null`);
 
 /** `[ -e path ]` and friends. */
 export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-n' | '-z', value: string): Command =>
