@@ -7,7 +7,6 @@ export type { ResolveOptions, ResolvedStage } from './resolve.js';
 export { validateConfigText } from './validate.js';
 export type { RecipeTaskNames, ValidateOptions, Validated } from './validate.js';
 export { formatProblem, sortProblems } from './problem.js';
-export { primaryFor } from './primary.js';
 export { parseDuration, parseSize, formatDuration, formatSize } from './units.js';
 export type { Parsed } from './units.js';
 export { DEFAULTS, PHASES, PROTOCOL_SLOTS, TEMPLATE_NAMES } from './schema.js';

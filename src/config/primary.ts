@@ -1,4 +1,4 @@
-/** DESIGN section 1: the one host of a role that runs once-only work (migrations). */
+/** The primary: the one host of a stage that runs once-only work (migrations). */
 import type { HostConfig } from './types.js';
 
 type PrimaryInput = Pick<HostConfig, 'roles'> & { declaredPrimary: boolean };
@@ -12,16 +12,4 @@ export function markPrimaries<T extends PrimaryInput>(hosts: readonly T[]): bool
   const db = hosts.findIndex((h) => h.roles.includes('db'));
   const chosen = db >= 0 ? db : 0;
   return hosts.map((_, index) => index === chosen);
-}
-
-/**
- * The host that runs a `once` task with these roles (undefined = any host): the primary
- * among the hosts having one of the roles, else the first `db` host of them, else the first.
- */
-export function primaryFor<T extends Pick<HostConfig, 'roles' | 'primary'>>(
-  hosts: readonly T[],
-  roles?: readonly string[],
-): T | undefined {
-  const candidates = roles ? hosts.filter((h) => h.roles.some((r) => roles.includes(r))) : hosts;
-  return candidates.find((h) => h.primary) ?? candidates.find((h) => h.roles.includes('db')) ?? candidates[0];
 }

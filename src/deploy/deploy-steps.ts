@@ -7,8 +7,7 @@ import type { ServerPaths } from '../release/paths.js';
 import { script, type Command } from '../shell/command.js';
 import { quote } from '../shell/render.js';
 import type { Step } from '../shell/script.js';
-import type { Member } from './fleet.js';
-import { slotRunsOn, slotSteps, templateValues, type HostFacts } from './tasks.js';
+import { type HostFacts, type Member, slotRunsOn, slotSteps, templateValues } from '../engine/index.js';
 
 /** The per-host scripts of a deploy's prepare and finish phases, as steps. */
 
@@ -22,12 +21,6 @@ export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, relea
   return steps;
 }
 
-/** The label of the guard on the tentative release id in a lock script (see earlySteps). */
-export const FRESH_ID = 'fresh id';
-
-/** What the host's guard said of the tentative id: 0 claimed, ID_TAKEN refused, undefined not run. */
-export const freshIdAnswer = (m: Pick<Member, 'early'>): number | undefined => m.early?.steps.find((s) => s.label === FRESH_ID)?.exitCode;
-
 /**
  * The steps a host's lock script carries in a deploy (see Piggyback in fleet.ts): a guard on
  * the id chosen from the leader's releases, the delivery, and `prepared` when no build task
@@ -35,7 +28,7 @@ export const freshIdAnswer = (m: Pick<Member, 'early'>): number | undefined => m
  */
 export function earlySteps(stage: StageConfig, selected: HostConfig[], host: HostConfig, paths: ServerPaths, release: string, revision: string): Step[] {
   return [
-    { label: FRESH_ID, command: guardFreshId(paths, release), quiet: true },
+    { label: 'fresh id', kind: 'fresh-id', command: guardFreshId(paths, release), quiet: true },
     ...deliverSteps(stage, { paths }, release, revision, true),
     ...(slotRunsOn('build', stage, host, selected) ? [] : [{ label: 'prepared', command: finishPreparing(paths, release) }]),
   ];

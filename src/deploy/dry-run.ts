@@ -2,22 +2,22 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { HealthSettings, HostConfig, StageConfig } from '../config/types.js';
+import type { HealthSettings, StageConfig } from '../config/types.js';
 import { healthChecksFor } from '../health/select.js';
 import { serverPaths } from '../release/paths.js';
-import type { ExecOptions, ExecResult, HttpResponse, Transport } from '../transport/types.js';
+import type { ExecResult, HttpResponse, Transport } from '../transport/types.js';
 import type { ShipEvent } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
-import type { Clock } from './clock.js';
+import type { Clock, Operator, RunEnv, StepOutcome, StepRunner } from '../engine/index.js';
+import { render } from '../shell/render.js';
 import { deploy, type DeployOptions, type GitOps } from './deploy.js';
-import type { Operator, RunEnv } from './fleet.js';
 import { rollback, type RollbackOptions } from './rollback.js';
 
 /**
- * `--dry-run` (DESIGN section 5), as SSHKit does it: the real deploy and rollback code runs
- * against a printing transport that connects nowhere. Every command the run would send is
- * recorded per host, in order, and every one "succeeds", so the plan never drifts from the
- * protocol. What only a host could tell (which releases it holds, where `current` points) is
+ * `--dry-run`, as SSHKit does it: the real deploy and rollback code runs with a step runner
+ * that records every step it is given, as the command value it is, and a transport that
+ * connects nowhere. Every command the run would send is recorded per host, in order, and
+ * every one "succeeds", so the plan never drifts from the protocol. What only a host could tell (which releases it holds, where `current` points) is
  * stood in for by two placeholder releases, shown as <current release> and <previous good
  * release>; steps that depend on it (removing half-made releases, pruning) are decided on the
  * host at deploy time, and the plan says so.
@@ -89,7 +89,6 @@ const shown = (redact: Redact) => (text: string) => {
 function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: string[]): RunEnv {
   let phase = 'connect';
   const show = shown(o.redact);
-  const stepsSeen = new Map<string, number>();
   const record = (host: string, task: string, command: string, note?: string) => {
     const list = plan.steps.get(host) ?? [];
     list.push({ phase, task, command: show(command), ...(note ? { note: show(note) } : {}) });
@@ -107,9 +106,6 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
       case 'phase':
         phase = e.phase;
         return;
-      case 'task:start':
-        stepsSeen.set(e.host, (stepsSeen.get(e.host) ?? 0) + 1);
-        return record(e.host, e.task, e.command ?? '');
       case 'log':
         if (e.level !== 'info') plan.warnings.push(show(e.message));
         return;
@@ -117,9 +113,11 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
         return;
     }
   };
-  const hostState = (h: HostConfig) => {
+  const inspected = (host: string) => {
+    const h = stage.hosts.find((x) => x.name === host);
+    if (!h) return '';
     const paths = serverPaths(h.deployTo);
-    return [`current ${paths.release(CURRENT_ID)}`, ...held.map((id) => `release ${id} 0 0 0 -`)].join('\n');
+    return [`current ${paths.release(CURRENT_ID)}`, ...held.map((id) => `release ${id} 0 0 0 -`)].join('\n') + '\n';
   };
   return {
     clock: o.clock,
@@ -127,24 +125,34 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
     redact: o.redact,
     operator: o.operator,
     concurrency: stage.concurrency,
-    transportFor: (h) => new PrintingTransport(h.name, healthChecksFor(stage, h), { record, inspected: hostState(h), reported: () => stepsSeen.get(h.name) ?? 0 }),
+    transportFor: (h) => new PrintingTransport(h.name, healthChecksFor(stage, h), record),
     // `local: true` tasks: recorded under "local", as their events name them
-    localTransport: new PrintingTransport('local', [], { record, reported: () => stepsSeen.get('local') ?? 0 }),
+    localTransport: new PrintingTransport('local', [], record),
+    stepRunner: recordingRunner(record, inspected),
   };
 }
 
-interface Recorder {
-  record(host: string, task: string, command: string, note?: string): void;
-  /** What the inspect step prints on this host (src/release/inspect.ts format); none for this machine. */
-  inspected?: string;
-  /** task:start events reported for the host so far: a step that adds none ran quietly. */
-  reported(): number;
+type Recorder = (host: string, task: string, command: string, note?: string) => void;
+
+/**
+ * The dry run's step runner: every step is recorded as the command it is, and "succeeds";
+ * the inspection answers with the placeholder releases.
+ */
+function recordingRunner(record: Recorder, inspected: (host: string) => string): StepRunner {
+  return async (o) => {
+    const steps: StepOutcome[] = o.steps.map((step, i) => {
+      record(o.host, step.label, render(step.command));
+      const out: StepOutcome = { label: step.label, ...(step.kind ? { kind: step.kind } : {}), exitCode: 0, ms: 0, stdout: step.kind === 'inspect' ? inspected(o.host) : '', stderr: '' };
+      o.onStepEnd?.(i, out);
+      return out;
+    });
+    return { ok: true, exitCode: 0, steps };
+  };
 }
 
 /**
- * A transport that connects nowhere: scripts are read back into their steps and answered
- * with the markers of success (src/shell/script.ts), uploads are drained, health probes
- * answer as the check expects.
+ * A transport that connects nowhere, for what does not go through steps: uploads are drained
+ * and recorded, health probes recorded and answered as the check expects.
  */
 class PrintingTransport implements Transport {
   private httpProbes = 0;
@@ -152,54 +160,33 @@ class PrintingTransport implements Transport {
   constructor(
     readonly host: string,
     private readonly checks: HealthSettings[],
-    private readonly r: Recorder,
+    private readonly record: Recorder,
   ) {}
 
   async connect(): Promise<void> {}
 
-  async runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const nonce = /@@ship:([0-9a-f]+):start:/.exec(script)?.[1] ?? '';
-    const commands = stepCommands(script, nonce);
-    let stdout = '';
-    const say = (text: string) => {
-      stdout += text;
-      opts.onData?.('stdout', Buffer.from(text));
-    };
-    commands.forEach((command, i) => {
-      const label = opts.steps?.[i] ?? 'health'; // health commands run as scripts of their own
-      const before = this.r.reported();
-      say(`\n@@ship:${nonce}:start:${i}\n`);
-      // quiet steps (lock, inspect, health commands) report nothing: record them here
-      if (this.r.reported() === before) this.r.record(this.host, label, command);
-      say(`${label === 'inspect' && this.r.inspected !== undefined ? `${this.r.inspected}\n` : ''}\n@@ship:${nonce}:end:${i}:0\n`);
-    });
-    return { exitCode: 0, stdout, stderr: '' };
+  async runScript(): Promise<ExecResult> {
+    throw new Error('a dry run sends no script: steps go through its step runner');
   }
 
   async runWithInput(command: string, input: Readable | Buffer): Promise<ExecResult> {
     if (!Buffer.isBuffer(input)) input.destroy();
-    this.r.record(this.host, 'upload', command, 'its standard input: one `git archive` of the revision, made on this machine');
+    this.record(this.host, 'upload', command, 'its standard input: one `git archive` of the revision, made on this machine');
     return { exitCode: 0, stdout: '', stderr: '' };
   }
 
   async httpGet(url: string): Promise<HttpResponse> {
     const checks = this.checks.filter((c) => c.http);
     const expect = checks[this.httpProbes++ % Math.max(1, checks.length)]?.expect ?? { status: 200 };
-    this.r.record(this.host, 'health', `GET ${url}`, `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`);
+    this.record(this.host, 'health', `GET ${url}`, `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`);
     return { status: expect.status, body: expect.body ?? '' };
   }
 
   async tcpProbe(host: string, port: number): Promise<void> {
-    this.r.record(this.host, 'health', `TCP ${host}:${port}`, 'from the host; healthy when it accepts a connection');
+    this.record(this.host, 'health', `TCP ${host}:${port}`, 'from the host; healthy when it accepts a connection');
   }
 
   async close(): Promise<void> {}
-}
-
-/** The steps of a script made by buildScript, by their markers: `( <command>\n)` after each start. */
-export function stepCommands(script: string, nonce: string): string[] {
-  const re = new RegExp(`@@ship:${nonce}:start:\\d+\\\\n'\\n\\( ([\\s\\S]*?)\\n\\)\\n__ship_rc=`, 'g');
-  return [...script.matchAll(re)].map((m) => m[1]!);
 }
 
 async function emptyFile(): Promise<{ path: string; remove(): Promise<void> }> {

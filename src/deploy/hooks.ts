@@ -1,8 +1,5 @@
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
-import type { Member, RunEnv } from './fleet.js';
-import { runOnEach } from './fleet.js';
-import { runSteps } from './run-steps.js';
-import { hookTasks, slotTasks, stepsFor, taskCommand, taskEnv, templateValues, type HostFacts } from './tasks.js';
+import { hookTasks, type HostFacts, type Member, type RunEnv, runOn, runOnEach, slotTasks, stepsFor, taskCommand, taskEnv, templateValues } from '../engine/index.js';
 
 /** What hooks need to know about a run: its hosts and the facts of each. */
 export interface HookContext {
@@ -70,13 +67,11 @@ async function runLocalTasks(tasks: TaskDef[], ctx: HookContext, label: string):
   };
   // one script, in order: a local task often depends on the one before (build, then upload)
   try {
-    const r = await runSteps({
+    const r = await runOn(ctx.env, {
       host: 'local',
       transport,
       steps: tasks.map((t) => ({ label: t.name, command: taskCommand(t, values, ctx.stage.configDir) })),
       env,
-      emit: ctx.env.emit,
-      redact: ctx.env.redact,
       ...(ctx.env.signal ? { signal: ctx.env.signal } : {}),
     });
     return r.ok ? [] : [r.error?.message ?? `${label} failed locally (exit ${r.exitCode})`];
@@ -98,4 +93,9 @@ export function unsupportedHooks(stage: StageConfig): string[] {
     if (t.local) out.push(`task ${t.name} is local: true around restart, which runs per host: it is not run`);
   }
   return out;
+}
+
+/** Hooks that run once the outcome is known never change it: their failures are warnings. */
+export async function warnOnFailure(key: string, ctx: HookContext): Promise<void> {
+  for (const f of await runHooks(key, ctx)) ctx.env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
 }

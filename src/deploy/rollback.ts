@@ -1,21 +1,17 @@
-import type { StageConfig } from '../config/types.js';
+import type { HostConfig, StageConfig } from '../config/types.js';
+import { calm, closeFleet, hostFacts, openFleet, releaseLocks, runOnEach, selectHosts, unlockWhereFailed, type HostSelection, type Member, type RunEnv } from '../engine/index.js';
 import { DeployError, RollbackFailedError, UsageError } from '../errors.js';
 import { planFleetRollback } from '../release/choose.js';
-import { appendHistory } from '../release/history.js';
+import { appendHistory, type HistoryEntry } from '../release/history.js';
 import { isReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
-import { closeFleet, openFleet, releaseLocks, runOnEach, unlockWhereFailed, type Member, type RunEnv } from './fleet.js';
-import { runHooks, type HookContext } from './hooks.js';
+import { runHooks, warnOnFailure, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './publish.js';
 import { planWaves } from './rollout.js';
-import { selectHosts } from './select.js';
-import { hostFacts } from './tasks.js';
 
-export interface RollbackOptions {
-  to?: string;
-  hosts?: string[];
-  roles?: string[];
+export interface RollbackOptions extends HostSelection {
+  to?: string | undefined;
 }
 
 export interface RollbackResult {
@@ -24,100 +20,140 @@ export interface RollbackResult {
   warnings: string[];
 }
 
+/** One rollback in progress: the fleet it holds, the target, and each host's `current`. */
+interface RollbackRun {
+  stage: StageConfig;
+  selected: HostConfig[];
+  env: RunEnv;
+  members: Member[];
+  token: string;
+  target: string;
+  started: Date;
+  current: Record<string, string | null>;
+  hooks(o?: { calm?: boolean; result?: string }): HookContext;
+  switchTo(m: Member): SwitchTarget;
+}
+
 /**
  * `ship rollback`: every host to one target release (the previous good one, or --to), with
- * the publish step of a deploy (swap, restart, health). Refuses, changing nothing, when any
- * host lacks the target. The releases left are marked failed so no later rollback picks them.
+ * the deploy's publish step (swap, restart, health) in the same waves. Phases: connect and
+ * lock, plan (refusing, changing nothing, when any host lacks the target), publish, record.
+ * The releases left are marked failed so no later rollback picks them.
  */
 export async function rollback(stage: StageConfig, opts: RollbackOptions, env: RunEnv): Promise<RollbackResult> {
   if (opts.to !== undefined && !isReleaseId(opts.to)) throw new UsageError(`--to ${opts.to}: a release id is 14 digits, like 20261122021500 (see ship releases ${stage.stage})`);
-  const selected = selectHosts(stage, { ...(opts.hosts ? { hosts: opts.hosts } : {}), ...(opts.roles ? { roles: opts.roles } : {}) });
+  const selected = selectHosts(stage, opts);
   const started = env.clock.now();
-  const { members, token } = await openFleet(stage, selected, env, { command: 'rollback' });
-  const calm: RunEnv = { ...env, signal: undefined };
+  const { members, token } = await openFleet(stage, selected, env, { lock: { command: 'rollback' } });
   const plan = planFleetRollback(members.map((m) => m.state), opts.to);
-  if (!plan.ok) {
-    await releaseLocks(members, token, calm);
-    await closeFleet(members);
-    throw new DeployError(`rollback refused: ${plan.reason}`, plan.details, `see ship releases ${stage.stage}`);
-  }
-  const target = plan.target;
-  env.emit({ event: 'rollback:start', hosts: members.map((m) => m.host.name), target });
+  if (!plan.ok) return refuse(env, members, token, new DeployError(`rollback refused: ${plan.reason}`, plan.details, `see ship releases ${stage.stage}`));
+  const run = rollbackRun(stage, env, members, token, plan.target, started, selected);
+  env.emit({ event: 'rollback:start', hosts: members.map((m) => m.host.name), target: run.target });
+  const warnings = rollbackWarnings(run, plan);
+  for (const w of warnings) env.emit({ event: 'log', level: 'warn', message: w });
+  const before = await runHooks('before:rollback', run.hooks());
+  if (before.length) return refuse(env, members, token, new DeployError('rollback refused: the before:rollback hook failed; nothing was changed', before));
+  const failures = await switchAll(run);
+  await record(run, failures);
+  return { release: run.target, current: run.current, warnings };
+}
+
+function rollbackRun(stage: StageConfig, env: RunEnv, members: Member[], token: string, target: string, started: Date, selected: HostConfig[]): RollbackRun {
+  const switchTo = (m: Member): SwitchTarget => ({
+    member: m,
+    release: target,
+    facts: hostFacts(stage, m.host, m.paths, target, { revision: revisionOf(m, target) ?? '', previous: m.state.current }),
+  });
+  return {
+    stage,
+    selected,
+    env,
+    members,
+    token,
+    target,
+    started,
+    current: Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null])),
+    switchTo,
+    hooks: (o = {}) => ({
+      stage,
+      selected,
+      members,
+      env: o.calm ? calm(env) : env,
+      facts: (m) => switchTo(m).facts,
+      cwd: (m) => m.paths.current,
+      ...(o.result ? { result: o.result } : {}),
+    }),
+  };
+}
+
+const revisionOf = (m: Member, id: string) => m.state.releases.find((r) => r.id === id)?.revision;
+
+async function refuse(env: RunEnv, members: Member[], token: string, error: Error): Promise<never> {
+  await releaseLocks(members, token, calm(env));
+  await closeFleet(members);
+  throw error;
+}
+
+function rollbackWarnings(run: RollbackRun, plan: { warnings: string[]; differing: string[]; from: Record<string, string | undefined> }): string[] {
+  const { target, members } = run;
   const warnings = [...plan.warnings];
   if (plan.differing.length) warnings.push(`hosts were on different releases before the rollback: ${plan.differing.map((h) => `${h} (${plan.from[h] ?? 'none'})`).join(', ')}; all will be on ${target}`);
   const crossed = new Set<string>();
   for (const m of members) for (const id of m.state.migrated) if (id > target && m.state.current && id <= m.state.current) crossed.add(id);
   if (crossed.size) warnings.push(`release(s) ${[...crossed].sort().join(', ')} ran database migrations: the database was NOT rolled back`);
-  for (const w of warnings) env.emit({ event: 'log', level: 'warn', message: w });
+  return warnings;
+}
 
-  const current: Record<string, string | null> = Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null]));
-  const targetOf = (m: Member): SwitchTarget => ({
-    member: m,
-    release: target,
-    facts: hostFacts(stage, m.host, m.paths, target, {
-      revision: m.state.releases.find((r) => r.id === target)?.revision ?? '',
-      previous: m.state.current,
-    }),
-  });
-  const hookCtx = (e: RunEnv, result?: string): HookContext => ({
-    stage,
-    selected,
-    members,
-    env: e,
-    facts: (m) => targetOf(m).facts,
-    cwd: (m) => m.paths.current,
-    ...(result ? { result } : {}),
-  });
-  const before = await runHooks('before:rollback', hookCtx(env));
-  if (before.length) {
-    await releaseLocks(members, token, calm);
-    await closeFleet(members);
-    throw new DeployError('rollback refused: the before:rollback hook failed; nothing was changed', before);
-  }
+/** Publish, wave by wave, every host not already on the target; stops after a wave that failed. */
+async function switchAll(run: RollbackRun): Promise<string[]> {
   const failures: string[] = [];
-  const moving = members.filter((m) => m.state.current !== target);
-  for (const [w, wave] of planWaves(moving.length, stage.rollout).entries()) {
-    const outcomes = await switchHosts(stage, selected, wave.map((i) => targetOf(moving[i]!)), env, { wave: w + 1, checkHealth: true });
-    outcomes.forEach((o) => {
+  const moving = run.members.filter((m) => m.state.current !== run.target);
+  for (const [w, wave] of planWaves(moving.length, run.stage.rollout).entries()) {
+    const outcomes = await switchHosts(run.stage, run.selected, wave.map((i) => run.switchTo(moving[i]!)), run.env, { wave: w + 1 });
+    for (const o of outcomes) {
       const m = moving.find((x) => x.host.name === o.host)!;
-      if (o.swapped) current[o.host] = target;
-      env.emit({ event: 'rollback', host: o.host, to: target, ...(m.state.current ? { from: m.state.current } : {}), ok: o.ok, ...(o.detail ? { reason: o.detail } : {}) });
+      if (o.swapped) run.current[o.host] = run.target;
+      run.env.emit({ event: 'rollback', host: o.host, to: run.target, ...(m.state.current ? { from: m.state.current } : {}), ok: o.ok, ...(o.detail ? { reason: o.detail } : {}) });
       if (!o.ok) failures.push(o.detail ?? `${o.host}: failed`);
-    });
+    }
     if (failures.length) break;
   }
+  return failures;
+}
+
+/** After hooks, history, marks and unlock on every host; throws when the rollback failed. */
+async function record(run: RollbackRun, failures: string[]): Promise<void> {
   const ok = failures.length === 0;
-  for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure']) {
-    for (const f of await runHooks(key, hookCtx(calm, ok ? 'rolled-back' : 'failed'))) env.emit({ event: 'log', level: 'warn', message: `${key} hook failed: ${f}` });
-  }
-  const recorded = await runOnEach(members, calm, (m) => [
+  const quiet = calm(run.env);
+  for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure']) await warnOnFailure(key, run.hooks({ calm: true, result: ok ? 'rolled-back' : 'failed' }));
+  const recorded = await runOnEach(run.members, quiet, (m) => [
     // the release we left is never a rollback target again
-    ...(ok && m.state.current && m.state.current !== target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),
-    {
-      label: 'history',
-      command: appendHistory(m.paths, {
-        action: 'rollback',
-        release: target,
-        ...(m.state.releases.find((r) => r.id === target)?.revision ? { revision: m.state.releases.find((r) => r.id === target)!.revision! } : {}),
-        ...(m.state.current ? { previous: m.state.current } : {}),
-        user: env.operator.user,
-        ...(env.operator.ci ? { ci: env.operator.ci } : {}),
-        started: started.toISOString(),
-        finished: env.clock.now().toISOString(),
-        result: ok ? 'deployed' : 'failed',
-        host: m.host.name,
-      }),
-    },
-    { label: 'unlock', command: releaseLock(m.paths, token) },
+    ...(ok && m.state.current && m.state.current !== run.target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),
+    { label: 'history', command: appendHistory(m.paths, historyOf(run, m, ok)) },
+    { label: 'unlock', command: releaseLock(m.paths, run.token) },
   ]);
-  await unlockWhereFailed(members, recorded, token, calm);
-  await closeFleet(members);
-  if (!ok) {
-    throw new RollbackFailedError(
-      `rollback to ${target} failed on ${failures.length} host(s): hosts may differ`,
-      [...failures, ...Object.entries(current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`)],
-      `fix the failing host(s), then run ship rollback ${stage.stage} --to <id> again`,
-    );
-  }
-  return { release: target, current, warnings };
+  await unlockWhereFailed(run.members, recorded, run.token, quiet);
+  await closeFleet(run.members);
+  if (ok) return;
+  throw new RollbackFailedError(
+    `rollback to ${run.target} failed on ${failures.length} host(s): hosts may differ`,
+    [...failures, ...Object.entries(run.current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`)],
+    `fix the failing host(s), then run ship rollback ${run.stage.stage} --to <id> again`,
+  );
+}
+
+function historyOf(run: RollbackRun, m: Member, ok: boolean): HistoryEntry {
+  const revision = revisionOf(m, run.target);
+  return {
+    action: 'rollback',
+    release: run.target,
+    ...(revision ? { revision } : {}),
+    ...(m.state.current ? { previous: m.state.current } : {}),
+    user: run.env.operator.user,
+    ...(run.env.operator.ci ? { ci: run.env.operator.ci } : {}),
+    started: run.started.toISOString(),
+    finished: run.env.clock.now().toISOString(),
+    result: ok ? 'deployed' : 'failed',
+    host: m.host.name,
+  };
 }

@@ -1,11 +1,8 @@
 import type { HealthSettings } from '../config/types.js';
-import type { Clock } from '../deploy/clock.js';
-import { runSteps } from '../deploy/run-steps.js';
+import { runOn, type RunEnv } from '../engine/index.js';
 import { inDir, script } from '../shell/command.js';
 import { interpolateShell, interpolateText } from '../shell/template.js';
 import type { Transport } from '../transport/types.js';
-import type { Emit } from '../ui/events.js';
-import type { Redact } from '../ui/redact.js';
 import { judgeHttp, type Verdict } from './evaluate.js';
 import { pollUntilHealthy, type PollResult } from './poll.js';
 
@@ -14,20 +11,16 @@ export interface HealthCheckInput {
   transport: Transport;
   health: HealthSettings;
   values: Record<string, string>; // template values for this host
-  env?: Record<string, string>; // environment of a `command` check (the tasks' environment)
-  clock: Clock;
-  emit: Emit;
-  redact: Redact;
-  signal?: AbortSignal;
+  taskEnv?: Record<string, string>; // environment of a `command` check (the tasks' environment)
 }
 
 /** One probe per the configured kind: http, then tcp, then command (the first configured). */
-function makeProbe(i: HealthCheckInput): () => Promise<Verdict> {
+function makeProbe(run: RunEnv, i: HealthCheckInput): () => Promise<Verdict> {
   const { health } = i;
   const perAttempt = Math.max(1000, Math.min(health.timeoutMs, 10_000));
   if (health.http) {
     const url = interpolateText(health.http, i.values);
-    return async () => judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(i.signal ? { signal: i.signal } : {}) }), health.expect);
+    return async () => judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(run.signal ? { signal: run.signal } : {}) }), health.expect);
   }
   if (health.tcp) {
     const target = interpolateText(health.tcp, i.values);
@@ -42,32 +35,31 @@ function makeProbe(i: HealthCheckInput): () => Promise<Verdict> {
     // run in the release just published, like the app itself
     const command = inDir(i.values.current_path ?? '/', script(interpolateShell(health.command, i.values)));
     return async () => {
-      const r = await runSteps({
+      const r = await runOn(run, {
         host: i.host,
         transport: i.transport,
         steps: [{ label: 'health', command }],
-        ...(i.env ? { env: i.env } : {}),
-        emit: i.emit,
-        redact: i.redact,
+        ...(i.taskEnv ? { env: i.taskEnv } : {}),
         quiet: true,
-        ...(i.signal ? { signal: i.signal } : {}),
+        ...(run.signal ? { signal: run.signal } : {}),
       });
       const why = r.steps[0]?.stderr.trim().split('\n').at(-1) ?? '';
-      return r.ok ? { ok: true, detail: 'command exited 0' } : { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${i.redact(why)}` : ''}` };
+      return r.ok ? { ok: true, detail: 'command exited 0' } : { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${run.redact(why)}` : ''}` };
     };
   }
   return async () => ({ ok: true, detail: 'no health check configured' });
 }
 
-export async function checkHealth(i: HealthCheckInput): Promise<PollResult> {
-  const probe = makeProbe(i);
+/** Polls the host's health check until healthy or its timeout, reporting every attempt. */
+export async function checkHealth(run: RunEnv, i: HealthCheckInput): Promise<PollResult> {
+  const probe = makeProbe(run, i);
   const result = await pollUntilHealthy(probe, {
     timeoutMs: i.health.timeoutMs,
     intervalMs: i.health.intervalMs,
-    clock: i.clock,
-    ...(i.signal ? { signal: i.signal } : {}),
-    onAttempt: (attempt, v) => i.emit({ event: 'health', host: i.host, ok: v.ok, attempt, detail: i.redact(v.detail) }),
+    clock: run.clock,
+    ...(run.signal ? { signal: run.signal } : {}),
+    onAttempt: (attempt, v) => run.emit({ event: 'health', host: i.host, ok: v.ok, attempt, detail: run.redact(v.detail) }),
   });
-  i.emit({ event: 'health', host: i.host, ok: result.ok, attempt: result.attempts, detail: i.redact(result.last.detail), final: true });
+  run.emit({ event: 'health', host: i.host, ok: result.ok, attempt: result.attempts, detail: run.redact(result.last.detail), final: true });
   return result;
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '../deploy/clock.js';
+import type { Clock } from '../engine/index.js';
 import type { Verdict } from './evaluate.js';
 
 export interface PollResult {

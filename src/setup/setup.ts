@@ -6,12 +6,9 @@
  * (the others still get set up); the caller decides the exit code.
  */
 import type { StageConfig } from '../config/types.js';
-import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from '../deploy/fleet.js';
-import { runSteps } from '../deploy/run-steps.js';
-import { selectHosts } from '../deploy/select.js';
+import { closeFleet, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts } from '../engine/index.js';
 import type { Recipe } from '../recipes/load.js';
 import type { Step } from '../shell/script.js';
-import { mapSettled } from '../util/pool.js';
 import { parseActionLines, type ActionLine } from './actions.js';
 import { parseSetupProbe, planSetup, setupProbe, type SetupTemplates } from './plan.js';
 
@@ -28,7 +25,7 @@ export async function setupStage(
   selection: { hosts?: string[]; roles?: string[] },
   env: RunEnv,
 ): Promise<SetupResult[]> {
-  const { members, token } = await openFleet(stage, selectHosts(stage, selection), env, { command: 'setup' });
+  const { members, token } = await openFleet(stage, selectHosts(stage, selection), env, { lock: { command: 'setup' } });
   try {
     const settled = await mapSettled(members, env.concurrency, (m) => setupHost(stage, recipe, templates, m, env));
     return settled.map((s, i): SetupResult =>
@@ -42,7 +39,7 @@ export async function setupStage(
 
 async function setupHost(stage: StageConfig, recipe: Recipe, templates: SetupTemplates, m: Member, env: RunEnv): Promise<SetupResult> {
   const run = (steps: Step[], vars: Record<string, string> = {}) =>
-    runSteps({ host: m.host.name, transport: m.transport, steps, env: vars, emit: env.emit, redact: env.redact, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
+    runOn(env, { host: m.host.name, transport: m.transport, steps, env: vars, quiet: true, ...(env.signal ? { signal: env.signal } : {}) });
   const probe = await run(setupProbe());
   if (!probe.ok) return { host: m.host.name, lines: [], error: probe.error?.message ?? `exit ${probe.exitCode}` };
   const facts = parseSetupProbe(probe.steps[0]?.stdout ?? '', probe.steps[1]?.stdout ?? '');

@@ -12,23 +12,41 @@ export interface Step {
   command: Command;
   /** Bookkeeping (lock, inspect): no task events or output lines for it, even in a reported script. */
   quiet?: boolean;
+  /** What the run reads from this step's outcome, for the few steps whose result is more than ok/failed. */
+  kind?: StepKind;
+  /** An exit code that means "nothing to do, skipped": the script goes on and the outcome says skipped. */
+  skipCode?: number;
+}
+
+/**
+ * The steps a run looks at after they ran: the lock (held by someone else?), the inspection
+ * (what the host holds), the fresh-id guard (id refused?), the swap (did `current` move?) and
+ * the migration (did it run?). Tagged by kind, so no caller matches labels.
+ */
+export type StepKind = 'lock' | 'inspect' | 'fresh-id' | 'swap' | 'migrate';
+
+/** A step's command as shell text, with what its exit code may mean. */
+export interface RenderedStep {
+  text: string;
+  skipCode?: number;
 }
 
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {
-  return scriptOf(steps.map((s) => render(s.command)), opts);
+  return scriptOf(steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })), opts);
 }
 
 /** The same from commands already rendered (a caller that also shows them renders them once). */
-export function scriptOf(commands: string[], opts: { nonce: string; env?: Record<string, string> }): string {
+export function scriptOf(commands: RenderedStep[], opts: { nonce: string; env?: Record<string, string> }): string {
   const lines = ['umask 022'];
   if (opts.env && Object.keys(opts.env).length) lines.push(renderExports(opts.env));
   commands.forEach((command, i) => {
+    const skip = command.skipCode !== undefined ? `[ "$__ship_rc" -eq ${command.skipCode} ] || ` : '';
     lines.push(
       `printf '\\n@@ship:${opts.nonce}:start:${i}\\n'`,
-      `( ${command}\n)`,
+      `( ${command.text}\n)`,
       '__ship_rc=$?',
       `printf '\\n@@ship:${opts.nonce}:end:${i}:%s\\n' "$__ship_rc"`,
-      '[ "$__ship_rc" -eq 0 ] || exit "$__ship_rc"',
+      `[ "$__ship_rc" -eq 0 ] || ${skip}exit "$__ship_rc"`,
     );
   });
   lines.push('exit 0');

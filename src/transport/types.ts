@@ -12,8 +12,6 @@ export interface ExecOptions {
   onData?: (stream: OutputStream, chunk: Buffer) => void;
   /** Aborting kills the remote command (best effort) and rejects with an AbortError. */
   signal?: AbortSignal;
-  /** The labels of a script's steps, in order: for transports that record what they are sent (--dry-run). */
-  steps?: string[];
 }
 
 export interface ExecResult {

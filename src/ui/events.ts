@@ -11,7 +11,7 @@ export type ShipEvent =
   | { event: 'lock'; host: string; ok: boolean; holder?: string; continues?: boolean }
   | { event: 'phase'; phase: string }
   | { event: 'task:start'; host: string; task: string; command?: string }
-  | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number }
+  | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number; skipped?: boolean }
   | { event: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string; task?: string }
   | { event: 'publish'; host: string; release: string; previous?: string; batch: number }
   | { event: 'health'; host: string; ok: boolean; attempt: number; detail: string; final?: boolean }

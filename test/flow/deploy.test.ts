@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.js';
 import { rollback } from '../../src/deploy/rollback.js';
-import { lockStage, unlockStage } from '../../src/deploy/status.js';
+import { lockStage, unlockStage } from '../../src/ops/status.js';
 import { DeployError, InterruptedError, LockedError, RollbackFailedError, RolledBackError } from '../../src/errors.js';
 import { fixtureRepo } from '../helpers/repo.js';
 import { fakeClock, localStage, realGit, recordingEnv, task, taskTrail } from '../helpers/stage.js';

@@ -13,7 +13,7 @@ import {
   parseDf,
 } from '../../src/setup/check/judge.js';
 import { checkProbe, parseCheckProbe, type ProbeInput } from '../../src/setup/check/probe.js';
-import type { StepOutcome } from '../../src/deploy/run-steps.js';
+import type { StepOutcome } from '../../src/engine/index.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const DAY = 86_400_000;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { LoadedConfig } from '../../src/config/loaded.js';
-import { primaryFor } from '../../src/config/primary.js';
+import { primaryFor } from '../../src/engine/select.js';
 import { formatProblem } from '../../src/config/problem.js';
 import { resolveStage, type ResolveOptions } from '../../src/config/resolve.js';
 import type { StageConfig, TaskDef } from '../../src/config/types.js';
@@ -320,6 +320,8 @@ describe('primary', () => {
     expect(primaryFor(hosts, ['worker'])?.name).toBe('worker1');
     expect(primaryFor(hosts, ['cache'])).toBeUndefined();
     expect(primaryFor(hosts.filter((h) => !h.primary))?.name).toBe('db1');
+    // no roles, or an empty list: any host, as a task with `roles: []` runs on every host
+    expect(primaryFor(hosts, [])?.name).toBe(primaryFor(hosts)?.name);
   });
 });
 

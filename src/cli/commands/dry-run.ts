@@ -1,4 +1,4 @@
-import { systemClock } from '../../deploy/clock.js';
+import { systemClock } from '../../engine/index.js';
 import { dryRunDeploy, dryRunRollback, PLACEHOLDERS, type DryRun } from '../../deploy/dry-run.js';
 import { resolveRevision } from '../../git/git.js';
 import { makeRedactor, type Redact } from '../../ui/redact.js';

@@ -1,4 +1,4 @@
-import { describeOutcome, execOnHosts, runTask, shellCommand, type HostOutcome } from '../../deploy/exec.js';
+import { describeOutcome, execOnHosts, runTask, shellCommand, type HostOutcome } from '../../ops/exec.js';
 import { DeployError, ShipError, UsageError } from '../../errors.js';
 import { serverPaths } from '../../release/paths.js';
 import { render } from '../../shell/render.js';

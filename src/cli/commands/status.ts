@@ -1,4 +1,4 @@
-import { listReleases, lockStage, readHistories, unlockStage } from '../../deploy/status.js';
+import { listReleases, lockStage, readHistories, unlockStage } from '../../ops/status.js';
 import { UsageError } from '../../errors.js';
 import { prepareRuntime, type GlobalOptions } from '../runtime.js';
 import { table } from '../../ui/table.js';

@@ -8,7 +8,7 @@ import type { ServerPaths } from '../../release/paths.js';
 import { script, type Command } from '../../shell/command.js';
 import { quote } from '../../shell/render.js';
 import type { Step } from '../../shell/script.js';
-import type { StepOutcome } from '../../deploy/run-steps.js';
+import type { StepOutcome } from '../../engine/index.js';
 import { findPrograms, parsePrograms } from '../programs.js';
 import type { BackupFacts, DeployToFacts, LogrotateFacts } from './judge.js';
 

@@ -6,17 +6,13 @@
  */
 import type { HostConfig, StageConfig } from '../../config/types.js';
 import { parseDuration } from '../../config/units.js';
-import type { RunEnv } from '../../deploy/fleet.js';
-import { runSteps } from '../../deploy/run-steps.js';
-import { selectHosts } from '../../deploy/select.js';
-import { hostFacts, taskEnv, taskRunsOn, templateValues } from '../../deploy/tasks.js';
+import { hostFacts, mapSettled, type RunEnv, runOn, selectHosts, taskEnv, taskRunsOn, templateValues } from '../../engine/index.js';
 import { checkHealth } from '../../health/check.js';
 import { healthChecksFor } from '../../health/select.js';
 import type { Recipe } from '../../recipes/load.js';
 import { serverPaths, type ServerPaths } from '../../release/paths.js';
 import { interpolateText } from '../../shell/template.js';
 import type { Transport } from '../../transport/types.js';
-import { mapSettled } from '../../util/pool.js';
 import { logrotateLocations } from '../plan.js';
 import {
   judgeBackup,
@@ -85,7 +81,7 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
     const ms = Math.round(performance.now() - t0);
     const paths = serverPaths(host.deployTo);
     const probeInput = probeFor(o, host, paths);
-    const outcome = await runSteps({ host: host.name, transport, steps: checkProbe(probeInput), emit: o.env.emit, redact: o.env.redact, quiet: true, ...(o.env.signal ? { signal: o.env.signal } : {}) });
+    const outcome = await runOn(o.env, { host: host.name, transport, steps: checkProbe(probeInput), quiet: true, ...(o.env.signal ? { signal: o.env.signal } : {}) });
     if (!outcome.ok) {
       add('ssh', { status: 'fail', detail: `connected, but the check script failed: ${outcome.error?.message ?? `exit ${outcome.exitCode}`}` });
       return items;
@@ -140,16 +136,13 @@ async function judgeHealth(o: CheckOptions, host: HostConfig, transport: Transpo
         // an unknown placeholder is reported by the health check itself, just below
       }
     }
-    const result = await checkHealth({
+    // every attempt would be noise here: the verdict is the item
+    const result = await checkHealth({ ...o.env, emit: () => {} }, {
       host: host.name,
       transport,
       health: { ...health, timeoutMs: Math.min(health.timeoutMs, HEALTH_LIMIT_MS) },
       values,
-      env: taskEnv(o.stage, host, f),
-      clock: o.env.clock,
-      emit: () => {}, // every attempt would be noise here: the verdict is the item
-      redact: o.env.redact,
-      ...(o.env.signal ? { signal: o.env.signal } : {}),
+      taskEnv: taskEnv(o.stage, host, f),
     }).catch((e: unknown) => ({ ok: false, attempts: 0, last: { ok: false, detail: o.env.redact(String((e as Error)?.message ?? e)) } }));
     const what = health.http ? `GET ${interpolateOr(health.http, values)}` : health.tcp ? `tcp ${interpolateOr(health.tcp, values)}` : 'command';
     verdicts.push({ status: result.ok ? 'pass' : 'fail', detail: `${what}: ${result.last.detail}${result.ok ? '' : ` (after ${result.attempts} attempt(s))`}` });

@@ -3,27 +3,20 @@ import { DeployError } from '../errors.js';
 import { parseHistory, readHistory, type HistoryEntry } from '../release/history.js';
 import { describeLock, forceUnlock, parseLockOwner, readLock } from '../release/lock.js';
 import type { InspectedHost } from '../release/inspect.js';
-import { closeFleet, openFleet, type RunEnv } from './fleet.js';
-import { runSteps } from './run-steps.js';
-import { selectHosts } from './select.js';
+import { closeFleet, openFleet, runOn, selectHosts, type HostSelection, type RunEnv } from '../engine/index.js';
 
 export interface HostListing extends InspectedHost {
   lock?: string; // who holds the lock, when locked
 }
 
-interface Selection {
-  hosts?: string[];
-  roles?: string[];
-}
-const pick = (o: Selection) => ({ ...(o.hosts ? { hosts: o.hosts } : {}), ...(o.roles ? { roles: o.roles } : {}) });
 
 /** `ship releases`: per host, its releases, which is current, which failed, and any lock. */
-export async function listReleases(stage: StageConfig, opts: Selection, env: RunEnv): Promise<HostListing[]> {
-  const { members } = await openFleet(stage, selectHosts(stage, pick(opts)), env, undefined);
+export async function listReleases(stage: StageConfig, opts: HostSelection, env: RunEnv): Promise<HostListing[]> {
+  const { members } = await openFleet(stage, selectHosts(stage, opts), env);
   try {
     return await Promise.all(
       members.map(async (m) => {
-        const r = await runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'lock', command: readLock(m.paths) }], emit: env.emit, redact: env.redact, quiet: true });
+        const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label: 'lock', command: readLock(m.paths) }], quiet: true });
         const owner = r.steps[0]?.stdout.trim() ? parseLockOwner(r.steps[0].stdout) : undefined;
         return { ...m.state, ...(r.steps[0]?.stdout.trim() ? { lock: describeLock(owner, env.clock.now()) } : {}) };
       }),
@@ -34,12 +27,12 @@ export async function listReleases(stage: StageConfig, opts: Selection, env: Run
 }
 
 /** `ship history`: the newest `n` entries, all hosts merged, newest first. */
-export async function readHistories(stage: StageConfig, opts: Selection & { limit: number }, env: RunEnv): Promise<HistoryEntry[]> {
-  const { members } = await openFleet(stage, selectHosts(stage, pick(opts)), env, undefined);
+export async function readHistories(stage: StageConfig, opts: HostSelection & { limit: number }, env: RunEnv): Promise<HistoryEntry[]> {
+  const { members } = await openFleet(stage, selectHosts(stage, opts), env);
   try {
     const all = await Promise.all(
       members.map(async (m) => {
-        const r = await runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'history', command: readHistory(m.paths, opts.limit) }], emit: env.emit, redact: env.redact, quiet: true });
+        const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label: 'history', command: readHistory(m.paths, opts.limit) }], quiet: true });
         return parseHistory(r.steps[0]?.stdout ?? '').map((h) => ({ ...h, host: h.host ?? m.host.name }));
       }),
     );
@@ -53,19 +46,19 @@ export async function readHistories(stage: StageConfig, opts: Selection & { limi
 }
 
 /** `ship lock`: takes the stage's lock on every host and leaves it (a maintenance window). */
-export async function lockStage(stage: StageConfig, opts: Selection & { reason?: string }, env: RunEnv): Promise<string> {
-  const { members, token } = await openFleet(stage, selectHosts(stage, pick(opts)), env, { command: 'lock', ...(opts.reason ? { reason: opts.reason } : {}) });
+export async function lockStage(stage: StageConfig, opts: HostSelection & { reason?: string }, env: RunEnv): Promise<string> {
+  const { members, token } = await openFleet(stage, selectHosts(stage, opts), env, { lock: { command: 'lock', ...(opts.reason ? { reason: opts.reason } : {}) } });
   await closeFleet(members);
   return token;
 }
 
 /** `ship unlock`: removes the lock on every host whoever holds it, reporting who did. */
-export async function unlockStage(stage: StageConfig, opts: Selection, env: RunEnv): Promise<{ host: string; was?: string }[]> {
-  const { members } = await openFleet(stage, selectHosts(stage, pick(opts)), env, undefined);
+export async function unlockStage(stage: StageConfig, opts: HostSelection, env: RunEnv): Promise<{ host: string; was?: string }[]> {
+  const { members } = await openFleet(stage, selectHosts(stage, opts), env);
   try {
     const out = await Promise.all(
       members.map(async (m) => {
-        const r = await runSteps({ host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command: forceUnlock(m.paths) }], emit: env.emit, redact: env.redact, quiet: true });
+        const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command: forceUnlock(m.paths) }], quiet: true });
         if (!r.ok) throw new DeployError(`unlock failed on ${m.host.name}: ${r.error?.message ?? r.exitCode}`);
         const text = r.steps[0]?.stdout.trim();
         return { host: m.host.name, ...(text ? { was: describeLock(parseLockOwner(text), env.clock.now()) } : {}) };

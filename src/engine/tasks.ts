@@ -1,7 +1,7 @@
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { and, cmd, redirect, script, seq, subshell, when, type Command } from '../shell/command.js';
-import type { Step } from '../shell/script.js';
+import type { Step, StepKind } from '../shell/script.js';
 import { interpolateShell, TemplateError } from '../shell/template.js';
 import type { ServerPaths } from '../release/paths.js';
 import { primaryFor } from './select.js';
@@ -79,8 +79,8 @@ export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: 
   }
 }
 
-/** The line a task prints when `when_changed` found nothing changed (deploy.ts reads it). */
-export const skippedLine = (task: string) => `${task} skipped: nothing changed in `;
+/** The exit code of a task that `when_changed` skipped: the step counts as done, and as skipped. */
+export const SKIPPED = 79;
 
 /**
  * `when_changed`: run the task only when one of the paths differs between the release being
@@ -95,7 +95,7 @@ function skipWhenUnchanged(task: TaskDef, values: Record<string, string>, body: 
       redirect(cmd('diff', '-r', '-q', '--', `${prevPath}/${p}`, `${values.release_path}/${p}`), { op: '>', target: '/dev/null' }, { op: '2>&1' }),
     ),
   );
-  return when(same, cmd('echo', `${skippedLine(task.name)}${task.whenChanged!.join(', ')} since ${prev}`), body);
+  return when(same, seq(cmd('echo', `${task.name} skipped: nothing changed in ${task.whenChanged!.join(', ')} since ${prev}`), cmd('exit', String(SKIPPED))), body);
 }
 
 /** The tasks a hook key (`before:build`, `after:publish`) names, in order; task names resolved. */
@@ -116,7 +116,12 @@ export function slotTasks(stage: StageConfig, slot: string): TaskDef[] {
 
 /** Steps for tasks on one host: those whose roles (and `once`) select it, filled for it. */
 export function stepsFor(tasks: TaskDef[], host: HostConfig, selected: HostConfig[], values: Record<string, string>, cwd: string): Step[] {
-  return tasks.filter((t) => taskRunsOn(t, host, selected)).map((t) => ({ label: t.name, command: taskCommand(t, values, cwd) }));
+  return tasks.filter((t) => taskRunsOn(t, host, selected)).map((t) => taskStep(t, values, cwd));
+}
+
+/** One task as a step: a `when_changed` task may end as skipped. */
+function taskStep(task: TaskDef, values: Record<string, string>, cwd: string, kind?: StepKind): Step {
+  return { label: task.name, command: taskCommand(task, values, cwd), ...(kind ? { kind } : {}), ...(task.whenChanged?.length ? { skipCode: SKIPPED } : {}) };
 }
 
 /** Whether any task of a slot (or its hooks) runs on this host: known before any fact of it. */
@@ -127,7 +132,7 @@ export function slotRunsOn(slot: string, stage: StageConfig, host: HostConfig, s
 /**
  * The steps of a slot (build, migrate, restart...) on one host, with its before:/after: hooks
  * that name tasks or are inline tasks. Empty when nothing of it runs here. Local tasks are not
- * steps: they run once on the deploying machine (src/deploy/hooks.ts).
+ * steps: they run once on the deploying machine, with the hooks.
  */
 export function slotSteps(
   slot: string,
@@ -137,5 +142,9 @@ export function slotSteps(
   values: Record<string, string>,
   cwd: string,
 ): Step[] {
-  return stepsFor(slotTasks(stage, slot), host, selected, values, cwd);
+  const main = stage.tasks[slot];
+  // the migration itself is the step the deploy reads (did it run?); its hooks are not
+  return slotTasks(stage, slot)
+    .filter((t) => taskRunsOn(t, host, selected))
+    .map((t) => taskStep(t, values, cwd, slot === 'migrate' && t === main ? 'migrate' : undefined));
 }

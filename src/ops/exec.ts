@@ -4,11 +4,7 @@ import { previousGoodRelease } from '../release/choose.js';
 import type { ServerPaths } from '../release/paths.js';
 import { and, cmd, inDir, raw, redirect, script, seq, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
-import { mapSettled } from '../util/pool.js';
-import { closeFleet, openFleet, releaseLocks, type Member, type RunEnv } from './fleet.js';
-import { runSteps } from './run-steps.js';
-import { selectHosts } from './select.js';
-import { hostFacts, slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues, type HostFacts } from './tasks.js';
+import { closeFleet, hostFacts, type HostFacts, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts, type HostSelection, slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues } from '../engine/index.js';
 
 /**
  * `ship exec`, `ship run` and `ship ssh`: work on the release `current` points at, outside a
@@ -23,15 +19,10 @@ export interface HostOutcome {
   error?: string;
 }
 
-interface Selection {
-  hosts?: string[];
-  roles?: string[];
-}
-const pick = (o: Selection) => ({ ...(o.hosts ? { hosts: o.hosts } : {}), ...(o.roles ? { roles: o.roles } : {}) });
 
 /** `ship exec`: one shell command, as the user typed it, in the current release of each host. */
-export async function execOnHosts(stage: StageConfig, opts: Selection & { command: string }, env: RunEnv): Promise<HostOutcome[]> {
-  const selected = selectHosts(stage, pick(opts));
+export async function execOnHosts(stage: StageConfig, opts: HostSelection & { command: string }, env: RunEnv): Promise<HostOutcome[]> {
+  const selected = selectHosts(stage, opts);
   // the stage's env and SHIP_* facts are exported, as for tasks: `npm run x` sees DATABASE_URL
   return onCurrentReleases(stage, selected, env, undefined, (_m, _values, cwd) => [{ label: 'exec', command: inDir(cwd, script(opts.command)) }]);
 }
@@ -41,12 +32,12 @@ export async function execOnHosts(stage: StageConfig, opts: Selection & { comman
  * `once`) select, in the current release, holding the stage lock so no deploy moves `current`
  * under it.
  */
-export async function runTask(stage: StageConfig, opts: Selection & { task: string }, env: RunEnv): Promise<HostOutcome[]> {
+export async function runTask(stage: StageConfig, opts: HostSelection & { task: string }, env: RunEnv): Promise<HostOutcome[]> {
   const task = stage.tasks[opts.task];
   if (!task) throw new UsageError(`unknown task ${opts.task}`, [], `tasks of this stage: ${Object.keys(stage.tasks).sort().join(', ') || '(none)'} (see ship tasks)`);
   if (task.local) throw new UsageError(`task ${opts.task} is local: true: it runs on this machine during a deploy, and ship run runs tasks on hosts`);
   const tasks = slotTasks(stage, opts.task).filter((t) => !t.local);
-  const selected = selectHosts(stage, pick(opts));
+  const selected = selectHosts(stage, opts);
   const hosts = selected.filter((h) => taskRunsOn(task, h, selected));
   if (hosts.length === 0) {
     const where = task.roles?.length ? `hosts with role ${task.roles.join(' or ')}` : 'any host';
@@ -74,7 +65,7 @@ async function onCurrentReleases(
   lock: { command: string } | undefined,
   stepsOf: (m: Member, values: Record<string, string>, cwd: string) => Step[],
 ): Promise<HostOutcome[]> {
-  const { members, token } = await openFleet(stage, hosts, env, lock);
+  const { members, token } = await openFleet(stage, hosts, env, lock ? { lock } : {});
   const done = (o: HostOutcome): HostOutcome => {
     env.emit({ event: 'host:done', host: o.host, ok: o.exitCode === 0, exitCode: o.exitCode, ms: o.ms, ...(o.error ? { error: o.error } : {}) });
     return o;
@@ -86,13 +77,11 @@ async function onCurrentReleases(
       const facts = currentFacts(stage, m);
       if (!facts) return done({ host, exitCode: null, ms: 0, error: `no release is current in ${m.paths.root}: deploy first` });
       const t0 = performance.now();
-      const r = await runSteps({
+      const r = await runOn(env, {
         host,
         transport: m.transport,
         steps: stepsOf(m, templateValues(stage, m.host, facts), facts.release_path),
         env: taskEnv(stage, m.host, facts),
-        emit: env.emit,
-        redact: env.redact,
         ...(env.signal ? { signal: env.signal } : {}),
       });
       return done({ host, exitCode: r.exitCode, ms: Math.round(performance.now() - t0), ...(r.error ? { error: r.error.message } : {}) });

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
 import { render } from '../shell/render.js';
-import { parseMarker, scriptOf, type Step } from '../shell/script.js';
+import { parseMarker, scriptOf, type Step, type StepKind } from '../shell/script.js';
 import type { OutputStream, Transport } from '../transport/types.js';
 import type { Emit } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
 
 export interface StepOutcome {
   label: string;
+  kind?: StepKind;
   exitCode: number | undefined; // undefined: never ran
+  /** It exited with its step's skipCode: nothing to do (the exit code is then reported as 0). */
+  skipped?: boolean;
   ms: number;
   stdout: string;
   stderr: string;
@@ -35,13 +38,19 @@ export interface RunStepsOptions {
   onStepEnd?: (index: number, step: StepOutcome) => void;
 }
 
+/** How one host's steps are run: the real runner (runSteps) or a stand-in (a dry run records them). */
+export type StepRunner = (o: RunStepsOptions) => Promise<ScriptOutcome>;
+
+/** The outcome of the step of a kind, if the script has one. */
+export const stepOfKind = (o: Pick<ScriptOutcome, 'steps'> | undefined, kind: StepKind): StepOutcome | undefined => o?.steps.find((s) => s.kind === kind);
+
 const STDERR_TAIL = 12;
 
 /** Runs the steps as one script on one host, one round trip, streaming output line by line. */
 export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   if (o.steps.length === 0) return { ok: true, exitCode: 0, steps: [] };
   const nonce = randomBytes(8).toString('hex');
-  const outcomes: StepOutcome[] = o.steps.map((s) => ({ label: s.label, exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
+  const outcomes: StepOutcome[] = o.steps.map((s) => ({ label: s.label, ...(s.kind ? { kind: s.kind } : {}), exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
   let active = -1;
   let startedAt = 0;
   const now = () => performance.now();
@@ -74,9 +83,11 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
     } else {
       const out = outcomes[marker.step];
       if (out) {
-        out.exitCode = marker.exitCode;
+        const skipped = marker.exitCode !== 0 && marker.exitCode === o.steps[marker.step]?.skipCode;
+        out.exitCode = skipped ? 0 : marker.exitCode;
+        if (skipped) out.skipped = true;
         out.ms = Math.round(now() - startedAt);
-        if (!quiet(marker.step)) o.emit({ event: 'task:end', host: o.host, task: out.label, ms: out.ms, exitCode: marker.exitCode });
+        if (!quiet(marker.step)) o.emit({ event: 'task:end', host: o.host, task: out.label, ms: out.ms, exitCode: out.exitCode, ...(skipped ? { skipped } : {}) });
         o.onStepEnd?.(marker.step, out);
       }
     }
@@ -91,8 +102,11 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
     }
   };
 
-  const script = scriptOf(rendered, { nonce, ...(o.env ? { env: o.env } : {}) });
-  const result = await o.transport.runScript(script, { onData, steps: o.steps.map((s) => s.label), ...(o.signal ? { signal: o.signal } : {}) });
+  const script = scriptOf(
+    o.steps.map((s, i) => ({ text: rendered[i]!, ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })),
+    { nonce, ...(o.env ? { env: o.env } : {}) },
+  );
+  const result = await o.transport.runScript(script, { onData, ...(o.signal ? { signal: o.signal } : {}) });
   for (const stream of ['stdout', 'stderr'] as const) if (buffers[stream]) onLine(stream, buffers[stream]);
 
   if (result.exitCode === 0) return { ok: true, exitCode: 0, steps: outcomes };

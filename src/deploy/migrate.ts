@@ -1,0 +1,42 @@
+import { runOnEach, slotSteps, slotTasks, taskEnv, templateValues, type Member } from '../engine/index.js';
+import { InterruptedError } from '../errors.js';
+import { cmd } from '../shell/command.js';
+import type { Step } from '../shell/script.js';
+import { describeFailures } from '../engine/index.js';
+import { pruneBackups } from './deploy-steps.js';
+import { runHooks, runTasks } from './hooks.js';
+import { stopOn } from './prepare.js';
+import type { DeployRun } from './run.js';
+
+/**
+ * Phase 3b, migrations: once, on the primary, after a backup where one is defined; before any
+ * swap. Then the before:publish hooks. Any failure throws (nothing was switched yet).
+ */
+export async function migrate(run: DeployRun): Promise<void> {
+  const { stage, env } = run;
+  const local = [...slotTasks(stage, 'backup'), ...slotTasks(stage, 'migrate')].filter((t) => t.local);
+  stopOn(run, await runTasks(local, run.hooks((m) => run.inRelease(m)), 'migrate (local)'));
+  const once = await runOnEach(run.members, env, (m) => onceSteps(run, m), (m) => taskEnv(stage, m.host, run.factsOf(m)));
+  // a migration skipped as unchanged (when_changed) did not run
+  run.migrated = once.some((o) => o.steps.some((s) => s.kind === 'migrate' && s.exitCode === 0 && !s.skipped));
+  stopOn(run, describeFailures(run.members, once));
+  if (env.signal?.aborted) throw new InterruptedError('interrupted before publishing: nothing was changed, the new release was removed');
+  stopOn(run, await runHooks('before:publish', run.hooks((m) => run.inRelease(m))));
+}
+
+/** The backup (with its directory and pruning) and migrate steps of one host: empty unless it is the primary. */
+function onceSteps(run: DeployRun, m: Member): Step[] {
+  const { stage } = run;
+  const cwd = run.inRelease(m);
+  const values = templateValues(stage, m.host, run.factsOf(m));
+  const backup = slotSteps('backup', stage, m.host, run.selected, values, cwd);
+  const migrate = slotSteps('migrate', stage, m.host, run.selected, values, cwd);
+  if (!backup.length) return migrate;
+  const prune = pruneBackups(stage, m);
+  return [
+    { label: 'backups dir', command: cmd('mkdir', '-p', '--', run.factsOf(m).backup_path) },
+    ...backup,
+    ...(prune ? [{ label: 'prune backups', command: prune }] : []),
+    ...migrate,
+  ];
+}

@@ -1,0 +1,38 @@
+import type { StageConfig } from '../config/types.js';
+import { startConnecting, selectHosts, type HostSelection, type RunEnv } from '../engine/index.js';
+import { DeployError, InterruptedError } from '../errors.js';
+import type { DeployPlan, GitOps } from './run.js';
+
+export interface DeployOptions extends HostSelection {
+  revision?: string | undefined;
+}
+
+/**
+ * Phase 1, plan: the hosts, the one sha they all get, and (strategy upload) the archive of it,
+ * made once here. Nothing is sent to a host. The SSH handshakes start now and run while git
+ * works: connections are all a failure here leaves to close.
+ */
+export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployPlan> {
+  const started = env.clock.now();
+  const selected = selectHosts(stage, opts);
+  const ref = opts.revision ?? stage.branch;
+  const connections = startConnecting(selected, env);
+  let archive: DeployPlan['archive'];
+  try {
+    const revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
+      throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
+    });
+    if (env.signal?.aborted) throw new InterruptedError('interrupted before connecting: nothing was changed');
+    if (stage.strategy === 'upload') {
+      archive = await git.tempFile(`ship-${stage.app}-${revision.slice(0, 12)}.tar`);
+      await git.archiveToFile(stage.repo, revision, stage.repoTree, archive.path).catch((e: Error) => {
+        throw new DeployError(e.message);
+      });
+    }
+    return { stage, env, selected, ref, revision, archive, connections, started };
+  } catch (e) {
+    await archive?.remove();
+    await connections.close();
+    throw e;
+  }
+}
