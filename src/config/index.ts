@@ -9,6 +9,7 @@ export type { RecipeTaskNames, ValidateOptions, Validated } from './validate.js'
 export { formatProblem, sortProblems } from './problem.js';
 export { parseDuration, parseSize, formatDuration, formatSize } from './units.js';
 export type { Parsed } from './units.js';
-export { DEFAULTS, PHASES, PROTOCOL_SLOTS, TEMPLATE_NAMES } from './schema.js';
+export { HOOK_POINTS, PHASES, PROTOCOL, PROTOCOL_SLOTS } from './protocol.js';
+export { DEFAULTS, TEMPLATE_NAMES } from './schema.js';
 export { toJsonSchema, renderJsonSchema } from './json-schema.js';
 export type * from './types.js';

@@ -33,27 +33,6 @@ export const DEFAULTS = {
   hostRoles: ['web', 'app'],
 } as const;
 
-/** Steps of the deploy protocol: what `before:<name>` / `after:<name>` hooks may name. */
-export const PHASES = [
-  'deploy',
-  'connect',
-  'lock',
-  'prepare',
-  'update',
-  'build',
-  'backup',
-  'migrate',
-  'publish',
-  'restart',
-  'health',
-  'finish',
-  'rollback',
-  'failure',
-] as const;
-
-/** Task names a hook may run even when neither the recipe nor deploy.yaml defines them. */
-export const PROTOCOL_SLOTS = ['build', 'migrate', 'backup', 'restart', 'deploy', 'publish', 'rollback', 'failure'] as const;
-
 /** {{name}} template names filled by ship itself; `vars:` may not redefine them. */
 export const TEMPLATE_NAMES = [
   'app',
@@ -67,8 +46,9 @@ export const TEMPLATE_NAMES = [
   'revision',
   'branch',
   'previous_release',
-  'backup_path',
+  'backup_path', // <shared>/backups: where backup tasks write, pruned to backup_keep
 ] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const NAME_HINT = '(letters, digits, ".", "_" and "-")';

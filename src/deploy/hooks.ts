@@ -1,3 +1,4 @@
+import { describeHookPoints, HOOK_POINTS } from '../config/protocol.js';
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { hookTasks, type HostFacts, type Member, type RunEnv, runOn, runOnEach, slotTasks, stepsFor, taskCommand, taskEnv, templateValues } from '../engine/index.js';
 
@@ -80,14 +81,11 @@ async function runLocalTasks(tasks: TaskDef[], ctx: HookContext, label: string):
   }
 }
 
-/** Steps whose hooks the protocol runs: slots run their hooks with the slot; phases at their point. */
-const HOOKED = new Set(['before:build', 'after:build', 'before:backup', 'after:backup', 'before:migrate', 'after:migrate', 'before:restart', 'after:restart', 'before:deploy', 'after:deploy', 'before:publish', 'after:publish', 'before:rollback', 'after:rollback', 'after:failure']);
-
 /** Hooks and local tasks ship would not run, reported as warnings rather than skipped silently. */
 export function unsupportedHooks(stage: StageConfig): string[] {
   const out: string[] = [];
   for (const key of Object.keys(stage.hooks)) {
-    if (!HOOKED.has(key)) out.push(`hook ${key} is not run by ship (hooks run before/after build, backup, migrate, restart, deploy, publish, rollback, and after:failure)`);
+    if (!HOOK_POINTS.has(key)) out.push(`hook ${key} is not run by ship (hooks run ${describeHookPoints()})`);
   }
   for (const t of slotTasks(stage, 'restart')) {
     if (t.local) out.push(`task ${t.name} is local: true around restart, which runs per host: it is not run`);

@@ -1,3 +1,4 @@
+import type { TemplateName } from '../config/schema.js';
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { and, cmd, redirect, script, seq, subshell, when, type Command } from '../shell/command.js';
@@ -6,21 +7,11 @@ import { interpolateShell, TemplateError } from '../shell/template.js';
 import type { ServerPaths } from '../release/paths.js';
 import { primaryFor } from './select.js';
 
-/** Facts of one deploy on one host: what `{{name}}` placeholders and SHIP_* variables hold. */
-export interface HostFacts {
-  app: string;
-  stage: string;
-  host: string;
-  release: string;
-  release_path: string;
-  current_path: string;
-  shared_path: string;
-  deploy_to: string;
-  revision: string;
-  branch: string;
-  previous_release: string;
-  backup_path: string; // <shared>/backups: where backup tasks write, pruned to backup_keep
-}
+/**
+ * Facts of one deploy on one host: what `{{name}}` placeholders and SHIP_* variables hold.
+ * Its keys are the template names ship fills itself (the config refuses `vars:` of those names).
+ */
+export type HostFacts = Record<TemplateName, string>;
 
 /** The facts of `release` on one host; revision and branch as known to the caller. */
 export function hostFacts(

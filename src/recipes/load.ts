@@ -10,7 +10,8 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { displayPath, NO_POS, positionOf, type NodePosition, type Path } from '../config/positions.js';
 import { sortProblems } from '../config/problem.js';
 import { taskDef } from '../config/resolve-tasks.js';
-import { PHASES, PROTOCOL_SLOTS, TEMPLATE_NAMES } from '../config/schema.js';
+import { PHASES, PROTOCOL_SLOTS } from '../config/protocol.js';
+import { TEMPLATE_NAMES } from '../config/schema.js';
 import { didYouMean, knownAndClosest } from '../config/suggest.js';
 import type { ConfigProblem, HookEntry, TaskDef } from '../config/types.js';
 import { walk } from '../config/walk.js';

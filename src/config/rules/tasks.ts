@@ -1,7 +1,8 @@
 /** Rules about tasks and hooks: hooks name tasks and steps that exist, roles that some host has. */
 import type { Loose } from '../dsl.js';
 import type { Path } from '../positions.js';
-import { PHASES, PROTOCOL_SLOTS, type RawHookEntry, type RawTask } from '../schema.js';
+import { PHASES, PROTOCOL_SLOTS } from '../protocol.js';
+import type { RawHookEntry, RawTask } from '../schema.js';
 import { didYouMean, knownAndClosest } from '../suggest.js';
 import { definedKeys, hostsOf, stagesOf, type LooseConfig, type LooseStage, type Rule, type RuleContext } from './context.js';
 
