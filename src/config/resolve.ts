@@ -77,6 +77,20 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     };
   }
 
+  const config = stageConfig(loaded, stageName, ctx, { hosts, drafts, webhook }, opts);
+  return { ok: true, stage: config };
+}
+
+/** The stage's settings, each taken from the stage, else the top level, else the default. */
+function stageConfig(
+  loaded: LoadedConfig,
+  stageName: string,
+  ctx: HostContext,
+  parts: { hosts: HostConfig[]; drafts: { envValues: Record<string, EnvValue> }[]; webhook: string | undefined },
+  opts: ResolveOptions,
+): StageConfig {
+  const { top, stage, stageEnv, stageVars, homedir } = ctx;
+  const { hosts, drafts, webhook } = parts;
   const secrets = [...new Set([...(top.secrets ?? []), ...(stage.secrets ?? [])])];
   const repoTree = subPath(stage.repo_tree ?? top.repo_tree ?? '.');
   const branch = stage.branch ?? top.branch;
@@ -84,7 +98,7 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
   const healthChecks = (Array.isArray(healthRaw) ? healthRaw : healthRaw ? [healthRaw] : []).map(healthSettings);
   const health = healthChecks[0];
   const diskMin = stage.check?.disk_min ?? top.check?.disk_min;
-  const config: StageConfig = {
+  return {
     configPath: loaded.configPath,
     configDir: loaded.configDir,
     app: stage.app ?? top.app,
@@ -118,7 +132,6 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     vars: stageVars,
     hosts,
   };
-  return { ok: true, stage: config };
 }
 
 interface HostContext {

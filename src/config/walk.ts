@@ -3,7 +3,7 @@
  * mismatch with the position of the offending key or value, and builds the validated
  * data (durations in ms, sizes in bytes, env and vars values as written).
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { describe, nodeKind, type ObjectSchema, type Schema } from './dsl.js';
 import { displayPath, pathKey, type NodePosition, type Path, type Pos } from './positions.js';
 import { didYouMean } from './suggest.js';
@@ -49,21 +49,8 @@ class Walker {
     const scalar = isScalar(node) ? node.value : undefined;
 
     switch (schema.kind) {
-      case 'string': {
-        if (typeof scalar !== 'string') {
-          const written = isScalar(node) ? sourceText(node) : '';
-          const hint = typeof scalar === 'number' || typeof scalar === 'boolean' ? ` (quote it: "${written}")` : '';
-          return expected(hint);
-        }
-        if (schema.minLength !== undefined && scalar.length < schema.minLength) {
-          return fail(`expected a non-empty string, got ""`);
-        }
-        if (schema.pattern && !schema.pattern.test(scalar)) {
-          return fail(`expected ${schema.patternHint ?? `a string matching ${schema.pattern}`}, got ${quote(scalar)}`);
-        }
-        const wrong = schema.check?.(scalar);
-        return wrong === undefined ? scalar : fail(wrong);
-      }
+      case 'string':
+        return this.string(schema, node, scalar, fail, expected);
       case 'int': {
         const ok =
           typeof scalar === 'number' &&
@@ -87,38 +74,10 @@ class Walker {
         if (typeof scalar === 'string') return scalar;
         if (isScalar(node) && (typeof scalar === 'number' || typeof scalar === 'boolean')) return sourceText(node);
         return expected(scalar === null || node === undefined ? ' (write "" for an empty value)' : '');
-      case 'list': {
-        if (!isSeq(node)) return expected();
-        const out: unknown[] = [];
-        this.inside(node, () =>
-          node.items.forEach((item, index) => {
-            out.push(this.value(schema.items, item, [...path, index], pos, undefined));
-          }),
-        );
-        if (schema.minItems !== undefined && node.items.length < schema.minItems) {
-          return fail(`expected at least ${count(schema.minItems, 'entry', 'entries')}, got an empty list`);
-        }
-        return out;
-      }
-      case 'map': {
-        if (!isMap(node)) return expected();
-        const out: Record<string, unknown> = {};
-        const entries = this.entries(node, path);
-        this.inside(node, () => {
-          for (const entry of entries) {
-            const childPath = [...path, entry.key];
-            if (schema.keys && !schema.keys.pattern.test(entry.key)) {
-              this.report(entry.keyPos, childPath, `expected ${schema.keys.hint}, got ${quote(entry.key)}`);
-            }
-            const value = this.value(schema.values, entry.value, childPath, entry.keyPos, entry.keyPos);
-            if (value !== undefined) setOwn(out, entry.key, value);
-          }
-        });
-        if (schema.minEntries !== undefined && entries.length < schema.minEntries) {
-          return fail(`expected at least ${count(schema.minEntries, 'entry', 'entries')}, got an empty map`);
-        }
-        return out;
-      }
+      case 'list':
+        return isSeq(node) ? this.list(schema, node, path, pos, fail) : expected();
+      case 'map':
+        return isMap(node) ? this.map(schema, node, path, fail) : expected();
       case 'object': {
         if (!isMap(node)) return expected();
         let out: Record<string, unknown> = {};
@@ -134,6 +93,54 @@ class Walker {
         return this.value(option, node, path, fallback, keyPos, describe(schema));
       }
     }
+  }
+
+  private string(schema: Extract<Schema, { kind: 'string' }>, node: unknown, scalar: unknown, fail: (m: string) => undefined, expected: (hint?: string) => undefined): unknown {
+    if (typeof scalar !== 'string') {
+      const written = isScalar(node) ? sourceText(node) : '';
+      const hint = typeof scalar === 'number' || typeof scalar === 'boolean' ? ` (quote it: "${written}")` : '';
+      return expected(hint);
+    }
+    if (schema.minLength !== undefined && scalar.length < schema.minLength) {
+      return fail(`expected a non-empty string, got ""`);
+    }
+    if (schema.pattern && !schema.pattern.test(scalar)) {
+      return fail(`expected ${schema.patternHint ?? `a string matching ${schema.pattern}`}, got ${quote(scalar)}`);
+    }
+    const wrong = schema.check?.(scalar);
+    return wrong === undefined ? scalar : fail(wrong);
+  }
+
+  private list(schema: Extract<Schema, { kind: 'list' }>, node: YAMLSeq, path: Path, pos: Pos, fail: (m: string) => undefined): unknown {
+    const out: unknown[] = [];
+    this.inside(node, () =>
+      node.items.forEach((item, index) => {
+        out.push(this.value(schema.items, item, [...path, index], pos, undefined));
+      }),
+    );
+    if (schema.minItems !== undefined && node.items.length < schema.minItems) {
+      return fail(`expected at least ${count(schema.minItems, 'entry', 'entries')}, got an empty list`);
+    }
+    return out;
+  }
+
+  private map(schema: Extract<Schema, { kind: 'map' }>, node: YAMLMap, path: Path, fail: (m: string) => undefined): unknown {
+    const out: Record<string, unknown> = {};
+    const entries = this.entries(node, path);
+    this.inside(node, () => {
+      for (const entry of entries) {
+        const childPath = [...path, entry.key];
+        if (schema.keys && !schema.keys.pattern.test(entry.key)) {
+          this.report(entry.keyPos, childPath, `expected ${schema.keys.hint}, got ${quote(entry.key)}`);
+        }
+        const value = this.value(schema.values, entry.value, childPath, entry.keyPos, entry.keyPos);
+        if (value !== undefined) setOwn(out, entry.key, value);
+      }
+    });
+    if (schema.minEntries !== undefined && entries.length < schema.minEntries) {
+      return fail(`expected at least ${count(schema.minEntries, 'entry', 'entries')}, got an empty map`);
+    }
+    return out;
   }
 
   private object(schema: ObjectSchema, node: Node, path: Path, pos: Pos): Record<string, unknown> {
