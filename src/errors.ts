@@ -1,5 +1,5 @@
 /**
- * The closed set of errors ship raises, each with the exit code of DESIGN section 5.
+ * The closed set of errors ship raises, each with its exit code (the table below).
  * Library code throws these; only src/cli/main.ts prints them and exits.
  */
 

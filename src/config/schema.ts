@@ -1,5 +1,5 @@
 /**
- * deploy.yaml, described once (DESIGN.md section 2). The validator, the JSON Schema in
+ * deploy.yaml, described once. The validator, the JSON Schema in
  * templates/deploy.schema.json and the types of validated data all come from here.
  */
 import {

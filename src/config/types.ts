@@ -70,7 +70,7 @@ export interface HostConfig {
   name: string;
   local: boolean;
   roles: string[];
-  primary: boolean; // computed: DESIGN section 1
+  primary: boolean; // computed: declared, else the first db host, else the first host
   deployTo: string; // absolute for remote hosts; absolute (resolved against the config dir) for local
   ssh: SshSettings;
   env: Record<string, string>;

@@ -1,7 +1,7 @@
 import type { RolloutSettings } from '../config/types.js';
 
 /**
- * Publish order (DESIGN section 4): all at once by default; `batch: N` N hosts at a time;
+ * Publish order: all at once by default; `batch: N` N hosts at a time;
  * `canary: N` N hosts first, then the rest (in batches when `batch` is also set). Returns host
  * indexes per wave. Pure.
  */

@@ -1,4 +1,4 @@
-/** Time is injected (STYLE habit 4): tests drive it, the CLI uses the real one. */
+/** Time is injected: tests drive it, the CLI uses the real one. */
 export interface Clock {
   now(): Date;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

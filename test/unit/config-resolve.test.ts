@@ -30,7 +30,7 @@ function resolveProblems(text: string, stage: string, env: Record<string, string
 const HEAD = 'app: demo\nrepo: https://example.com/demo.git\ndeploy_to: /srv/demo\n';
 
 describe('resolveStage', () => {
-  test('the DESIGN.md example, stage production', async () => {
+  test('the full example configuration, stage production', async () => {
     const loaded = await loadConfig({ path: 'full.yaml', cwd: FIXTURES, env: { DATABASE_URL: 'postgres://app:s3cret@db/app' } });
     if (!loaded.ok) throw new Error(loaded.problems.map(formatProblem).join('\n'));
     expect(loaded.config.stages).toEqual(['local', 'production']);
@@ -96,7 +96,7 @@ describe('resolveStage', () => {
     });
   });
 
-  test('the DESIGN.md example, stage local: deploy_to relative to the config file', async () => {
+  test('the full example configuration, stage local: deploy_to relative to the config file', async () => {
     const loaded = await loadConfig({ path: 'full.yaml', cwd: FIXTURES, env: { DATABASE_URL: 'x' } });
     if (!loaded.ok) throw new Error('invalid');
     const result = resolveStage(loaded.config, 'local', { homedir: HOME });
