@@ -7,7 +7,7 @@ import { isReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
 import { runHooks, warnOnFailure, type HookContext } from './hooks.js';
-import { switchHosts, type SwitchTarget } from './publish.js';
+import { switchHosts, type SwitchTarget } from './switch.js';
 import { planWaves } from './rollout.js';
 
 export interface RollbackOptions extends HostSelection {

@@ -4,7 +4,7 @@ import { appendHistory } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed, removeReleaseUnlessCurrent } from '../release/prepare.js';
 import { warnOnFailure } from './hooks.js';
-import { switchHosts, type SwitchTarget } from './publish.js';
+import { switchHosts, type SwitchTarget } from './switch.js';
 import type { DeployRun } from './run.js';
 
 /** Why the published hosts go back: an interrupt, or the hosts that failed (one line each). */
