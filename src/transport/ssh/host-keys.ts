@@ -12,7 +12,7 @@ import {
   type HostKeyContext,
   type KnownHostEntry,
 } from './known-hosts.js';
-import type { SshTarget } from './types.js';
+import type { SshTarget } from '../types.js';
 
 /**
  * The known_hosts policy of one connection (ssh.known_hosts: strict | accept-new | off),

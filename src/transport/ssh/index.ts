@@ -6,12 +6,12 @@ import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream.js';
-import { createHostKeyGate, loadKnownHosts, recordHostKey } from './ssh-host-keys.js';
-import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './ssh-fallback.js';
-import { SshConnectError, abortError } from './ssh-errors.js';
-import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from './types.js';
+import { createHostKeyGate, loadKnownHosts, recordHostKey } from './host-keys.js';
+import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './fallback.js';
+import { SshConnectError, abortError } from './errors.js';
+import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from '../types.js';
 import { fileCache } from './file-cache.js';
-import { ShellSession, type ShellChannel } from './shell-session.js';
+import { ShellSession, type ShellChannel } from './session.js';
 
 type Client = InstanceType<typeof ssh2.Client>;
 

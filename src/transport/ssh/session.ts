@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ExecOptions, ExecResult, OutputStream } from './types.js';
+import type { ExecOptions, ExecResult, OutputStream } from '../types.js';
 
 /**
  * One long-lived shell per host that runs every script of a run, one after another.

@@ -1,6 +1,6 @@
-import { quote } from '../shell/render.js';
+import { quote } from '../../shell/render.js';
 import { HTTP_BODY_LIMIT } from './http-over-stream.js';
-import type { HttpResponse } from './types.js';
+import type { HttpResponse } from '../types.js';
 
 /**
  * When a server refuses TCP forwarding (AllowTcpForwarding no: "administratively
