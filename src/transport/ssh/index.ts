@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { homedir as osHomedir } from 'node:os';
-import { constants as osConstants } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream.js';
 import { createHostKeyGate, loadKnownHosts, recordHostKey } from './host-keys.js';
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './fallback.js';
-import { SshConnectError, abortError } from './errors.js';
+import { SshConnectError } from './errors.js';
+import { STOP_SIGNAL, abortError, exitCodeOf, signalNumber } from '../signals.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from '../types.js';
 import { fileCache } from './file-cache.js';
 import { ShellSession, type ShellChannel } from './session.js';
@@ -103,7 +103,7 @@ class SshTransport implements Transport {
           onStderr: (l) => void ch.stderr.on('data', l),
           onClose: (l) => void ch.once('close', l),
           kill: () => {
-            sendSignal(ch, 'TERM');
+            sendSignal(ch, STOP_SIGNAL);
             ch.close();
           },
           end: () => void ch.end(),
@@ -181,7 +181,7 @@ class SshTransport implements Transport {
         };
         this.active.add(lost);
         ch.on('exit', (c: number | null, signal?: string) => {
-          code = typeof c === 'number' ? c : signal ? 128 + signalNumber(signal) : 255;
+          code = exitCodeOf(c, signal) ?? 255;
         });
         ch.on('close', () => {
           this.active.delete(lost);
@@ -324,7 +324,7 @@ class SshTransport implements Transport {
         if (settled) return;
         cleanup();
         if (channel) {
-          sendSignal(channel, 'TERM');
+          sendSignal(channel, STOP_SIGNAL);
           channel.close();
         }
         reject(abortError(`command on ${this.host}`));
@@ -353,8 +353,7 @@ class SshTransport implements Transport {
         ch.stderr.on('data', deliver('stderr', stderr));
         ch.on('error', () => undefined); // surfaces as 'close' without an exit status
         ch.on('exit', (code: number | null, signal?: string) => {
-          if (typeof code === 'number') exitCode = code;
-          else if (signal) exitCode = 128 + signalNumber(signal);
+          exitCode = exitCodeOf(code, signal) ?? exitCode;
         });
         ch.on('close', () => {
           if (settled) return;
@@ -787,11 +786,6 @@ function sendSignal(channel: ClientChannel, name: string): void {
 function lostResult(stdout: string, stderr: string, label: string, reason: string): ExecResult {
   const sep = stderr === '' || stderr.endsWith('\n') ? '' : '\n';
   return { exitCode: 255, stdout, stderr: `${stderr}${sep}[ship] connection to ${label} lost: ${reason}\n` };
-}
-
-function signalNumber(name: string): number {
-  const key = (name.startsWith('SIG') ? name : `SIG${name}`) as keyof typeof osConstants.signals;
-  return osConstants.signals[key] ?? 0;
 }
 
 /** `administratively prohibited` (SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1). */
