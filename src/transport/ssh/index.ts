@@ -102,10 +102,7 @@ class SshTransport implements Transport {
           onStdout: (l) => void ch.on('data', l),
           onStderr: (l) => void ch.stderr.on('data', l),
           onClose: (l) => void ch.once('close', l),
-          kill: () => {
-            sendSignal(ch, STOP_SIGNAL);
-            ch.close();
-          },
+          kill: () => stopChannel(ch),
           end: () => void ch.end(),
         });
       };
@@ -323,10 +320,7 @@ class SshTransport implements Transport {
       const onAbort = (): void => {
         if (settled) return;
         cleanup();
-        if (channel) {
-          sendSignal(channel, STOP_SIGNAL);
-          channel.close();
-        }
+        if (channel) stopChannel(channel);
         reject(abortError(`command on ${this.host}`));
       };
       this.active.add(onLost);
@@ -761,26 +755,19 @@ function endClient(client: Client): Promise<void> {
 // --- small helpers ---------------------------------------------------------------------------
 
 /**
- * Sends a signal request on an exec channel. ssh2's channel.signal() stays silent once our
- * side of the channel is ended (state "eof"), and it always is (the script went in and stdin was closed),
- * so the request goes straight to the protocol when those internals are there.
+ * Stops what runs on a command channel. The signal request reaches the remote process group
+ * on servers that honour it (sshd killpg()s the session). ssh2 sends a signal request only
+ * while our side of the channel is open: the shell session's channel always is (its stdin
+ * carries the next script); an upload's is until all its input has gone. Closing the channel
+ * is what remains for a server that ignores signal requests and for an upload already sent.
  */
-function sendSignal(channel: ClientChannel, name: string): void {
-  const ch = channel as unknown as {
-    outgoing?: { id?: number; state?: string };
-    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
-  };
+function stopChannel(channel: ClientChannel): void {
   try {
-    const proto = ch._client?._protocol;
-    const id = ch.outgoing?.id;
-    if (typeof proto?.signal === 'function' && typeof id === 'number' && ['open', 'eof'].includes(ch.outgoing?.state ?? '')) {
-      proto.signal(id, name);
-    } else {
-      channel.signal(name);
-    }
+    channel.signal(STOP_SIGNAL);
   } catch {
-    // the channel or connection is already gone: closing the channel is what remains
+    // the connection is already gone: closing the channel is what remains
   }
+  channel.close();
 }
 
 function lostResult(stdout: string, stderr: string, label: string, reason: string): ExecResult {
