@@ -1,10 +1,8 @@
 import { connect as netConnect } from 'node:net';
 import type { Readable } from 'node:stream';
+import { SCRIPT_SHELL } from './script-shell.js';
 import { STOP_SIGNAL, abortError, exitCodeOf } from './signals.js';
 import type { ExecOptions, ExecResult, HttpResponse, Terminal, Transport } from './types.js';
-
-/** The script reader used by both transports: the whole script is read before any of it runs. */
-export const SCRIPT_SHELL = ['sh', '-c', 'eval "$(cat)"'] as const;
 
 const BODY_LIMIT = 64 * 1024;
 

@@ -30,13 +30,7 @@ export interface SshTransportDeps {
   homedir?: string;
 }
 
-/**
- * The remote command every script runs under: `cat` reads the whole script from stdin
- * before `eval` runs any of it, so the script (and secrets exported in it) never appears in
- * a process's argv, and commands in it find their stdin at EOF. sshd starts it as a process
- * group leader, so an abort's TERM (sshd killpg()s for signal requests) reaches all of it.
- */
-export const SCRIPT_RUNNER = `sh -c 'eval "$(cat)"'`;
+export { SCRIPT_RUNNER } from '../script-shell.js';
 
 export function createSshTransport(target: SshTarget, deps: SshTransportDeps = {}): Transport {
   return new SshTransport(target, deps);
