@@ -10,10 +10,10 @@ import { openPty } from './pty.js';
 import { ShellSession } from './session.js';
 
 /**
- * The SSH transport: the only module that talks to ssh2 (through the files beside it). One
- * connection per host, opened by connect() (through a jump host when configured) and shared
- * by every command: every script runs in one shell session on it (session.ts), an upload is
- * an exec channel of its own (exec.ts), each HTTP GET or TCP probe a direct-tcpip channel
+ * The SSH transport (this folder is the only place that imports ssh2). One connection per
+ * host, opened by connect() (through a jump host when configured) and shared by every
+ * command: every script runs in one shell session on it (session.ts), an upload is an exec
+ * channel of its own (exec.ts), each HTTP GET or TCP probe a direct-tcpip channel
  * (forward.ts), `ship ssh` a channel with a pseudo-terminal (pty.ts).
  */
 
