@@ -64,9 +64,9 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
   const needsSsh = stage.hosts.some((h) => !h.local);
   if (!needsSsh) return (h) => new LocalTransport(h.name, stage.configDir);
   const [{ createSshTransport }, { buildSshTarget }, { readSshTargetEnv }] = await Promise.all([
-    import('../transport/ssh.js'),
-    import('../transport/ssh-config.js'),
-    import('../transport/ssh-env.js'),
+    import('../transport/ssh/index.js'),
+    import('../transport/ssh/config.js'),
+    import('../transport/ssh/env.js'),
   ]);
   const machine = readSshTargetEnv();
   return (h) => {

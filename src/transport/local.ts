@@ -1,9 +1,8 @@
 import { connect as netConnect } from 'node:net';
 import type { Readable } from 'node:stream';
+import { SCRIPT_SHELL } from './script-shell.js';
+import { STOP_SIGNAL, abortError, exitCodeOf } from './signals.js';
 import type { ExecOptions, ExecResult, HttpResponse, Terminal, Transport } from './types.js';
-
-/** The script reader used by both transports: the whole script is read before any of it runs. */
-export const SCRIPT_SHELL = ['sh', '-c', 'eval "$(cat)"'] as const;
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -45,7 +44,7 @@ export class LocalTransport implements Transport {
     });
     const onAbort = () => {
       try {
-        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+        if (child.pid) process.kill(-child.pid, `SIG${STOP_SIGNAL}`);
       } catch {
         // already gone
       }
@@ -64,13 +63,8 @@ export class LocalTransport implements Transport {
       opts.onData?.('stderr', c);
     });
     const r = await child.finally(() => opts.signal?.removeEventListener('abort', onAbort));
-    if (opts.signal?.aborted) {
-      const e = new Error('command aborted');
-      e.name = 'AbortError';
-      throw e;
-    }
-    const signalCode = r.signal ? 128 + (SIGNALS[r.signal] ?? 0) : undefined;
-    return { exitCode: r.exitCode ?? signalCode ?? 255, stdout, stderr };
+    if (opts.signal?.aborted) throw abortError(`command on ${this.host}`);
+    return { exitCode: exitCodeOf(r.exitCode, r.signal) ?? 255, stdout, stderr };
   }
 
   async httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
@@ -117,13 +111,11 @@ export class LocalTransport implements Transport {
       reject: false,
       stdio: [terminal.stdin, terminal.stdout, terminal.stderr],
     });
-    return r.exitCode ?? (r.signal ? 128 + (SIGNALS[r.signal] ?? 0) : 255);
+    return exitCodeOf(r.exitCode, r.signal) ?? 255;
   }
 
   async close(): Promise<void> {}
 }
-
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
 
 /** execa (about 100 modules) loads only when a command really runs here: `ship` starts faster. */
 const loadExeca = () => import('execa');

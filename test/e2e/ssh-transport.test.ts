@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint } from '../../src/transport/known-hosts.js';
-import { createSshTransport } from '../../src/transport/ssh.js';
-import { SshConnectError } from '../../src/transport/ssh-errors.js';
+import { fingerprint } from '../../src/transport/ssh/known-hosts.js';
+import { createSshTransport } from '../../src/transport/ssh/index.js';
+import { SshConnectError } from '../../src/transport/ssh/errors.js';
 import type { SshTarget, Transport } from '../../src/transport/types.js';
 
 /**

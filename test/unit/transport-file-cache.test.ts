@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileCache } from '../../src/transport/file-cache.js';
+import { fileCache } from '../../src/transport/ssh/file-cache.js';
 
 describe('fileCache (a key or known_hosts read once per run, however many hosts)', () => {
   it('reads a file once while it is unchanged, again when it changes, and never caches a missing one', async () => {

@@ -17,8 +17,8 @@ import {
   parseKnownHosts,
   unknownHostKeyMessage,
   wildcardMatch,
-} from '../../src/transport/known-hosts.js';
-import { createHostKeyGate } from '../../src/transport/ssh-host-keys.js';
+} from '../../src/transport/ssh/known-hosts.js';
+import { createHostKeyGate } from '../../src/transport/ssh/host-keys.js';
 
 /** A syntactically valid key blob: length-prefixed type, then some bytes. */
 function blob(type: string, seed = randomBytes(32)): Buffer {

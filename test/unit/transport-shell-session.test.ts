@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ShellSession, type ShellChannel } from '../../src/transport/shell-session.js';
+import { ShellSession, type ShellChannel } from '../../src/transport/ssh/session.js';
 
 /**
  * The remote loop run by a local sh: the same bytes an SSH channel would carry. `trickle`

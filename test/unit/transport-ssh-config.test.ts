@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSshTarget, parseJumpSpec, resolveSshConfig, type SshTargetEnv } from '../../src/transport/ssh-config.js';
+import { buildSshTarget, parseJumpSpec, resolveSshConfig, type SshTargetEnv } from '../../src/transport/ssh/config.js';
 
 const home = '/home/alice';
 

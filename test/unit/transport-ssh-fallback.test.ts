@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from '../../src/transport/ssh-fallback.js';
-import { internals, SCRIPT_RUNNER } from '../../src/transport/ssh.js';
+import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from '../../src/transport/ssh/fallback.js';
+import { internals, SCRIPT_RUNNER } from '../../src/transport/ssh/index.js';
 
 let server: Server;
 let port = 0;

@@ -1,5 +1,5 @@
 import { posix as path } from 'node:path';
-import type { SshTarget } from './types.js';
+import type { SshTarget } from '../types.js';
 
 /**
  * The part of ~/.ssh/config (ssh_config(5)) that decides where and as whom ship connects:

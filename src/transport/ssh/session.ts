@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ExecOptions, ExecResult, OutputStream } from './types.js';
+import { shText } from '../../shell/sh.js';
+import type { ExecOptions, ExecResult, OutputStream } from '../types.js';
 
 /**
  * One long-lived shell per host that runs every script of a run, one after another.
@@ -31,31 +32,34 @@ export interface ShellChannel {
 }
 
 /**
+ * The end marker starts with the ASCII record separator, not a newline: it is found anywhere
+ * in the stream, so the script's output is passed on exactly as written (no newline added,
+ * none held back), and only a byte that output almost never contains is ever held back.
+ */
+const MARK = '\x1e';
+const DONE = '@@ship-done:';
+
+/**
  * The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker.
  * Reading exactly N bytes from a pipe without reading past them: `dd bs=N count=1
  * iflag=fullblock` (GNU and BusyBox dd: a few reads) where dd has it, else `dd bs=1` (any
  * POSIX dd, two system calls per byte). Which one is found once, when the session starts.
  */
 export function shellLoop(nonce: string): string {
-  const loop =
-    'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi; ' +
-    'while IFS= read -r __ship_n; do ' +
-    'if [ -n "$__ship_fb" ]; then __ship_s=$(dd bs="$__ship_n" count=1 iflag=fullblock 2>/dev/null); ' +
-    'else __ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); fi; ' +
-    '(eval "$__ship_s") </dev/null; ' +
-    '__ship_rc=$?; ' +
-    `printf '\\036@@ship-done:${nonce}:%s\\n' "$__ship_rc"; ` +
-    `printf '\\036@@ship-done:${nonce}\\n' >&2; ` +
-    'done';
-  return `sh -c '${loop.replace(/'/g, `'\\''`)}'`;
+  const done = `\\036${DONE}${nonce}`; // printf's octal escape for MARK
+  const loop = [
+    'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi;',
+    'while IFS= read -r __ship_n; do',
+    'if [ -n "$__ship_fb" ]; then __ship_s=$(dd bs="$__ship_n" count=1 iflag=fullblock 2>/dev/null);',
+    'else __ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); fi;',
+    '(eval "$__ship_s") </dev/null;',
+    '__ship_rc=$?;',
+    shText`printf ${`${done}:%s\\n`} "$__ship_rc";`,
+    shText`printf ${`${done}\\n`} >&2;`,
+    'done',
+  ].join(' ');
+  return shText`sh -c ${loop}`;
 }
-
-/**
- * The end marker starts with the ASCII record separator, not a newline: it is found anywhere
- * in the stream, so the script's output is passed on exactly as written (no newline added,
- * none held back), and only a byte that output almost never contains is ever held back.
- */
-const MARK = '\x1e';
 
 export const newNonce = (): string => randomBytes(8).toString('hex');
 
@@ -183,8 +187,8 @@ export class ShellSession {
       const done = () => opts.signal?.removeEventListener('abort', onAbort);
       const run: Running = {
         channel: ch,
-        stdout: new MarkerScanner(`${MARK}@@ship-done:${this.nonce}:`, deliver('stdout')),
-        stderr: new MarkerScanner(`${MARK}@@ship-done:${this.nonce}`, deliver('stderr')),
+        stdout: new MarkerScanner(`${MARK}${DONE}${this.nonce}:`, deliver('stdout')),
+        stderr: new MarkerScanner(`${MARK}${DONE}${this.nonce}`, deliver('stderr')),
         code: undefined,
         stderrDone: false,
         finish: (r) => {

@@ -12,7 +12,9 @@ import {
   type HostKeyContext,
   type KnownHostEntry,
 } from './known-hosts.js';
-import type { SshTarget } from './types.js';
+import type { SshTarget } from '../types.js';
+import { SshConnectError } from './errors.js';
+import { errorMessage, tildify } from './messages.js';
 
 /**
  * The known_hosts policy of one connection (ssh.known_hosts: strict | accept-new | off),
@@ -76,8 +78,37 @@ export function createHostKeyGate(
   };
 }
 
+/** The gate of one connection, over the known_hosts files its policy reads. */
+export async function openHostKeyGate(t: SshTarget, home: string): Promise<HostKeyGate> {
+  const entries = t.knownHosts === 'off' ? [] : await loadKnownHosts(t.knownHostsFiles, (f) => tildify(f, home));
+  return createHostKeyGate(t, entries, tildify(t.knownHostsFiles[0] ?? '~/.ssh/known_hosts', home));
+}
+
+/**
+ * accept-new, once the connection is up: appends the key the gate accepted to the first
+ * known_hosts file and tells `learned`. Throws an SshConnectError naming the file when it cannot.
+ */
+export async function recordAcceptedKey(
+  t: SshTarget,
+  gate: HostKeyGate,
+  home: string,
+  label: string,
+  learned?: (host: string, line: string) => void,
+): Promise<void> {
+  const line = gate.toRecord;
+  const file = t.knownHostsFiles[0];
+  if (line === undefined || file === undefined) return;
+  try {
+    await recordHostKey(file, line);
+    learned?.(t.name, line);
+  } catch (err) {
+    const message = `cannot record the host key of ${label} in ${tildify(file, home)}: ${errorMessage(err)}`;
+    throw new SshConnectError(t.name, 'hostkey', message, { cause: err });
+  }
+}
+
 /** Reads and parses every known_hosts file; missing ones are empty. */
-export async function loadKnownHosts(
+async function loadKnownHosts(
   files: readonly string[],
   display: (file: string) => string,
 ): Promise<KnownHostEntry[]> {
@@ -97,7 +128,7 @@ export async function loadKnownHosts(
 const readKnownHostsFile = fileCache(async (file: string) => parseKnownHosts(await readFile(file, 'utf8'), file));
 
 /** Appends one line, creating the directory (0700) and file (0600) as ssh would. */
-export async function recordHostKey(file: string, line: string): Promise<void> {
+async function recordHostKey(file: string, line: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   try {

@@ -16,10 +16,3 @@ export class SshConnectError extends Error {
     this.kind = kind;
   }
 }
-
-/** The error an aborted operation rejects with (same shape as DOMException's AbortError). */
-export function abortError(what: string): Error {
-  const err = new Error(`${what}: aborted`);
-  err.name = 'AbortError';
-  return err;
-}

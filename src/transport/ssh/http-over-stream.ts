@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import type { HttpResponse } from './types.js';
+import type { HttpResponse } from '../types.js';
 
 /** Bodies are read up to this size: enough for a health check, bounded for a bad server. */
 export const HTTP_BODY_LIMIT = 64 * 1024;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { SshTargetEnv } from './ssh-config.js';
+import type { SshTargetEnv } from './config.js';
 
 /**
  * What buildSshTarget needs from this machine: home, user name, ~/.ssh/config, the agent

@@ -1,0 +1,197 @@
+import { connect as netConnect } from 'node:net';
+import { homedir as osHomedir } from 'node:os';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AuthHandlerMiddleware, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import type { SshTarget } from '../types.js';
+import { authFailure, credentialOffer, loadCredentials } from './auth.js';
+import { endClient, type Client, type Clients } from './connection.js';
+import { SshConnectError } from './errors.js';
+import { deadline, forwardFailure, forwardOut } from './forward.js';
+import { openHostKeyGate, recordAcceptedKey, type HostKeyGate } from './host-keys.js';
+import { errorMessage, formatMs, targetLabel } from './messages.js';
+
+export interface SshTransportDeps {
+  /** Called after accept-new recorded a host key (the line was appended to knownHostsFiles[0]). */
+  onHostKeyLearned?(host: string, line: string): void;
+  /** One-off remarks worth showing the operator (e.g. a fallback was used). */
+  notice?(message: string): void;
+  /** Home directory, used only to show paths as `~/...` in messages. */
+  homedir?: string;
+}
+
+/**
+ * Connects to a target, through its jump host when it has one (the jump's client carries a
+ * direct-tcpip channel to the target, and the target's SSH runs over that channel). Every
+ * failure becomes an SshConnectError that names the host and says what to do.
+ */
+export async function connectTarget(t: SshTarget, deps: SshTransportDeps): Promise<Clients> {
+  if (!t.jump) return { client: await openClient(t, deps) };
+  const { jump, sock } = await reachThroughJump(t, t.jump, deps);
+  try {
+    return { client: await openClient(t, deps, sock), jump };
+  } catch (err) {
+    await endClient(jump);
+    throw err;
+  }
+}
+
+async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTransportDeps): Promise<{ jump: Client; sock: Duplex }> {
+  const label = targetLabel(t);
+  let jump: Client;
+  try {
+    jump = await openClient(jumpTarget, deps);
+  } catch (err) {
+    if (err instanceof SshConnectError) {
+      throw new SshConnectError(t.name, err.kind, `jump host for ${label}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+  const limit = deadline(t.connectTimeoutMs, () => new Error(`no answer within ${formatMs(t.connectTimeoutMs)}`));
+  try {
+    return { jump, sock: await forwardOut(jump, t.hostname, t.port, limit.signal) };
+  } catch (err) {
+    await endClient(jump);
+    const kind = /refused/i.test(errorMessage(err)) ? 'refused' : 'other';
+    const message = `cannot reach ${label} through jump host ${targetLabel(jumpTarget)}: ${forwardFailure(err)}`;
+    throw new SshConnectError(t.name, kind, message, { cause: err });
+  } finally {
+    limit.clear();
+  }
+}
+
+const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** Connects and authenticates one client (over `sock` when given); every failure becomes an SshConnectError. */
+async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): Promise<Client> {
+  const home = deps.homedir ?? osHomedir();
+  const label = targetLabel(t);
+  const creds = await loadCredentials(t, home, label);
+  const gate = await openHostKeyGate(t, home);
+  const offer = credentialOffer(creds);
+  const client = new ssh2.Client();
+  await handshake(client, clientConfig(t, gate, offer.handler, sock), {
+    error: (err, notes) =>
+      describeConnectError(t, label, err, gate.refusal, () => authFailure(label, creds, offer.methodsLeft(), notes, home)),
+    closed: () => {
+      const refusal = gate.refusal;
+      return new SshConnectError(t.name, refusal !== undefined ? 'hostkey' : 'other', refusal ?? `${label} closed the connection during the SSH handshake`);
+    },
+    threw: (err) => new SshConnectError(t.name, 'other', `cannot connect to ${label}: ${errorMessage(err)}`, { cause: err }),
+  });
+  try {
+    await recordAcceptedKey(t, gate, home, label, (host, line) => deps.onHostKeyLearned?.(host, line));
+  } catch (err) {
+    await endClient(client);
+    throw err;
+  }
+  return client;
+}
+
+function clientConfig(t: SshTarget, gate: HostKeyGate, authHandler: AuthHandlerMiddleware, sock?: Duplex): ConnectConfig {
+  const preferred = gate.preferredAlgorithms.filter((a): a is ServerHostKeyAlgorithm =>
+    (HOST_KEY_ALGORITHMS as string[]).includes(a),
+  );
+  return {
+    username: t.user,
+    readyTimeout: t.connectTimeoutMs,
+    keepaliveInterval: t.keepaliveMs,
+    keepaliveCountMax: 3,
+    hostVerifier: (key: Buffer) => gate.verify(key),
+    // Ask first for the key types we already know for this host, as ssh does.
+    ...(preferred.length > 0 ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred, append: [] } } } : {}),
+    authHandler,
+    // Our own socket, with Nagle's algorithm off from the first byte: ssh2's default socket
+    // waits for delayed ACKs on every small write, about 90 ms per round trip (measured).
+    sock: sock ?? netConnect({ host: t.hostname, port: t.port, noDelay: true }),
+  };
+}
+
+type ClientError = Error & { level?: string; code?: string };
+
+/** What a failed handshake becomes: an ssh2 error, the server closing, connect() throwing. */
+interface HandshakeFailures {
+  error(err: ClientError, notes: readonly string[]): SshConnectError;
+  closed(): SshConnectError;
+  threw(err: unknown): SshConnectError;
+}
+
+/** Runs the SSH handshake and authentication; settles once, destroying the client on failure. */
+function handshake(client: Client, config: ConnectConfig, failures: HandshakeFailures): Promise<void> {
+  const notes: string[] = [];
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: SshConnectError): void => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
+      reject(err);
+    };
+    client.on('ready', () => {
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
+    client.on('error', (err: ClientError) => {
+      if (settled) return;
+      // Not fatal: ssh2 reports them and moves on to the next method.
+      if (err.level === 'agent' || /signing/i.test(err.message)) {
+        notes.push(`${err.level === 'agent' ? 'agent' : 'key'}: ${err.message}`);
+        return;
+      }
+      fail(failures.error(err, notes));
+    });
+    client.on('close', () => {
+      if (!settled) fail(failures.closed());
+    });
+    try {
+      client.connect(config);
+    } catch (err) {
+      fail(failures.threw(err));
+    }
+  });
+}
+
+function describeConnectError(
+  t: SshTarget,
+  label: string,
+  err: ClientError,
+  refusal: string | undefined,
+  auth: () => { kind: 'key' | 'auth'; message: string },
+): SshConnectError {
+  const make = (kind: SshConnectError['kind'], message: string): SshConnectError =>
+    new SshConnectError(t.name, kind, message, { cause: err });
+  if (refusal !== undefined) return make('hostkey', refusal);
+  if (err.level === 'client-timeout') {
+    return make('timeout', `connecting to ${label} timed out after ${formatMs(t.connectTimeoutMs)} (no SSH handshake: is the host up and the port right?)`);
+  }
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return make('refused', `connection refused by ${label}: nothing listens on port ${t.port} (is sshd running?)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return make('other', `cannot resolve the host name of ${label}`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return make('other', `${label} is unreachable (${err.code})`);
+    case 'ETIMEDOUT':
+      return make('timeout', `connecting to ${label} timed out (${err.code})`);
+    case 'ECONNRESET':
+      return make('other', `${label} reset the connection during the SSH handshake (MaxStartups, a firewall or tcp wrappers?)`);
+    default:
+      break;
+  }
+  if (err.level === 'client-authentication') {
+    const { kind, message } = auth();
+    return make(kind, message);
+  }
+  return make('other', `cannot connect to ${label}: ${err.message}`);
+}

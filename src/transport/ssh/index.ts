@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+import { abortError, signalNumber } from '../signals.js';
+import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from '../types.js';
+import { connectTarget, type SshTransportDeps } from './connect.js';
+import { SshConnection, type Client } from './connection.js';
+import { execWithInput, openShellChannel } from './exec.js';
+import { ForwardProbes, isForwardingProhibited } from './forward.js';
+import { lostResult, tildify } from './messages.js';
+import { openPty } from './pty.js';
+import { ShellSession } from './session.js';
+
+/**
+ * The SSH transport (this folder is the only place that imports ssh2). One connection per
+ * host, opened by connect() (through a jump host when configured) and shared by every
+ * command: every script runs in one shell session on it (session.ts), an upload is an exec
+ * channel of its own (exec.ts), each HTTP GET or TCP probe a direct-tcpip channel
+ * (forward.ts), `ship ssh` a channel with a pseudo-terminal (pty.ts).
+ */
+
+export type { SshTransportDeps } from './connect.js';
+export { targetLabel } from './messages.js';
+export { SCRIPT_RUNNER } from '../script-shell.js';
+
+export function createSshTransport(target: SshTarget, deps: SshTransportDeps = {}): Transport {
+  return new SshTransport(target, deps);
+}
+
+class SshTransport implements Transport {
+  readonly host: string;
+  private readonly conn: SshConnection;
+  private readonly probes: ForwardProbes;
+  private session: ShellSession | undefined;
+
+  constructor(target: SshTarget, deps: SshTransportDeps) {
+    this.host = target.name;
+    this.conn = new SshConnection(target, () => connectTarget(target, deps));
+    this.probes = new ForwardProbes(this.conn, (script, opts) => this.runScript(script, opts), deps.notice);
+  }
+
+  connect(): Promise<void> {
+    return this.conn.connect();
+  }
+
+  /** Every script of the run goes through one shell session on this connection. */
+  runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const ready = this.ready();
+    if (ready instanceof Promise) return ready;
+    this.session ??= new ShellSession(
+      (command) => openShellChannel(this.conn, command),
+      (stdout, stderr) => lostResult(stdout, stderr, this.conn.label, this.conn.lostReason ?? 'the connection closed'),
+      () => abortError(`command on ${this.host}`),
+    );
+    return this.session.run(script, opts);
+  }
+
+  runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
+    const ready = this.ready();
+    if (ready instanceof Promise) return ready;
+    return execWithInput(this.conn, ready, command, input, opts);
+  }
+
+  httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
+    return this.probes.httpGet(url, opts);
+  }
+
+  tcpProbe(host: string, port: number, opts: { timeoutMs: number }): Promise<void> {
+    return this.probes.tcpProbe(host, port, opts);
+  }
+
+  shell(command: string, terminal: Terminal): Promise<number> {
+    return openPty(this.conn, command, terminal);
+  }
+
+  async close(): Promise<void> {
+    if (this.conn.closed) return;
+    this.conn.markClosed();
+    this.session?.close(); // the remote loop ends after its script: nothing is signalled
+    await this.conn.end();
+  }
+
+  /**
+   * The client a command can start on, or the command's answer without starting: the
+   * transport is closed, the connection lost, or never made.
+   */
+  private ready(): Client | Promise<ExecResult> {
+    const { label, lostReason, client } = this.conn;
+    if (this.conn.closed) return Promise.reject(new Error(`${label}: transport already closed`));
+    if (lostReason !== undefined) return Promise.resolve(lostResult('', '', label, lostReason));
+    if (!client) return Promise.reject(new Error(`${label}: not connected (call connect() first)`));
+    return client;
+  }
+}
+
+// Exported for unit tests of the pure helpers.
+export const internals = { signalNumber, isForwardingProhibited, lostResult, tildify };

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { httpGetScript, tcpProbeScript } from '../../src/transport/ssh/fallback.js';
+import { SCRIPT_RUNNER } from '../../src/transport/ssh/index.js';
+import { shellLoop } from '../../src/transport/ssh/session.js';
+
+/**
+ * The shell the SSH transport writes itself, built with sh`...`: the exact text sent to a host
+ * (the same bytes as before sh`...` built it), and values that cannot break out of their word.
+ */
+
+describe('the transport scripts, byte for byte', () => {
+  it('the session loop', () => {
+    expect(shellLoop('0123456789abcdef')).toBe(
+      "sh -c 'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi; while IFS= read -r __ship_n; do if [ -n \"$__ship_fb\" ]; then __ship_s=$(dd bs=\"$__ship_n\" count=1 iflag=fullblock 2>/dev/null); else __ship_s=$(dd bs=1 count=\"$__ship_n\" 2>/dev/null); fi; (eval \"$__ship_s\") </dev/null; __ship_rc=$?; printf '\\''\\036@@ship-done:0123456789abcdef:%s\\n'\\'' \"$__ship_rc\"; printf '\\''\\036@@ship-done:0123456789abcdef\\n'\\'' >&2; done'",
+    );
+  });
+
+  it('the HTTP GET fallback', () => {
+    expect(httpGetScript("http://127.0.0.1:8080/q?a='$HOME'&b=\"`", 2500)).toBe(
+      "url='http://127.0.0.1:8080/q?a='\\''$HOME'\\''&b=\"`'\nt=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$t.h\"' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o \"$t\" -w '%{http_code}' --max-time 3 -H 'Connection: close' -- \"$url\") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 3 -O \"$t\" -- \"$url\" 2>\"$t.h\"\n  code=$(sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' \"$t.h\" | tail -n 1)\n  if [ -z \"$code\" ]; then cat \"$t.h\" >&2; exit 1; fi\nelse\n  echo 'neither curl nor wget is installed on this host' >&2; exit 127\nfi\nprintf 'ship-http-status: %s\\n' \"$code\"\nhead -c 65536 \"$t\"\n",
+    );
+    expect(httpGetScript('https://example.com/', 60000)).toBe(
+      "url=https://example.com/\nt=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$t.h\"' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o \"$t\" -w '%{http_code}' --max-time 60 -H 'Connection: close' -- \"$url\") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 60 -O \"$t\" -- \"$url\" 2>\"$t.h\"\n  code=$(sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' \"$t.h\" | tail -n 1)\n  if [ -z \"$code\" ]; then cat \"$t.h\" >&2; exit 1; fi\nelse\n  echo 'neither curl nor wget is installed on this host' >&2; exit 127\nfi\nprintf 'ship-http-status: %s\\n' \"$code\"\nhead -c 65536 \"$t\"\n",
+    );
+  });
+
+  it('the TCP probe fallback and the script runner', () => {
+    expect(tcpProbeScript("host'name", 3000, 1500)).toBe(
+      "h='host'\\''name'; p=3000\nif command -v nc >/dev/null 2>&1; then\n  exec nc -z -w 2 \"$h\" \"$p\"\nelif command -v bash >/dev/null 2>&1; then\n  exec bash -c ': <\"/dev/tcp/$1/$2\"' probe \"$h\" \"$p\"\nelse\n  echo 'neither nc nor bash is installed on this host' >&2; exit 127\nfi\n",
+    );
+    expect(SCRIPT_RUNNER).toBe("sh -c 'eval \"$(cat)\"'");
+  });
+});
+
+describe('values stay one word', () => {
+  const nasty = `a'b"c $HOME \`id\` $(id) ;x\ny`;
+  /** Runs the script's assignments (all before `next`) and prints one variable. */
+  const assigned = (script: string, next: string, name: string): string =>
+    execFileSync('sh', ['-c', `${script.slice(0, script.indexOf(next))}\nprintf %s "$${name}"`], { encoding: 'utf8' });
+
+  it('a URL and a host name with quotes, $, backticks and newlines', () => {
+    expect(assigned(httpGetScript(nasty, 1000), '\nt=$(mktemp)', 'url')).toBe(nasty);
+    expect(assigned(tcpProbeScript(nasty, 80, 1000), '\nif command -v nc', 'h')).toBe(nasty);
+  });
+
+  it('a session loop with any nonce is still one sh -c word that parses', () => {
+    const loop = shellLoop(nasty);
+    expect(loop.startsWith("sh -c '")).toBe(true);
+    // the outer sh takes the quoted loop apart; the inner one (-n) only parses it
+    expect(() => execFileSync('sh', ['-c', loop.replace(/^sh -c /, 'sh -n -c ')], { stdio: 'pipe' })).not.toThrow();
+  });
+});
