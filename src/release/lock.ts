@@ -1,4 +1,5 @@
-import { and, cmd, readFirstLine, redirect, script, seq, type Command } from '../shell/command.js';
+import { and, cmd, redirect, script, seq, type Command } from '../shell/command.js';
+import { readFirstLine } from '../shell/sh.js';
 import { quote, render } from '../shell/render.js';
 import type { ServerPaths } from './paths.js';
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { and, cmd, fail, not, or, pipe, readFirstLine, redirect, script, seq, test, when, type Command } from '../shell/command.js';
+import { and, cmd, fail, not, or, pipe, redirect, script, seq, test, when, type Command } from '../shell/command.js';
+import { readFirstLine } from '../shell/sh.js';
 import { quote, render } from '../shell/render.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
