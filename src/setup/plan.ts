@@ -7,8 +7,9 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { Recipe } from '../recipes/load.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
-import { and, cmd, or, script, type Command } from '../shell/command.js';
+import { and, cmd, or, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
+import { lines, sh } from '../shell/sh.js';
 import type { Step } from '../shell/script.js';
 import { ensureCronLine, ensureDir, ensureEmptyFile, ensureFile, report } from './actions.js';
 import { findPrograms, parsePrograms } from './programs.js';
@@ -32,12 +33,10 @@ export function setupProbe(): Step[] {
   return [
     {
       label: 'whoami',
-      command: script(
-        [
-          `printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"`,
-          `if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi`,
-          `if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
-        ].join('\n'),
+      command: lines(
+        sh`printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"`,
+        sh`if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi`,
+        sh`if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
       ),
     },
     { label: 'programs', command: findPrograms(SETUP_PROGRAMS) },
