@@ -141,9 +141,10 @@ function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text
 
 function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Command[] {
   const systemctl = i.facts.programs.systemctl;
+  const enable = cmd('systemctl', 'enable', '--now', service);
   if (!privileged(i.facts)) {
     const file = `${paths.shipDir}/${service}.service`;
-    const install = `cp ${file} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${service}`;
+    const install = render(and(cmd('cp', file, '/etc/systemd/system/'), cmd('systemctl', 'daemon-reload'), enable));
     return [ensureFile(file, UNIT_VAR), report('note', `not root and no passwordless sudo: as root, run: ${install}`)];
   }
   const file = `/etc/systemd/system/${service}.service`;
@@ -153,7 +154,7 @@ function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Com
   return [
     ensureFile(file, UNIT_VAR, { sudo, ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}) }),
     ...(i.facts.systemd ? [] : [report('warn', `systemd is not running on this host: ${file} is written, but nothing will start it`)]),
-    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (systemctl enable --now ${service}) and set vars.restart_with: systemd`)]),
+    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (${render(enable)}) and set vars.restart_with: systemd`)]),
   ];
 }
 

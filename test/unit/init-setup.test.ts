@@ -141,6 +141,9 @@ describe('ship setup: the plan', () => {
     const mine = plan(user, 'node');
     expect(text(mine, 'systemd unit')).toContain('/srv/app/.ship/demo.service');
     expect(text(mine, 'systemd unit')).toContain('as root, run: cp /srv/app/.ship/demo.service /etc/systemd/system/');
+    // the advice is a command to paste: a deploy_to with a space stays one word in it
+    const spaced = plan(user, 'node', host('/srv/my app'));
+    expect(text(spaced, 'systemd unit')).toContain(`as root, run: cp '\\''/srv/my app/.ship/demo.service'\\'' /etc/systemd/system/ && systemctl daemon-reload`);
   });
 
   test('hostile values stay single words; a value with a newline cannot reach a generated file', () => {
