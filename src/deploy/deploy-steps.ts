@@ -4,8 +4,8 @@ import { appendHistory, type HistoryEntry } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
 import { deliverFromMirror, finishPreparing, guardFreshId, linkShared, markMigrated, removeReleases, writeRevision } from '../release/prepare.js';
 import type { ServerPaths } from '../release/paths.js';
-import { script, type Command } from '../shell/command.js';
-import { quote } from '../shell/render.js';
+import type { Command } from '../shell/command.js';
+import { sh } from '../shell/sh.js';
 import type { Step } from '../shell/script.js';
 import { type HostFacts, type Member, slotRunsOn, slotSteps, templateValues } from '../engine/index.js';
 
@@ -68,9 +68,7 @@ export function pruneBackups(stage: StageConfig, m: Member): Command | undefined
   const keep = Number(m.host.vars.backup_keep ?? stage.vars.backup_keep ?? 7);
   if (!Number.isInteger(keep) || keep < 1) return undefined;
   const dir = `${m.paths.shared}/backups`;
-  return script(
-    `if [ -d ${quote(dir)} ]; then cd -- ${quote(dir)} && ls -1t | tail -n +${keep + 1} | while IFS= read -r f; do rm -rf -- "./$f"; done; fi`,
-  );
+  return sh`if [ -d ${dir} ]; then cd -- ${dir} && ls -1t | tail -n +${keep + 1} | while IFS= read -r f; do rm -rf -- "./$f"; done; fi`;
 }
 
 export function pruneList(stage: StageConfig, m: Member, release: string): string[] {

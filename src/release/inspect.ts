@@ -1,5 +1,5 @@
-import { script, type Command } from '../shell/command.js';
-import { quote } from '../shell/render.js';
+import { raw, type Command } from '../shell/command.js';
+import { sh } from '../shell/sh.js';
 import type { HostState, ReleaseInfo } from './choose.js';
 import { isReleaseId } from './id.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
@@ -8,27 +8,24 @@ import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } fr
  * One command that reports what a host holds, as lines a parser reads back:
  *   current <link target or nothing>
  *   release <id> <failed 0|1> <preparing 0|1> <migrated 0|1> <revision or ->
+ * Shell builtins only, but for one readlink: a host with five releases used to cost 17 programs.
  */
 export function inspectHost(paths: ServerPaths): Command {
-  const q = quote;
-  return script(
-    [
-      // builtins only, but for one readlink: a host with five releases used to cost 17 programs
-      `printf 'current '`,
-      `if [ -L ${q(paths.current)} ]; then readlink -- ${q(paths.current)} 2>/dev/null || echo; else echo; fi`,
-      `if [ -e ${q(paths.current)} ] && [ ! -L ${q(paths.current)} ]; then echo current-is-directory; fi`,
-      `for __d in ${q(paths.releases)}/*/; do`,
-      `  [ -d "$__d" ] || continue`,
-      `  __id=\${__d%/}; __id=\${__id##*/}`,
-      `  __f=0; [ -e "$__d${FAILED_MARKER}" ] && __f=1`,
-      `  __p=0; [ -e "$__d${PREPARING_MARKER}" ] && __p=1`,
-      `  __m=0; [ -e "$__d${MIGRATED_MARKER}" ] && __m=1`,
-      `  __r=; [ -f "$__d"REVISION ] && { IFS= read -r __r < "$__d"REVISION; } 2>/dev/null`,
-      `  case $__r in ''|*[!0-9a-f]*) __r=- ;; esac`,
-      `  printf 'release %s %s %s %s %s\\n' "$__id" "$__f" "$__p" "$__m" "$__r"`,
-      `done`,
-    ].join('\n'),
-  );
+  // the marker names are fixed words, written inside the double quotes that keep "$__d" whole
+  const [failed, preparing, migrated] = [raw(FAILED_MARKER), raw(PREPARING_MARKER), raw(MIGRATED_MARKER)] as const;
+  return sh`printf 'current '
+if [ -L ${paths.current} ]; then readlink -- ${paths.current} 2>/dev/null || echo; else echo; fi
+if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then echo current-is-directory; fi
+for __d in ${paths.releases}/*/; do
+  [ -d "$__d" ] || continue
+  __id=\${__d%/}; __id=\${__id##*/}
+  __f=0; [ -e "$__d${failed}" ] && __f=1
+  __p=0; [ -e "$__d${preparing}" ] && __p=1
+  __m=0; [ -e "$__d${migrated}" ] && __m=1
+  __r=; [ -f "$__d"REVISION ] && { IFS= read -r __r < "$__d"REVISION; } 2>/dev/null
+  case $__r in ''|*[!0-9a-f]*) __r=- ;; esac
+  printf 'release %s %s %s %s %s\\n' "$__id" "$__f" "$__p" "$__m" "$__r"
+done`;
 }
 
 export interface InspectedHost extends HostState {

@@ -1,5 +1,5 @@
-import { and, cmd, readFirstLine, redirect, script, seq, type Command } from '../shell/command.js';
-import { quote, render } from '../shell/render.js';
+import { and, cmd, redirect, seq, type Command } from '../shell/command.js';
+import { readFirstLine, sh } from '../shell/sh.js';
 import type { ServerPaths } from './paths.js';
 
 /** Exit code of the lock script when the lock is held by someone else. */
@@ -15,24 +15,23 @@ export interface LockOwner {
   token: string; // random: only the run that took the lock releases it
 }
 
+/** Prints the lock's owner.json, or `{}` when it is not written (yet). */
+const printOwner = (paths: ServerPaths): Command => sh`cat -- ${paths.lockOwner} 2>/dev/null || printf '{}\\n'`;
+
 /**
  * mkdir is atomic: exactly one of two racing runs creates the directory. The winner writes
- * owner.json; a loser prints the owner (when already written) and exits LOCK_HELD.
+ * owner.json; a loser prints the owner (when already written) and exits LOCK_HELD. Shell
+ * builtins first: mkdir -p runs only on a host's first deploy.
  */
 export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
-  const json = JSON.stringify(owner);
-  return script(
-    [
-      // builtins first: mkdir -p runs only on a host's first deploy
-      `[ -d ${quote(paths.shipDir)} ] && [ -d ${quote(paths.releases)} ] || mkdir -p -- ${quote(paths.shipDir)} ${quote(paths.releases)} || exit 1`,
-      `if mkdir -- ${quote(paths.lock)} 2>/dev/null; then`,
-      `  printf '%s\\n' ${quote(json)} > ${quote(paths.lockOwner)} || { rm -rf -- ${quote(paths.lock)}; echo ${quote(`cannot write ${paths.lockOwner}: is the disk full? (df -h ${paths.root})`)} >&2; exit 1; }`,
-      `else`,
-      `  cat -- ${quote(paths.lockOwner)} 2>/dev/null || printf '{}\\n'`,
-      `  exit ${LOCK_HELD}`,
-      `fi`,
-    ].join('\n'),
-  );
+  const diskFull = `cannot write ${paths.lockOwner}: is the disk full? (df -h ${paths.root})`;
+  return sh`[ -d ${paths.shipDir} ] && [ -d ${paths.releases} ] || mkdir -p -- ${[paths.shipDir, paths.releases]} || exit 1
+if mkdir -- ${paths.lock} 2>/dev/null; then
+  printf '%s\\n' ${JSON.stringify(owner)} > ${paths.lockOwner} || { rm -rf -- ${paths.lock}; echo ${diskFull} >&2; exit 1; }
+else
+  ${printOwner(paths)}
+  exit ${LOCK_HELD}
+fi`;
 }
 
 /**
@@ -41,10 +40,8 @@ export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
  * the shell's own `read`, so the check costs no program.
  */
 export function whileLocked(paths: ServerPaths, token: string, body: Command): Command {
-  return script(
-    `${render(readFirstLine('__ship_l', paths.lockOwner))}; ` +
-      `case $__ship_l in *${quote(`"token":${JSON.stringify(token)}`)}*) ${render(body)};; esac`,
-  );
+  const mark = `"token":${JSON.stringify(token)}`;
+  return sh`${readFirstLine('__ship_l', paths.lockOwner)}; case $__ship_l in *${mark}*) ${body};; esac`;
 }
 
 /**
@@ -66,7 +63,7 @@ export function forceUnlock(paths: ServerPaths): Command {
 
 /** Reads the lock owner (empty output when unlocked). */
 export function readLock(paths: ServerPaths): Command {
-  return script(`if [ -d ${quote(paths.lock)} ]; then cat -- ${quote(paths.lockOwner)} 2>/dev/null || printf '{}\\n'; fi`);
+  return sh`if [ -d ${paths.lock} ]; then ${printOwner(paths)}; fi`;
 }
 
 export function parseLockOwner(text: string): Partial<LockOwner> | undefined {

@@ -1,9 +1,12 @@
 import { posix } from 'node:path';
-import { and, cmd, fail, not, or, pipe, readFirstLine, redirect, script, seq, test, when, type Command } from '../shell/command.js';
-import { quote, render } from '../shell/render.js';
+import { and, cmd, fail, not, or, pipe, raw, redirect, seq, test, when, type Command } from '../shell/command.js';
+import { readFirstLine, sh } from '../shell/sh.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
-/** Builders for the prepare phase (DESIGN section 4, step 3). All pure: they return commands. */
+/**
+ * Builders for the prepare phase: the code delivered into a new release, its shared links,
+ * its markers, and the guards that keep a run to releases it made. All pure: they return commands.
+ */
 
 const treeish = (sha: string, tree?: string) => (tree ? `${sha}:${tree.replace(/^\/+|\/+$/g, '')}` : sha);
 
@@ -47,6 +50,9 @@ export function deliverFromMirror(paths: ServerPaths, id: string, repo: string, 
 /** Exit code of guardFreshId: a release with this id, or a later one, is already on the host. */
 export const ID_TAKEN = 75;
 
+/** A case pattern matching a release id (14 digits, as formatReleaseId writes them). */
+const RELEASE_ID_GLOB = raw('[0-9]'.repeat(14));
+
 /**
  * For a release id chosen before this host was looked at: exits ID_TAKEN, changing nothing,
  * when releases/ holds that id or a later one (clock skew, a fleet that diverged), so the run
@@ -55,19 +61,14 @@ export const ID_TAKEN = 75;
  * Shell builtins only.
  */
 export function guardFreshId(paths: ServerPaths, id: string): Command {
-  return script(
-    `for __d in ${quote(paths.releases)}/*/; do __i=\${__d%/}; __i=\${__i##*/}; ` +
-      `case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${quote(id)} ] || exit ${ID_TAKEN};; esac; done; ` +
-      `printf '%s\\n' ${quote(id)} > ${quote(claimFile(paths))}`,
-  );
+  return sh`for __d in ${paths.releases}/*/; do __i=\${__d%/}; __i=\${__i##*/}; \
+case $__i in ${RELEASE_ID_GLOB}) [ "$__i" -lt ${id} ] || exit ${ID_TAKEN};; esac; done; \
+printf '%s\\n' ${id} > ${claimFile(paths)}`;
 }
 
 /** Removes release `id` only where this run claimed it (guardFreshId) and it is not current. */
 export function removeClaimed(paths: ServerPaths, id: string): Command {
-  return script(
-    `${render(readFirstLine('__ship_c', claimFile(paths)))}; ` +
-      `if [ "$__ship_c" = ${quote(id)} ]; then ${render(removeReleaseUnlessCurrent(paths, id))}; fi`,
-  );
+  return sh`${readFirstLine('__ship_c', claimFile(paths))}; if [ "$__ship_c" = ${id} ]; then ${removeReleaseUnlessCurrent(paths, id)}; fi`;
 }
 
 /** Lives in the lock directory: it is ours while the lock is, and goes with it. */
@@ -134,7 +135,7 @@ export function removeReleases(paths: ServerPaths, ids: string[]): Command | und
 /** Removes a release only while it is not what `current` points at (a guard against any mix-up). */
 export function removeReleaseUnlessCurrent(paths: ServerPaths, id: string): Command {
   const dir = paths.release(id);
-  return script(`if [ "$(readlink ${quote(paths.current)} 2>/dev/null)" != ${quote(dir)} ]; then rm -rf -- ${quote(dir)}; fi`);
+  return sh`if [ "$(readlink ${paths.current} 2>/dev/null)" != ${dir} ]; then rm -rf -- ${dir}; fi`;
 }
 
 export const noop = (): Command => seq(cmd(':'));

@@ -7,8 +7,9 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { Recipe } from '../recipes/load.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
-import { and, cmd, or, script, type Command } from '../shell/command.js';
+import { and, cmd, or, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
+import { lines, sh } from '../shell/sh.js';
 import type { Step } from '../shell/script.js';
 import { ensureCronLine, ensureDir, ensureEmptyFile, ensureFile, report } from './actions.js';
 import { findPrograms, parsePrograms } from './programs.js';
@@ -32,12 +33,10 @@ export function setupProbe(): Step[] {
   return [
     {
       label: 'whoami',
-      command: script(
-        [
-          `printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"`,
-          `if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi`,
-          `if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
-        ].join('\n'),
+      command: lines(
+        sh`printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"`,
+        sh`if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi`,
+        sh`if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
       ),
     },
     { label: 'programs', command: findPrograms(SETUP_PROGRAMS) },
@@ -142,9 +141,10 @@ function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text
 
 function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Command[] {
   const systemctl = i.facts.programs.systemctl;
+  const enable = cmd('systemctl', 'enable', '--now', service);
   if (!privileged(i.facts)) {
     const file = `${paths.shipDir}/${service}.service`;
-    const install = `cp ${file} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${service}`;
+    const install = render(and(cmd('cp', file, '/etc/systemd/system/'), cmd('systemctl', 'daemon-reload'), enable));
     return [ensureFile(file, UNIT_VAR), report('note', `not root and no passwordless sudo: as root, run: ${install}`)];
   }
   const file = `/etc/systemd/system/${service}.service`;
@@ -154,7 +154,7 @@ function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Com
   return [
     ensureFile(file, UNIT_VAR, { sudo, ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}) }),
     ...(i.facts.systemd ? [] : [report('warn', `systemd is not running on this host: ${file} is written, but nothing will start it`)]),
-    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (systemctl enable --now ${service}) and set vars.restart_with: systemd`)]),
+    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (${render(enable)}) and set vars.restart_with: systemd`)]),
   ];
 }
 

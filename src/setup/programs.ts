@@ -1,6 +1,6 @@
 /** Finding programs on a host, for `ship setup` (logrotate, crontab...) and `ship check`. */
-import { script, type Command } from '../shell/command.js';
-import { quote } from '../shell/render.js';
+import type { Command } from '../shell/command.js';
+import { lines, sh } from '../shell/sh.js';
 
 /**
  * One line per name, `program <name> <path>` (empty path: not found). PATH first, then the
@@ -8,14 +8,11 @@ import { quote } from '../shell/render.js';
  * /usr/sbin/logrotate).
  */
 export function findPrograms(names: readonly string[]): Command {
-  return script(
-    names
-      .map((name) => {
-        const q = quote(name);
-        const sbin = `for __d in /usr/local/sbin /usr/sbin /sbin; do if [ -x "$__d"/${q} ]; then echo "$__d"/${q}; break; fi; done`;
-        return `printf 'program %s %s\\n' ${q} "$(command -v ${q} 2>/dev/null || { ${sbin}; })"`;
-      })
-      .join('\n'),
+  return lines(
+    ...names.map((name) => {
+      const sbin = sh`for __d in /usr/local/sbin /usr/sbin /sbin; do if [ -x "$__d"/${name} ]; then echo "$__d"/${name}; break; fi; done`;
+      return sh`printf 'program %s %s\\n' ${name} "$(command -v ${name} 2>/dev/null || { ${sbin}; })"`;
+    }),
   );
 }
 

@@ -1,10 +1,9 @@
 /**
- * Remote commands as data (STYLE habit 1). Builders in src/release, src/deploy... return
- * `Command` values; src/shell/render.ts is the one place they become shell text, and it
- * quotes every argument. Nothing else in ship concatenates shell.
+ * Remote commands as data. Builders in src/release, src/deploy... return `Command` values;
+ * src/shell/render.ts is the one place they become shell text, and it quotes every argument.
+ * Hand-written scripts go through sh`...` (src/shell/sh.ts), which quotes every value it is
+ * given. Nothing else in ship concatenates shell.
  */
-
-import { quote } from './render.js';
 
 /** Shell text inserted verbatim. Only made by `raw()` for fixed fragments and user-written task commands. */
 export interface Raw {
@@ -61,13 +60,6 @@ export const when = (cond: Command, then: Command, otherwise?: Command): Command
 
 /** `( cd -- DIR && body )`: runs body in DIR without changing the caller's directory. */
 export const inDir = (dir: string, body: Command): Command => subshell(and(cmd('cd', '--', dir), body));
-
-/**
- * `NAME=<first line of file>`, empty when the file is missing or unreadable: the shell's own
- * `read`, no program started.
- */
-export const readFirstLine = (name: string, file: string): Command =>
-  script(`${name}=; { IFS= read -r ${name} < ${quote(file)}; } 2>/dev/null`);
 
 /** `[ -e path ]` and friends. */
 export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-n' | '-z', value: string): Command =>

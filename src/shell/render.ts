@@ -1,16 +1,8 @@
 import type { Arg, Command, Redirect } from './command.js';
+import { isShellName, quote } from './quote.js';
 
-/** Characters that never need quoting in a POSIX sh word. */
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * Quotes one value as a single POSIX sh word. Single quotes keep everything literal
- * (`$`, backticks, `\`, `"`, newlines); a single quote itself is written as '\''.
- */
-export function quote(value: string): string {
-  if (value !== '' && SAFE.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+/** Still here for src/transport/ssh-fallback.ts, the last caller outside src/shell; quote.ts is its home. */
+export { quote };
 
 const renderArg = (a: Arg): string => (typeof a === 'string' ? quote(a) : a.raw);
 
@@ -78,7 +70,7 @@ const group = (c: Command): string => {
 export function renderExports(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([name, value]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
+      if (!isShellName(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
       return `export ${name}=${quote(value)}`;
     })
     .join('\n');

@@ -1,5 +1,6 @@
-import type { Command, Raw } from './command.js';
-import { quote, render } from './render.js';
+import { raw, type Command, type Raw } from './command.js';
+import { isShellName, quote } from './quote.js';
+import { render } from './render.js';
 
 /** What may stand in a `${}` of sh`...`: each becomes shell text in its own way, never unquoted. */
 export type ShValue = string | number | Raw | Command | readonly string[];
@@ -35,4 +36,17 @@ function word(v: ShValue): string {
   if (Array.isArray(v)) return (v as readonly string[]).map(quote).join(' ');
   if ('raw' in v) return v.raw;
   return render(v as Command);
+}
+
+/** Several commands as one script, one per line: a newline ends a command as `;` does. */
+export const lines = (...commands: Command[]): Command => ({ kind: 'raw', text: commands.map(render).join('\n') });
+
+/**
+ * `NAME=<first line of file>`, empty when the file is missing or unreadable: the shell's own
+ * `read`, no program started.
+ */
+export function readFirstLine(name: string, file: string): Command {
+  if (!isShellName(name)) throw new Error(`not a shell variable name: ${JSON.stringify(name)}`);
+  const variable = raw(name);
+  return sh`${variable}=; { IFS= read -r ${variable} < ${file}; } 2>/dev/null`;
 }

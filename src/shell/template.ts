@@ -1,4 +1,4 @@
-import { quote } from './render.js';
+import { quote } from './quote.js';
 
 /** `{{ name }}` placeholders. Names are identifiers; anything else between braces is left alone. */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;

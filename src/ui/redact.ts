@@ -1,4 +1,4 @@
-import { quote } from '../shell/render.js';
+import { shText } from '../shell/sh.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -14,7 +14,7 @@ export function makeRedactor(secretValues: string[]): Redact {
   for (const v of secretValues) {
     if (!v) continue;
     forms.add(v);
-    forms.add(quote(v));
+    forms.add(shText`${v}`); // as a rendered command holds it
     forms.add(JSON.stringify(v).slice(1, -1)); // as it appears inside JSON strings
   }
   const sorted = [...forms].filter(Boolean).sort((a, b) => b.length - a.length);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quote } from '../../src/shell/render.js';
+import { shText } from '../../src/shell/sh.js';
 import { SHIP_BIN } from './cli.js';
 
 /**
@@ -29,8 +29,8 @@ export function shipInTmux(args: string[], opts: { cwd: string; env: Record<stri
   const socket = join(dir, 'socket');
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', TERM: 'xterm-256color', ...opts.env };
   const tmux = (...a: string[]) => spawnSync('tmux', ['-S', socket, '-f', '/dev/null', ...a], { env, encoding: 'utf8' });
-  const line = [process.execPath, SHIP_BIN, ...args].map(quote).join(' ');
-  const started = tmux('new-session', '-d', '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 50), '-c', opts.cwd, `${line}; echo "[exit $?]"; sleep 600`);
+  const line = shText`${[process.execPath, SHIP_BIN, ...args]}; echo "[exit $?]"; sleep 600`;
+  const started = tmux('new-session', '-d', '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 50), '-c', opts.cwd, line);
   if (started.status !== 0) throw new Error(`tmux new-session failed: ${started.stderr}`);
   const text = (o: { escapes?: boolean } = {}) =>
     tmux('capture-pane', '-p', '-J', ...(o.escapes ? ['-e'] : []), '-S', '-', '-t', '0').stdout.replace(/\s+$/, '');

@@ -115,7 +115,22 @@ describe('the probe script', () => {
     expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups']);
     const disk = render(steps[2]!.command);
     expect(disk).toBe(`__d='/srv/it'\\''s app'; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done\ndf -Pk -- "$__d"\nexit 0`);
-    expect(render(steps[7]!.command)).toContain(`ls -1t -- '/srv/it'\\''s app/shared/backups'`);
+    const q = (path: string) => `'/srv/it'\\''s app/${path}'`;
+    expect(render(steps[5]!.command)).toBe(
+      `if __c=$(readlink ${q('current')} 2>/dev/null); then printf 'current %s\\n' "$__c"; fi\n` +
+        `printf 'revision %s\\n' "$(head -c 64 ${q('current/REVISION')} 2>/dev/null | tr -dc 0-9a-f)"\nexit 0`,
+    );
+    expect(render(steps[6]!.command)).toBe(
+      `if [ -f /etc/logrotate.d/ship-demo-production ]; then echo system; fi\n` +
+        `grep -lF -- ${q('shared/log')} /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null | sed 's/^/mentions /'\n` +
+        `if [ -f ${q('.ship/logrotate.conf')} ]; then echo user; fi\n` +
+        `if crontab -l 2>/dev/null | grep -qF -- ${q('.ship/logrotate.conf')}; then echo scheduled; fi\nexit 0`,
+    );
+    expect(render(steps[7]!.command)).toBe(
+      `printf 'now %s\\n' "$(date +%s)"\n` +
+        `__n=$(ls -1t -- ${q('shared/backups')} 2>/dev/null | head -n 1)\n` +
+        `if [ -n "$__n" ]; then printf 'newest %s %s\\n' "$(date -r ${q('shared/backups')}/"$__n" +%s)" "$__n"; fi\nexit 0`,
+    );
     expect(checkProbe({ ...input, backups: undefined } as ProbeInput).map((s) => s.label)).not.toContain('backups');
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -10,7 +10,8 @@ import { listBuiltinRecipes, loadRecipe, type Recipe } from '../../src/recipes/l
 import { render, renderExports } from '../../src/shell/render.js';
 import { ensureDir, ensureEmptyFile, ensureFile, parseActionLines } from '../../src/setup/actions.js';
 import { appName, detectProject, renderInit, schemaReference } from '../../src/setup/init.js';
-import { parseSetupProbe, planSetup, type SetupFacts } from '../../src/setup/plan.js';
+import { parseSetupProbe, planSetup, setupProbe, type SetupFacts } from '../../src/setup/plan.js';
+import { findPrograms, parsePrograms } from '../../src/setup/programs.js';
 import { readTemplate, SCHEMA_FILE } from '../../src/setup/templates.js';
 
 const recipe = (name: string): Recipe => loadRecipe(name, '/', '/').recipe!;
@@ -77,6 +78,24 @@ describe('ship setup: the plan', () => {
   const plan = (facts: SetupFacts, r = 'base', h = host(), s = stage) => planSetup({ stage: s, host: h, recipe: recipe(r), facts, templates });
   const text = (p: ReturnType<typeof plan>, label: string) => render(p.steps.find((s) => s.label === label)!.command);
 
+  test('the probe: who we are, then where each program is, in PATH or an sbin directory', () => {
+    const [whoami, programs] = setupProbe();
+    expect(render(whoami!.command)).toBe(
+      `printf 'uid %s\\nuser %s\\ngroup %s\\n' "$(id -u)" "$(id -un)" "$(id -gn)"\n` +
+        `if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi\n` +
+        `if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
+    );
+    expect(render(programs!.command).split('\n')).toHaveLength(3);
+    expect(render(findPrograms(['a b']))).toBe(
+      `printf 'program %s %s\\n' 'a b' "$(command -v 'a b' 2>/dev/null || { for __d in /usr/local/sbin /usr/sbin /sbin; do if [ -x "$__d"/'a b' ]; then echo "$__d"/'a b'; break; fi; done; })"`,
+    );
+    const dir = tmp();
+    const out = execFileSync('sh', ['-c', render(findPrograms(['sh', '$(touch pwned)']))], { cwd: dir, encoding: 'utf8' });
+    expect(parsePrograms(out).sh).toMatch(/\/sh$/);
+    expect(out).toContain(`program $(touch pwned) \n`);
+    expect(existsSync(join(dir, 'pwned'))).toBe(false);
+  });
+
   test('the probe output becomes facts', () => {
     expect(parseSetupProbe('uid 0\nuser root\ngroup root\nsystemd yes\n', 'program logrotate /usr/sbin/logrotate\nprogram crontab \n')).toEqual({
       uid: 0,
@@ -122,6 +141,9 @@ describe('ship setup: the plan', () => {
     const mine = plan(user, 'node');
     expect(text(mine, 'systemd unit')).toContain('/srv/app/.ship/demo.service');
     expect(text(mine, 'systemd unit')).toContain('as root, run: cp /srv/app/.ship/demo.service /etc/systemd/system/');
+    // the advice is a command to paste: a deploy_to with a space stays one word in it
+    const spaced = plan(user, 'node', host('/srv/my app'));
+    expect(text(spaced, 'systemd unit')).toContain(`as root, run: cp '\\''/srv/my app/.ship/demo.service'\\'' /etc/systemd/system/ && systemctl daemon-reload`);
   });
 
   test('hostile values stay single words; a value with a newline cannot reach a generated file', () => {

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planFleetRollback, planPrune, previousGoodRelease, type HostState, type ReleaseInfo } from '../../src/release/choose.js';
 import { formatReleaseId, isReleaseId, nextReleaseId, parseReleaseId } from '../../src/release/id.js';
 import { inspectHost, parseInspection } from '../../src/release/inspect.js';
-import { acquireLock, describeLock, formatAge, LOCK_HELD, parseLockOwner, releaseLock, type LockOwner } from '../../src/release/lock.js';
+import { acquireLock, describeLock, formatAge, LOCK_HELD, parseLockOwner, readLock, releaseLock, type LockOwner } from '../../src/release/lock.js';
 import { serverPaths } from '../../src/release/paths.js';
-import { linkShared } from '../../src/release/prepare.js';
+import { guardFreshId, ID_TAKEN, linkShared, removeClaimed, removeReleaseUnlessCurrent } from '../../src/release/prepare.js';
 import { CURRENT_IS_DIRECTORY, swapCurrent } from '../../src/release/swap.js';
 import { render } from '../../src/shell/render.js';
 
@@ -17,7 +17,7 @@ const rel = (id: string, failed = false): ReleaseInfo => ({ id, failed });
 /**
  * Runs a script with PATH through logging shims, returning which programs it started: every
  * program is a fork and an exec on every host of every deploy, so the hot scripts are held
- * to a count (issue 7), not to a timing.
+ * to a count, not to a timing.
  */
 const PROGRAMS = ['readlink', 'head', 'tr', 'mkdir', 'rm', 'ln', 'mv', 'grep', 'cat', 'printf', 'test', '['];
 function programsRun(script: string): { code: number; programs: string[]; out: string } {
@@ -269,6 +269,56 @@ describe('locks', () => {
   });
   it('formats ages', () => {
     expect([formatAge(5_000), formatAge(125_000), formatAge(3 * 3600_000 + 60_000), formatAge(50 * 3600_000)]).toEqual(['5s', '2m', '3h1m', '2d2h']);
+  });
+});
+
+describe('the guards that keep a run to its own releases', () => {
+  const id = '20261122021500';
+  it('are written as these scripts, every path one quoted word', () => {
+    const p = serverPaths("/srv/it's app");
+    const q = (path: string) => `'/srv/it'\\''s app/${path}'`;
+    expect(render(guardFreshId(p, id))).toBe(
+      `for __d in ${q('releases')}/*/; do __i=\${__d%/}; __i=\${__i##*/}; case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${id} ] || exit ${ID_TAKEN};; esac; done; ` +
+        `printf '%s\\n' ${id} > ${q('.ship/lock/claimed')}`,
+    );
+    const unlessCurrent = `if [ "$(readlink ${q('current')} 2>/dev/null)" != ${q(`releases/${id}`)} ]; then rm -rf -- ${q(`releases/${id}`)}; fi`;
+    expect(render(removeReleaseUnlessCurrent(p, id))).toBe(unlessCurrent);
+    expect(render(removeClaimed(p, id))).toBe(
+      `__ship_c=; { IFS= read -r __ship_c < ${q('.ship/lock/claimed')}; } 2>/dev/null; if [ "$__ship_c" = ${id} ]; then ${unlessCurrent}; fi`,
+    );
+    expect(render(readLock(p))).toBe(`if [ -d ${q('.ship/lock')} ]; then cat -- ${q('.ship/lock/owner.json')} 2>/dev/null || printf '{}\\n'; fi`);
+  });
+  it('run on a real tree whose path holds shell syntax, and never run the path', () => {
+    const base = mkdtempSync(join(tmpdir(), 'ship-guard-'));
+    const p = serverPaths(join(base, `it's $(touch pwned) \`touch pwned\` "x"`));
+    const run = (script: string) => {
+      try {
+        return { code: 0, out: execFileSync('sh', ['-c', script], { cwd: base, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+      } catch (e) {
+        return { code: (e as { status: number }).status, out: '' };
+      }
+    };
+    const owner: LockOwner = { user: 'alice', machine: 'laptop', pid: 42, started: '2026-11-22T02:00:00.000Z', command: 'deploy', token: 't1' };
+    expect(run(render(acquireLock(p, owner))).code).toBe(0);
+    expect(parseLockOwner(run(render(readLock(p))).out)).toMatchObject({ token: 't1' });
+    mkdirSync(p.release('20261122021459'));
+    expect(run(render(guardFreshId(p, id))).code).toBe(0);
+    mkdirSync(p.release(id));
+    // the claim is ours: our release goes, unless it is current
+    symlinkSync(p.release(id), p.current);
+    run(render(removeClaimed(p, id)));
+    expect(existsSync(p.release(id))).toBe(true);
+    rmSync(p.current);
+    run(render(removeClaimed(p, id)));
+    expect(existsSync(p.release(id))).toBe(false);
+    // a later release on the host: the id is refused and nothing is claimed
+    mkdirSync(p.release('20261122021501'));
+    rmSync(join(p.lock, 'claimed'));
+    expect(run(render(guardFreshId(p, id))).code).toBe(ID_TAKEN);
+    expect(existsSync(join(p.lock, 'claimed'))).toBe(false);
+    run(render(releaseLock(p, 't1')));
+    expect(existsSync(p.lock)).toBe(false);
+    expect(readdirSync(base)).toEqual([`it's $(touch pwned) \`touch pwned\` "x"`]);
   });
 });
 

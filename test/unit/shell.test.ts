@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { and, cmd, inDir, or, pipe, raw, redirect, script, seq, when, test as sh } from '../../src/shell/command.js';
-import { quote, render, renderExports } from '../../src/shell/render.js';
+import { and, cmd, inDir, or, pipe, raw, redirect, script, seq, when, test as testFlag } from '../../src/shell/command.js';
+import { quote } from '../../src/shell/quote.js';
+import { render, renderExports } from '../../src/shell/render.js';
+import { lines, readFirstLine, sh, shText } from '../../src/shell/sh.js';
 import { buildScript, parseMarker } from '../../src/shell/script.js';
 import { interpolateShell, interpolateText, placeholders, TemplateError } from '../../src/shell/template.js';
 
@@ -59,7 +64,7 @@ describe('render', () => {
     expect(render(redirect(cmd('cat', 'f'), { op: '2>', target: '/dev/null' }, { op: '>&2' }))).toBe('cat f 2>/dev/null >&2');
   });
   it('renders if/then/else and subshells with cd', () => {
-    expect(render(when(sh('-d', '/x y'), cmd('a'), cmd('b')))).toBe(`if [ -d '/x y' ]; then a; else b; fi`);
+    expect(render(when(testFlag('-d', '/x y'), cmd('a'), cmd('b')))).toBe(`if [ -d '/x y' ]; then a; else b; fi`);
     expect(render(inDir('/srv/r 1', cmd('npm', 'ci')))).toBe(`( cd -- '/srv/r 1' && npm ci )`);
   });
   it('passes Raw arguments through verbatim', () => {
@@ -70,6 +75,66 @@ describe('render', () => {
       const out = execFileSync('sh', ['-c', render(cmd('printf', '%s', v))], { encoding: 'utf8' });
       expect(out).toBe(v);
     }
+  });
+});
+
+describe('sh`...` and shText`...`', () => {
+  it('makes a string one quoted word, whatever it holds', () => {
+    expect(shText`rm -rf -- ${"it's"}`).toBe(`rm -rf -- 'it'\\''s'`);
+    expect(shText`echo ${'say "hi"'} ${'$HOME'} ${'`id`'} ${'a b'} ${'l1\nl2'} ${''}`).toBe(`echo 'say "hi"' '$HOME' '\`id\`' 'a b' 'l1\nl2' ''`);
+    expect(shText`ls -- ${'/srv/app-1.2/x'}`).toBe('ls -- /srv/app-1.2/x');
+  });
+  it.each(HOSTILE)('keeps %j one literal word through sh', (value) => {
+    expect(echoArgs(shText`${value}`)).toEqual([value]);
+  });
+  it('makes an array one quoted word per item (none for an empty one)', () => {
+    expect(shText`rm -- ${['a b', "c'd", 'e', '']}`).toBe(`rm -- 'a b' 'c'\\''d' e ''`);
+    expect(echoArgs(shText`${HOSTILE}`)).toEqual(HOSTILE);
+    expect(shText`rm -- ${[]}`).toBe('rm -- ');
+  });
+  it('writes a finite number as its digits and refuses any other', () => {
+    expect(shText`exit ${75}; tail -n +${8} ${-1} ${2.5} ${0}`).toBe('exit 75; tail -n +8 -1 2.5 0');
+    for (const n of [NaN, Infinity, -Infinity]) expect(() => shText`exit ${n}`).toThrow(/is not a number a shell can take/);
+  });
+  it('renders a Command in place and passes raw() through verbatim', () => {
+    expect(shText`if ${testFlag('-d', '/x y')}; then ${cmd('echo', "it's")}; fi`).toBe(`if [ -d '/x y' ]; then echo 'it'\\''s'; fi`);
+    expect(shText`${and(cmd('a'), or(cmd('b'), cmd('c')))} | tee ${'/tmp/a b'}`).toBe(`a && { b || c; } | tee '/tmp/a b'`);
+    expect(shText`echo ${raw('"$HOME"')} ${'$HOME'}`).toBe(`echo "$HOME" '$HOME'`);
+  });
+  it('sh gives a Command that renders as shText writes, grouped like any script', () => {
+    expect(render(sh`echo ${'a b'}`)).toBe(shText`echo ${'a b'}`);
+    expect(render(and(sh`a || b ${'c'}`, cmd('d')))).toBe('{ a || b c; } && d');
+  });
+  it('never runs an interpolated value: every payload arrives as data', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ship-sh-'));
+    const pwned = join(dir, 'pwned');
+    const payloads = [`$(touch ${pwned})`, `\`touch ${pwned}\``, `; touch ${pwned}`, `' ; touch ${pwned} ; '`, `" ; touch ${pwned} ; "`, `\ntouch ${pwned}\n`, `$(touch ${pwned}) '$(touch ${pwned})'`];
+    for (const payload of payloads) {
+      // the payload as an argument, in an array, and in the path of a directory the command makes
+      const made = join(dir, payload.replace(/\//g, '_'));
+      const out = execFileSync('sh', ['-c', shText`mkdir -- ${made} && printf '%s|' ${payload} ${[payload, payload]} && [ -d ${made} ]`], { encoding: 'utf8', cwd: dir });
+      expect(out).toBe(`${payload}|`.repeat(3));
+    }
+    expect(existsSync(pwned)).toBe(false);
+    expect(readdirSync(dir)).toHaveLength(payloads.length);
+  });
+});
+
+describe('readFirstLine and lines', () => {
+  it('reads the first line of a file into a variable, empty and silent when the file is missing', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ship-read-')), "it's $(x) `y`");
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'f'), 'first line\nsecond\n');
+    const show = (file: string) => execFileSync('sh', ['-c', render(lines(readFirstLine('__v', file), sh`printf '[%s]' "$__v"`))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(show(join(dir, 'f'))).toBe('[first line]');
+    expect(show(join(dir, 'missing'))).toBe('[]');
+  });
+  it("is the shell's own read, the file quoted", () => {
+    expect(render(readFirstLine('__v', '/a b/f'))).toBe(`__v=; { IFS= read -r __v < '/a b/f'; } 2>/dev/null`);
+    expect(() => readFirstLine('x; rm -rf /', '/f')).toThrow(/not a shell variable name/);
+  });
+  it('writes commands one per line', () => {
+    expect(render(lines(cmd('a', 'b c'), sh`if ${testFlag('-e', '/x')}; then d; fi`, and(cmd('e'), cmd('f'))))).toBe(`a 'b c'\nif [ -e /x ]; then d; fi\ne && f`);
   });
 });
 

@@ -5,8 +5,8 @@
 import { parseInspection } from '../../release/inspect.js';
 import { readLock } from '../../release/lock.js';
 import type { ServerPaths } from '../../release/paths.js';
-import { script, type Command } from '../../shell/command.js';
-import { quote } from '../../shell/render.js';
+import type { Command } from '../../shell/command.js';
+import { lines, sh } from '../../shell/sh.js';
 import type { Step } from '../../shell/script.js';
 import type { StepOutcome } from '../../engine/index.js';
 import { findPrograms, parsePrograms } from '../programs.js';
@@ -32,58 +32,58 @@ export interface ProbeFacts {
   backups?: BackupFacts;
 }
 
-const lines = (...text: string[]): Command => script([...text, 'exit 0'].join('\n'));
+/** A probe step's commands, one per line; it always exits 0: a "no" is an answer, not a failure. */
+const answers = (...commands: Command[]): Command => lines(...commands, sh`exit 0`);
 
 /** deploy_to, or the nearest parent that exists (df and the write test need a real path). */
-const nearest = (path: string) => `__d=${quote(path)}; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done`;
+const nearest = (path: string) => sh`__d=${path}; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done`;
 
 export function checkProbe(i: ProbeInput): Step[] {
-  const q = quote;
   const root = i.paths.root;
   const steps: Step[] = [
-    { label: 'whoami', command: lines(`printf 'user %s\\n' "$(id -un)"`) },
+    { label: 'whoami', command: answers(sh`printf 'user %s\\n' "$(id -un)"`) },
     {
       label: 'deploy_to',
-      command: lines(
+      command: answers(
         nearest(root),
-        `printf 'nearest %s\\n' "$__d"`,
-        `if [ -d ${q(root)} ]; then echo exists; fi`,
+        sh`printf 'nearest %s\\n' "$__d"`,
+        sh`if [ -d ${root} ]; then echo exists; fi`,
         // -w alone says yes on a read-only file system: really create a file
-        `if __t=$(mktemp "$__d/.ship-check.XXXXXX" 2>/dev/null); then rm -f -- "$__t"; echo writable; fi`,
+        sh`if __t=$(mktemp "$__d/.ship-check.XXXXXX" 2>/dev/null); then rm -f -- "$__t"; echo writable; fi`,
       ),
     },
-    { label: 'disk', command: lines(nearest(root), `df -Pk -- "$__d"`) },
+    { label: 'disk', command: answers(nearest(root), sh`df -Pk -- "$__d"`) },
     { label: 'programs', command: findPrograms([...i.programs, 'logrotate']) },
     { label: 'lock', command: readLock(i.paths) },
-    {
-      label: 'current',
-      command: lines(
-        `if __c=$(readlink ${q(i.paths.current)} 2>/dev/null); then printf 'current %s\\n' "$__c"; fi`,
-        `printf 'revision %s\\n' "$(head -c 64 ${q(`${i.paths.current}/REVISION`)} 2>/dev/null | tr -dc 0-9a-f)"`,
-      ),
-    },
-    {
-      label: 'logrotate',
-      command: lines(
-        `if [ -f ${q(i.logrotate.system)} ]; then echo system; fi`,
-        `grep -lF -- ${q(i.logrotate.logDir)} /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null | sed 's/^/mentions /'`,
-        `if [ -f ${q(i.logrotate.user)} ]; then echo user; fi`,
-        `if crontab -l 2>/dev/null | grep -qF -- ${q(i.logrotate.user)}; then echo scheduled; fi`,
-      ),
-    },
+    { label: 'current', command: currentProbe(i.paths) },
+    { label: 'logrotate', command: logrotateProbe(i.logrotate) },
   ];
-  if (i.backups) {
-    const dir = q(i.backups);
-    steps.push({
-      label: 'backups',
-      command: lines(
-        `printf 'now %s\\n' "$(date +%s)"`,
-        `__n=$(ls -1t -- ${dir} 2>/dev/null | head -n 1)`,
-        `if [ -n "$__n" ]; then printf 'newest %s %s\\n' "$(date -r ${dir}/"$__n" +%s)" "$__n"; fi`,
-      ),
-    });
-  }
+  if (i.backups) steps.push({ label: 'backups', command: backupsProbe(i.backups) });
   return steps;
+}
+
+function currentProbe(paths: ServerPaths): Command {
+  return answers(
+    sh`if __c=$(readlink ${paths.current} 2>/dev/null); then printf 'current %s\\n' "$__c"; fi`,
+    sh`printf 'revision %s\\n' "$(head -c 64 ${`${paths.current}/REVISION`} 2>/dev/null | tr -dc 0-9a-f)"`,
+  );
+}
+
+function logrotateProbe(where: ProbeInput['logrotate']): Command {
+  return answers(
+    sh`if [ -f ${where.system} ]; then echo system; fi`,
+    sh`grep -lF -- ${where.logDir} /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null | sed 's/^/mentions /'`,
+    sh`if [ -f ${where.user} ]; then echo user; fi`,
+    sh`if crontab -l 2>/dev/null | grep -qF -- ${where.user}; then echo scheduled; fi`,
+  );
+}
+
+function backupsProbe(dir: string): Command {
+  return answers(
+    sh`printf 'now %s\\n' "$(date +%s)"`,
+    sh`__n=$(ls -1t -- ${dir} 2>/dev/null | head -n 1)`,
+    sh`if [ -n "$__n" ]; then printf 'newest %s %s\\n' "$(date -r ${dir}/"$__n" +%s)" "$__n"; fi`,
+  );
 }
 
 export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts {
