@@ -1,8 +1,6 @@
 import type { Arg, Command, Redirect } from './command.js';
 import { isShellName, quote } from './quote.js';
 
-/** Still here for src/transport/ssh-fallback.ts, the last caller outside src/shell; quote.ts is its home. */
-export { quote };
 
 const renderArg = (a: Arg): string => (typeof a === 'string' ? quote(a) : a.raw);
 
