@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { hostView } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { shipInTmux, tmuxAvailable, type Pane } from '../helpers/tmux.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
 

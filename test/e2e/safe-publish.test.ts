@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { hostView } from '../helpers/fleet-stage.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
 

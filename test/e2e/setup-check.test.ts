@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip, type ShipRun } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
 
 if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
 
