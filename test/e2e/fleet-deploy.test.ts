@@ -10,11 +10,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { hostView } from '../helpers/fleet-stage.js';
-import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
-
-describe.skipIf(!fleetAvailable.ok)('fleet deploys over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('fleet deploys over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

@@ -8,11 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetAvailable, FLEET_DIR_PREFIX, killTreeSync, reaperArgs, startFleet, TAG_VAR, type Fleet } from '../helpers/fleet/index.js';
+import { FLEET_DIR_PREFIX, killTreeSync, reaperArgs, startFleet, TAG_VAR, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
-if (!fleetAvailable.ok) console.warn(`skipping e2e fleet tests: ${fleetAvailable.why}`);
-
-describe.skipIf(!fleetAvailable.ok)('e2e fleet harness', () => {
+describe.skipIf(skipWithout('fleet'))('e2e fleet harness', () => {
   let fleet: Fleet | undefined;
   const f = (): Fleet => {
     if (!fleet) throw new Error('fleet did not start');
@@ -60,12 +59,18 @@ describe.skipIf(!fleetAvailable.ok)('e2e fleet harness', () => {
     expect(onHost2.code).toBe(1);
     expect(readFileSync(h1.localPath(probe), 'utf8')).toBe('from-host1\n');
     expect(existsSync(h2.localPath(`${h2.deployTo}/probe.txt`))).toBe(false);
-    if (f().isolated) {
-      expect(h1.deployTo).toBe('/srv/app');
-      expect(h1.localPath('/srv/app/probe.txt')).toBe(`${h1.root}/app/probe.txt`);
-      // The bind mounts stay inside the hosts' namespaces.
-      expect(existsSync('/srv/app/probe.txt')).toBe(false);
-    }
+  });
+
+  it.skipIf(skipWithout('isolation'))('as root, gives every host /srv/app in its own mount namespace, out of sight of this machine', async () => {
+    const h1 = f().hosts[0]!;
+    expect(f().isolated).toBe(true);
+    expect(h1.deployTo).toBe('/srv/app');
+    const w = await f().ssh(0, 'echo isolated > /srv/app/isolated.txt');
+    expect(w.code, w.stderr).toBe(0);
+    expect(h1.localPath('/srv/app/isolated.txt')).toBe(`${h1.root}/app/isolated.txt`);
+    expect(readFileSync(h1.localPath('/srv/app/isolated.txt'), 'utf8')).toBe('isolated\n');
+    // The bind mounts stay inside the hosts' namespaces.
+    expect(existsSync('/srv/app/isolated.txt')).toBe(false);
   });
 
   it('kills a host with its running sessions, then restarts it with its data', async () => {
@@ -138,7 +143,7 @@ describe.skipIf(!fleetAvailable.ok)('e2e fleet harness', () => {
   });
 });
 
-describe.skipIf(!fleetAvailable.ok)('the reaper of fleets whose test process is gone', () => {
+describe.skipIf(skipWithout('fleet'))('the reaper of fleets whose test process is gone', () => {
   /** A fleet dir and a tagged process, as a test process `owner` would have left them. */
   const leftBehind = (owner: number, sleepSeconds: number) => {
     const dir = mkdtempSync(join(tmpdir(), `${FLEET_DIR_PREFIX}${owner}-`));
@@ -195,7 +200,7 @@ describe.skipIf(!fleetAvailable.ok)('the reaper of fleets whose test process is 
   });
 });
 
-describe.skipIf(!fleetAvailable.ok)('e2e fleet harness at scale', () => {
+describe.skipIf(skipWithout('fleet'))('e2e fleet harness at scale', () => {
   it('starts 20 hosts that all answer, and stops them', async () => {
     const t0 = Date.now();
     const fleet = await startFleet({ count: 20, firstAddress: 11 });

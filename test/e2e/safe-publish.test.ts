@@ -12,13 +12,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { hostView } from '../helpers/fleet-stage.js';
-import { fleetAvailable, startFleet, type Fleet } from '../helpers/fleet/index.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const SECRET = `p4ss'w"rd$(id)-${process.pid}`;
 
-describe.skipIf(!fleetAvailable.ok)('safe publishing over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('safe publishing over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

@@ -3,6 +3,11 @@
  * client for the sshd fleet, root with util-linux's unshare and nsenter for one mount
  * namespace per host, tmux for the tests on a real terminal.
  *
+ * Test files skip what this machine cannot run with `describe.skipIf(skipWithout(...))`; the
+ * requirements reporter (see vitest.config.ts) prints at the end of the run what was skipped
+ * and the command that installs what is missing. With CI set nothing is skipped:
+ * `skipWithout` throws, so the file fails with the same message.
+ *
  * SHIP_TEST_SSHD and SHIP_TEST_TMUX name the binaries to use instead of the ones found on
  * PATH; a path that does not exist shows what a machine without them gets.
  */
@@ -37,6 +42,7 @@ export interface Lack {
 export interface MachineFacts {
   linux: boolean;
   root: boolean;
+  ci: boolean;
   sshd?: string;
   sshKeygen?: string;
   ssh?: string;
@@ -48,6 +54,9 @@ export interface MachineFacts {
   /** The overrides that were set, to name them in the message. */
   overrides: { sshd?: string; tmux?: string };
 }
+
+/** The name of the error `skipWithout` throws with CI set; the reporter looks for it. */
+export const REQUIREMENTS_ERROR = 'E2eRequirementsError';
 
 function which(cmd: string, path: string | undefined): string | undefined {
   const dirs = [...(path ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/local/sbin'];
@@ -63,6 +72,11 @@ function tool(cmd: string, override: string | undefined, path: string | undefine
   return which(cmd, path);
 }
 
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
 /** Looks at this machine (one `unshare -m true` as root: being root is not enough in some containers). */
 export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFacts {
   const root = process.getuid?.() === 0;
@@ -75,6 +89,7 @@ export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFac
   return {
     linux: process.platform === 'linux',
     root,
+    ci: isCi(env),
     sshd: tool('sshd', overrides.sshd, env.PATH),
     sshKeygen: which('ssh-keygen', env.PATH),
     ssh: which('ssh', env.PATH),
@@ -133,5 +148,42 @@ export function lacksFor(caps: readonly Capability[], m: MachineFacts): Lack[] {
   return all.filter((l, i) => all.findIndex((o) => o.what === l.what) === i);
 }
 
+/** The commands that get what is lacking: one apt-get line for every package, then the advice. */
+export function fixesFor(lacks: readonly Lack[], root: boolean): string[] {
+  const packages = [...new Set(lacks.flatMap((l) => (l.package ? [l.package] : [])))];
+  const advice = [...new Set(lacks.flatMap((l) => (l.advice ? [l.advice] : [])))];
+  return [...(packages.length ? [`${root ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`] : []), ...advice];
+}
+
+/** The lacks and their fixes as the lines of a message. */
+export function describeLacks(lacks: readonly Lack[], root: boolean): string[] {
+  return [
+    'This machine lacks what they need:',
+    ...lacks.map((l) => `  - ${l.what}`),
+    'To run them:',
+    ...fixesFor(lacks, root).map((f) => `  ${f}`),
+  ];
+}
+
 /** This machine, looked at once per process. */
 export const machine: MachineFacts = inspectMachine();
+
+/**
+ * For `describe.skipIf` / `it.skipIf`: true when this machine lacks what `caps` need. With
+ * CI set nothing may be skipped: it throws instead, and the test file fails with the message.
+ */
+export function skipWithout(...caps: Capability[]): boolean {
+  return mustSkip(caps, machine);
+}
+
+/** skipWithout on the facts given. */
+export function mustSkip(caps: readonly Capability[], m: MachineFacts): boolean {
+  const lacks = lacksFor(caps, m);
+  if (lacks.length === 0) return false;
+  if (m.ci) {
+    const err = new Error(['CI is set, so the end-to-end tests may not be skipped.', ...describeLacks(lacks, m.root)].join('\n'));
+    err.name = REQUIREMENTS_ERROR;
+    throw err;
+  }
+  return true;
+}
