@@ -156,6 +156,8 @@ function measure(cmd, args, opts = {}) {
     const timer = setTimeout(() => {
       timedOut = true;
       try {
+        // A group kill only with a real pid: -undefined is NaN, and kill(-1) is every process.
+        if (!(child.pid > 1)) throw new Error(`no process group to kill (pid ${child.pid})`);
         process.kill(-child.pid, 'SIGKILL');
       } catch {
         child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
@@ -11,11 +11,13 @@ import { fingerprint } from '../../src/transport/known-hosts.js';
 import { createSshTransport } from '../../src/transport/ssh.js';
 import { SshConnectError } from '../../src/transport/ssh-errors.js';
 import type { SshTarget, Transport } from '../../src/transport/types.js';
+import { killTreeSync } from '../helpers/fleet/index.js';
 import { machine, skipWithout } from '../helpers/requirements.js';
 
 /**
  * The SSH transport against real OpenSSH servers started here, on 127.0.0.1 high ports,
- * with throwaway host and user keys. Self-contained on purpose (no shared fleet harness).
+ * with throwaway host and user keys. Its own servers, not the fleet harness's: only the
+ * harness's process helpers are shared.
  */
 
 /** Without OpenSSH's server this file has nothing to talk to: it is skipped, and npm test says so at the end. */
@@ -86,45 +88,6 @@ async function startSshd(name: string, extra: string[] = []): Promise<Sshd> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * SIGKILLs `pid` and every descendant. A pid that is not a real child (undefined when the
- * spawn failed) is refused: kill(-1) would signal every process on the machine.
- */
-function killTree(pid: number | undefined): void {
-  if (pid === undefined || pid <= 1) return;
-  for (const p of [pid, ...descendants(pid)]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone (a short-lived child, like the session's dd, may end between listing and killing)
-    }
-  }
-}
-
-/** Process ids of every descendant of `pid` (sshd's per-connection children and their shells). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
 }
 
 function target(port: number, over: Partial<SshTarget> = {}): SshTarget {
@@ -214,7 +177,7 @@ afterAll(async () => {
   http?.closeAllConnections();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   for (const d of daemons) {
-    killTree(d.proc.pid);
+    killTreeSync(d.proc.pid);
   }
   if (createdUser) execFileSync('userdel', [TEST_USER], { stdio: 'ignore' });
   rmSync(tmp, { recursive: true, force: true });
@@ -511,7 +474,7 @@ describe.skipIf(noSshd)('losing the server', () => {
     await t.connect();
     const run = t.runScript('echo started; sleep 30; echo never');
     await sleep(500);
-    killTree(doomed.proc.pid);
+    killTreeSync(doomed.proc.pid);
     const started = Date.now();
     const res = await run;
     expect(Date.now() - started).toBeLessThan(5000);
