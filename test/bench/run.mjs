@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: how fast is a ship deploy, against the limit and against Capistrano, on the
- * real-sshd test fleet (issue 7). A script, not a test: it asserts nothing about timings.
+ * real-sshd test fleet. A script, not a test: it asserts nothing about timings.
  *
  * For each fleet size (BENCH_HOSTS, default 1,10,50) it starts the e2e fleet harness
  * (test/helpers/fleet/, loaded by stripping its types: see load-fleet.mjs), makes a small app

@@ -1,7 +1,7 @@
 /**
- * Work on the live release outside a deploy (issue: output for people and for CI): `ship exec`
- * on the selected hosts with output grouped per host, `ship run` of one task under the lock,
- * and `ship ssh`: an interactive shell on a real pseudo-terminal (tmux) in the current release.
+ * Work on the live release outside a deploy: `ship exec` on the selected hosts with output
+ * grouped per host, `ship run` of one task under the lock, and `ship ssh`: an interactive
+ * shell on a real pseudo-terminal (tmux) in the current release.
  */
 import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';

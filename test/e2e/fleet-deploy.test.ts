@@ -1,6 +1,6 @@
 /**
- * Fleet deploys over real SSH (issue: fleet deploys): three real sshd hosts on loopback, each
- * with its own /srv, driven through the built `ship` CLI exactly as a user runs it.
+ * Fleet deploys over real SSH: three real sshd hosts on loopback, each with its own /srv,
+ * driven through the built `ship` CLI exactly as a user runs it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The local stage end to end (issue: foundation): the built CLI deploys the example app on
- * this machine, starts it, health-checks it over HTTP, and rolls it back.
+ * The local stage end to end: the built CLI deploys the example app on this machine, starts
+ * it, health-checks it over HTTP, and rolls it back.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

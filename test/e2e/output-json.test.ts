@@ -1,9 +1,9 @@
 /**
- * Output for CI (issue: output for people and for CI): every command that takes --json prints
- * NDJSON on stdout, one object a line with ts, event and stage, for success and for each way
- * it fails (exit 1 build failure, 2 bad config, 3 health failure, 4 locked), ending with its
- * closing event; human lines (the deploy log's path) go to stderr. And --dry-run, which
- * connects nowhere, against hosts that do not exist.
+ * Output for CI: every command that takes --json prints NDJSON on stdout, one object a line
+ * with ts, event and stage, for success and for each way it fails (exit 1 build failure,
+ * 2 bad config, 3 health failure, 4 locked), ending with its closing event; human lines (the
+ * deploy log's path) go to stderr. And --dry-run, which connects nowhere, against hosts that
+ * do not exist.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

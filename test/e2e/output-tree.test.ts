@@ -1,7 +1,7 @@
 /**
- * Output for people (issue: output for people and for CI): the listr2 tree as a terminal shows
- * it, driven through a real pseudo-terminal (tmux) against three real sshd hosts; the plain
- * lines CI gets, without one escape code; the deploy log kept next to deploy.yaml.
+ * Output for people: the listr2 tree as a terminal shows it, driven through a real
+ * pseudo-terminal (tmux) against three real sshd hosts; the plain lines CI gets, without one
+ * escape code; the deploy log kept next to deploy.yaml.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

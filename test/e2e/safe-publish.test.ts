@@ -1,7 +1,7 @@
 /**
- * Safe publishing on real sshd hosts (issue: safe publishing): HTTP health checks through the
- * SSH connection, fleet rollback, canary, batches, a host killed mid-prepare, Ctrl-C, migrations
- * once on the primary, secrets kept out of output and process lists, two deploys at once.
+ * Safe publishing on real sshd hosts: HTTP health checks through the SSH connection, fleet
+ * rollback, canary, batches, a host killed mid-prepare, Ctrl-C, migrations once on the
+ * primary, secrets kept out of output and process lists, two deploys at once.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
