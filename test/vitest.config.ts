@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import RequirementsReporter from './helpers/requirements-reporter.js';
 
 export default defineConfig({
   test: {
@@ -8,6 +9,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    // Last, so that what the end-to-end suite skipped on this machine is the last thing printed.
+    reporters: ['default', new RequirementsReporter()],
   },
 });

@@ -1,24 +1,45 @@
 /**
- * Loads the e2e fleet harness (test/e2e/fleet.ts) from plain node, without tsx or vitest:
- * the file uses node builtins only, so stripping its types with the TypeScript compiler that
- * is already a devDependency (ts.transpileModule, no type checking, ~100 ms) gives a module
- * node can import. The output goes to bench-results/.cache/ (gitignored) and is rewritten
- * on every run, so the bench always uses the harness the e2e tests use.
+ * Loads the e2e fleet harness (test/helpers/fleet/) from plain node, without tsx or vitest:
+ * its files use node builtins only, so stripping their types with the TypeScript compiler that
+ * is already a devDependency (ts.transpileModule, no type checking) gives modules node can
+ * import. They go to bench-results/.cache/helpers/ (gitignored) with the same layout, the
+ * reaper beside them, rewritten on every run, so the bench always uses the harness the e2e
+ * tests use.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
-export async function loadFleetHarness(root) {
-  const src = readFileSync(join(root, 'test', 'e2e', 'fleet.ts'), 'utf8');
-  const out = ts.transpileModule(src, {
-    fileName: 'fleet.ts',
+/** The harness and what it imports from outside its folder, relative to test/helpers. */
+const SOURCES = ['fleet', 'requirements.ts'];
+
+function transpile(from, to) {
+  const out = ts.transpileModule(readFileSync(from, 'utf8'), {
+    fileName: from,
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
   });
-  const dir = join(root, 'bench-results', '.cache');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'fleet.mjs');
-  writeFileSync(file, out.outputText);
-  return import(`${pathToFileURL(file).href}?t=${Date.now()}`);
+  writeFileSync(to.replace(/\.ts$/, '.js'), out.outputText);
+}
+
+function copyTree(from, to) {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const [src, dst] = [join(from, entry.name), join(to, entry.name)];
+    if (entry.isDirectory()) copyTree(src, dst);
+    else if (entry.name.endsWith('.ts')) transpile(src, dst);
+    else copyFileSync(src, dst);
+  }
+}
+
+export async function loadFleetHarness(root) {
+  const helpers = join(root, 'test', 'helpers');
+  const cache = join(root, 'bench-results', '.cache', 'helpers');
+  rmSync(cache, { recursive: true, force: true });
+  mkdirSync(cache, { recursive: true });
+  for (const name of SOURCES) {
+    if (name.endsWith('.ts')) transpile(join(helpers, name), join(cache, name));
+    else copyTree(join(helpers, name), join(cache, name));
+  }
+  return import(`${pathToFileURL(join(cache, 'fleet', 'index.js')).href}?t=${Date.now()}`);
 }

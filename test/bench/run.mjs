@@ -4,7 +4,7 @@
  * real-sshd test fleet. A script, not a test: it asserts nothing about timings.
  *
  * For each fleet size (BENCH_HOSTS, default 1,10,50) it starts the e2e fleet harness
- * (test/e2e/fleet.ts, loaded by stripping its types: see load-fleet.mjs), makes a small app
+ * (test/helpers/fleet/, loaded by stripping its types: see load-fleet.mjs), makes a small app
  * repository (200 files of 1-2 KB, 20 commits), and for each strategy (remote, upload), for
  * BENCH_RUNS runs (default 3), measures the built CLI (`node dist/cli/main.js ... --json`, from
  * a copy of dist/ taken at start, so a rebuild meanwhile changes nothing) under GNU time (wall, user+sys CPU of ship and the processes it waited for, peak RSS) for:
@@ -156,6 +156,8 @@ function measure(cmd, args, opts = {}) {
     const timer = setTimeout(() => {
       timedOut = true;
       try {
+        // A group kill only with a real pid: -undefined is NaN, and kill(-1) is every process.
+        if (!(child.pid > 1)) throw new Error(`no process group to kill (pid ${child.pid})`);
         process.kill(-child.pid, 'SIGKILL');
       } catch {
         child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 /**
- * Work on the live release outside a deploy (issue: output for people and for CI): `ship exec`
- * on the selected hosts with output grouped per host, `ship run` of one task under the lock,
- * and `ship ssh`: an interactive shell on a real pseudo-terminal (tmux) in the current release.
+ * Work on the live release outside a deploy: `ship exec` on the selected hosts with output
+ * grouped per host, `ship run` of one task under the lock, and `ship ssh`: an interactive
+ * shell on a real pseudo-terminal (tmux) in the current release.
  */
 import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { shipInTmux, tmuxAvailable, type Pane } from '../helpers/tmux.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { shipInTmux, type Pane } from '../helpers/tmux.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describe.skipIf(!fleetAvailable.ok)('ship exec, run and ssh on the current release', () => {
+describe.skipIf(skipWithout('fleet'))('ship exec, run and ssh on the current release', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let stage: FleetStage;
@@ -80,7 +79,7 @@ hooks:
     expect(unknown.stderr).toMatch(/unknown task nope[\s\S]*migrate/);
   });
 
-  it.skipIf(!tmuxAvailable)('ssh opens a shell on a real terminal whose directory is the current release; its exit code is ship’s', async () => {
+  it.skipIf(skipWithout('terminal'))('ssh opens a shell on a real terminal whose directory is the current release; its exit code is ship’s', async () => {
     pane = shipInTmux(['--config', stage.config, 'ssh', 'test', addr(1)], { cwd: tmpdir(), env: stage.env(), rows: 20 });
     await pane.waitFor(/\$ $|\$$/m);
     pane.send('pwd', 'Enter');

@@ -11,9 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { hostView } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 /** What every test needs around one fleet: deploy.yaml, the ship runner, views of the hosts. */
 function harness(getFleet: () => Fleet, getRepo: () => FixtureRepo, getWork: () => string) {
@@ -86,7 +85,7 @@ function expectNoNodeWarning(stderr: string) {
   expect(stderr).not.toMatch(/\(node:\d+\)/);
 }
 
-describe.skipIf(!fleetAvailable.ok)('deploy fast path: 3 hosts', () => {
+describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;
@@ -312,7 +311,7 @@ describe.skipIf(!fleetAvailable.ok)('deploy fast path: 3 hosts', () => {
   });
 });
 
-describe.skipIf(!fleetAvailable.ok)('deploy fast path: 12 hosts', () => {
+describe.skipIf(skipWithout('fleet'))('deploy fast path: 12 hosts', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

@@ -1,6 +1,6 @@
 /**
- * Fleet deploys over real SSH (issue: fleet deploys): three real sshd hosts on loopback, each
- * with its own /srv, driven through the built `ship` CLI exactly as a user runs it.
+ * Fleet deploys over real SSH: three real sshd hosts on loopback, each with its own /srv,
+ * driven through the built `ship` CLI exactly as a user runs it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,11 +10,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { hostView } from '../helpers/fleet-stage.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
-
-describe.skipIf(!fleetAvailable.ok)('fleet deploys over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('fleet deploys over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

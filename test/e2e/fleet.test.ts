@@ -1,17 +1,17 @@
 /**
  * Proves the e2e fleet harness itself: real sshd hosts that the OpenSSH client reaches with
- * strict host key checking, each with its own /srv, that die for real and come back.
+ * strict host key checking, each with its own /srv, that die for real and come back; and the
+ * reaper that cleans up after a test process that died without stopping its fleet.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { FLEET_DIR_PREFIX, killTreeSync, reaperArgs, startFleet, TAG_VAR, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
-const sshClient = spawnSync('ssh', ['-V'], { stdio: 'ignore' }).status === 0;
-const skipWhy = !fleetAvailable.ok ? fleetAvailable.why : !sshClient ? 'no OpenSSH client' : undefined;
-if (skipWhy) console.warn(`skipping e2e fleet tests: ${skipWhy}`);
-
-describe.skipIf(skipWhy !== undefined)('e2e fleet harness', () => {
+describe.skipIf(skipWithout('fleet'))('e2e fleet harness', () => {
   let fleet: Fleet | undefined;
   const f = (): Fleet => {
     if (!fleet) throw new Error('fleet did not start');
@@ -59,12 +59,18 @@ describe.skipIf(skipWhy !== undefined)('e2e fleet harness', () => {
     expect(onHost2.code).toBe(1);
     expect(readFileSync(h1.localPath(probe), 'utf8')).toBe('from-host1\n');
     expect(existsSync(h2.localPath(`${h2.deployTo}/probe.txt`))).toBe(false);
-    if (f().isolated) {
-      expect(h1.deployTo).toBe('/srv/app');
-      expect(h1.localPath('/srv/app/probe.txt')).toBe(`${h1.root}/app/probe.txt`);
-      // The bind mounts stay inside the hosts' namespaces.
-      expect(existsSync('/srv/app/probe.txt')).toBe(false);
-    }
+  });
+
+  it.skipIf(skipWithout('isolation'))('as root, gives every host /srv/app in its own mount namespace, out of sight of this machine', async () => {
+    const h1 = f().hosts[0]!;
+    expect(f().isolated).toBe(true);
+    expect(h1.deployTo).toBe('/srv/app');
+    const w = await f().ssh(0, 'echo isolated > /srv/app/isolated.txt');
+    expect(w.code, w.stderr).toBe(0);
+    expect(h1.localPath('/srv/app/isolated.txt')).toBe(`${h1.root}/app/isolated.txt`);
+    expect(readFileSync(h1.localPath('/srv/app/isolated.txt'), 'utf8')).toBe('isolated\n');
+    // The bind mounts stay inside the hosts' namespaces.
+    expect(existsSync('/srv/app/isolated.txt')).toBe(false);
   });
 
   it('kills a host with its running sessions, then restarts it with its data', async () => {
@@ -109,7 +115,13 @@ describe.skipIf(skipWhy !== undefined)('e2e fleet harness', () => {
     expect(readFileSync(h3.localPath(`${h3.deployTo}/fault.txt`), 'utf8')).toBe('injected\n');
   });
 
-  it('stops everything: no sshd, no session, no temp dir; stop() is idempotent', async () => {
+  it('watches over the fleet with the reaper, run by path in a process group of its own', () => {
+    const reapers = reapersOf(process.pid);
+    expect(reapers).toHaveLength(1);
+    expect(processGroup(reapers[0]!)).not.toBe(processGroup(process.pid));
+  });
+
+  it('stops everything: no sshd, no session, no temp dir, no reaper; stop() is idempotent', async () => {
     const fl = f();
     const s = spawn('ssh', [...fl.sshArgs(0), 'echo started; exec sleep 3172'], {
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -127,10 +139,68 @@ describe.skipIf(skipWhy !== undefined)('e2e fleet harness', () => {
     expect(spawnSync('pgrep', ['-f', 'sleep 3172']).status).toBe(1);
     expect(existsSync(fl.dir)).toBe(false);
     for (const h of fl.hosts) expect(h.running).toBe(false);
+    expect(reapersOf(process.pid)).toEqual([]);
   });
 });
 
-describe.skipIf(skipWhy !== undefined)('e2e fleet harness at scale', () => {
+describe.skipIf(skipWithout('fleet'))('the reaper of fleets whose test process is gone', () => {
+  /** A fleet dir and a tagged process, as a test process `owner` would have left them. */
+  const leftBehind = (owner: number, sleepSeconds: number) => {
+    const dir = mkdtempSync(join(tmpdir(), `${FLEET_DIR_PREFIX}${owner}-`));
+    const orphan = spawn('sh', ['-c', `sleep ${sleepSeconds} & wait`], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [TAG_VAR]: `${owner}:${dir}/host1` },
+    });
+    return { dir, orphan };
+  };
+  const running = (pattern: string) => spawnSync('pgrep', ['-f', pattern]).status === 0;
+
+  it('reap-dead: kills what a dead owner left running and removes its fleet dir', async () => {
+    const dead = spawnSync('true').pid;
+    const { dir, orphan } = leftBehind(dead, 3174);
+    const mine = leftBehind(process.pid, 3175);
+    try {
+      await until(() => running('sleep 3174') && running('sleep 3175'));
+      const r = spawnSync(process.execPath, reaperArgs('reap-dead'), { encoding: 'utf8', timeout: 10_000 });
+      expect(r.status, r.stderr).toBe(0);
+      await until(() => !running('sleep 3174'));
+      expect(existsSync(dir)).toBe(false);
+      // A live owner's fleet is not touched.
+      expect(running('sleep 3175')).toBe(true);
+      expect(existsSync(mine.dir)).toBe(true);
+    } finally {
+      killTreeSync(orphan.pid);
+      killTreeSync(mine.orphan.pid);
+      rmSync(mine.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('watch: waits while its owner lives, and when the owner is SIGKILLed reaps its fleets and exits', async () => {
+    const owner = spawn('sleep', ['3176'], { stdio: 'ignore' });
+    const { dir, orphan } = leftBehind(owner.pid!, 3177);
+    const reaper = spawn(process.execPath, reaperArgs('watch', owner.pid), { detached: true, stdio: 'ignore' });
+    const reaperExit = new Promise<number | null>((resolve) => reaper.on('exit', (code) => resolve(code)));
+    try {
+      await until(() => running('sleep 3177'));
+      await new Promise((r) => setTimeout(r, 1_200)); // more than two of the reaper's rounds
+      expect(running('sleep 3177')).toBe(true);
+      expect(existsSync(dir)).toBe(true);
+
+      owner.kill('SIGKILL');
+      expect(await reaperExit).toBe(0);
+      await until(() => !running('sleep 3177'));
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      killTreeSync(reaper.pid);
+      killTreeSync(orphan.pid);
+      owner.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(skipWithout('fleet'))('e2e fleet harness at scale', () => {
   it('starts 20 hosts that all answer, and stops them', async () => {
     const t0 = Date.now();
     const fleet = await startFleet({ count: 20, firstAddress: 11 });
@@ -146,6 +216,34 @@ describe.skipIf(skipWhy !== undefined)('e2e fleet harness at scale', () => {
     expect(fleet.processes()).toEqual([]);
   });
 });
+
+async function until(ok: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Live reaper processes watching `owner`. */
+function reapersOf(owner: number): number[] {
+  const argv = reaperArgs('watch', owner).join('\0');
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'latin1').includes(argv);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
 
 function isZombie(pid: number): boolean {
   try {

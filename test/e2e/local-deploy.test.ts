@@ -1,6 +1,6 @@
 /**
- * The local stage end to end (issue: foundation): the built CLI deploys the example app on
- * this machine, starts it, health-checks it over HTTP, and rolls it back.
+ * The local stage end to end: the built CLI deploys the example app on this machine, starts
+ * it, health-checks it over HTTP, and rolls it back.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
+import { signalPid } from '../helpers/fleet/index.js';
 import { fixtureRepo, ROOT, type FixtureRepo } from '../helpers/repo.js';
 
 const freePort = () =>
@@ -56,13 +57,8 @@ stages:
   afterAll(() => {
     const pidfile = join(deployTo(), 'shared', 'app.pid');
     if (existsSync(pidfile)) pids.push(Number(readFileSync(pidfile, 'utf8')));
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    // An empty pid file reads as 0, which process.kill takes for our own process group.
+    for (const p of pids) signalPid(p, 'SIGKILL');
   });
 
   const ship = (...args: string[]) => runShip(args, { cwd: work, env: { HOME: work } });

@@ -1,9 +1,9 @@
 /**
- * Output for CI (issue: output for people and for CI): every command that takes --json prints
- * NDJSON on stdout, one object a line with ts, event and stage, for success and for each way
- * it fails (exit 1 build failure, 2 bad config, 3 health failure, 4 locked), ending with its
- * closing event; human lines (the deploy log's path) go to stderr. And --dry-run, which
- * connects nowhere, against hosts that do not exist.
+ * Output for CI: every command that takes --json prints NDJSON on stdout, one object a line
+ * with ts, event and stage, for success and for each way it fails (exit 1 build failure,
+ * 2 bad config, 3 health failure, 4 locked), ending with its closing event; human lines (the
+ * deploy log's path) go to stderr. And --dry-run, which connects nowhere, against hosts that
+ * do not exist.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ShipRun } from '../helpers/cli.js';
 import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const SECRET = `pw-${process.pid}-s3cret`;
 
@@ -32,7 +31,7 @@ function ndjson(r: ShipRun, stage = 'test'): Record<string, unknown>[] {
   });
 }
 
-describe.skipIf(!fleetAvailable.ok)('--json: NDJSON on stdout for every command and every exit code', () => {
+describe.skipIf(skipWithout('fleet'))('--json: NDJSON on stdout for every command and every exit code', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let stage: FleetStage;

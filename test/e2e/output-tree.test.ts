@@ -1,7 +1,7 @@
 /**
- * Output for people (issue: output for people and for CI): the listr2 tree as a terminal shows
- * it, driven through a real pseudo-terminal (tmux) against three real sshd hosts; the plain
- * lines CI gets, without one escape code; the deploy log kept next to deploy.yaml.
+ * Output for people: the listr2 tree as a terminal shows it, driven through a real
+ * pseudo-terminal (tmux) against three real sshd hosts; the plain lines CI gets, without one
+ * escape code; the deploy log kept next to deploy.yaml.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,15 +9,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { shipInTmux, tmuxAvailable, type Pane } from '../helpers/tmux.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { shipInTmux, type Pane } from '../helpers/tmux.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const SECRET = `s3cr3t-${process.pid}`;
 const ESC = '\u001b[';
 
-describe.skipIf(!fleetAvailable.ok || !tmuxAvailable)('deploy output on a terminal and in CI', () => {
+describe.skipIf(skipWithout('fleet', 'terminal'))('deploy output on a terminal and in CI', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

@@ -11,11 +11,10 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
-
-describe.skipIf(!fleetAvailable.ok)('built-in recipes, deployed over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('built-in recipes, deployed over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

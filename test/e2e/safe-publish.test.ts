@@ -1,7 +1,7 @@
 /**
- * Safe publishing on real sshd hosts (issue: safe publishing): HTTP health checks through the
- * SSH connection, fleet rollback, canary, batches, a host killed mid-prepare, Ctrl-C, migrations
- * once on the primary, secrets kept out of output and process lists, two deploys at once.
+ * Safe publishing on real sshd hosts: HTTP health checks through the SSH connection, fleet
+ * rollback, canary, batches, a host killed mid-prepare, Ctrl-C, migrations once on the
+ * primary, secrets kept out of output and process lists, two deploys at once.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,13 +12,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { hostView } from '../helpers/fleet-stage.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const SECRET = `p4ss'w"rd$(id)-${process.pid}`;
 
-describe.skipIf(!fleetAvailable.ok)('safe publishing over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('safe publishing over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip, type ShipRun } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
-import { fleetAvailable, startFleet, type Fleet } from './fleet.js';
-
-if (!fleetAvailable.ok && process.env.CI) throw new Error(`the e2e fleet cannot start in CI: ${fleetAvailable.why}`);
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { skipWithout } from '../helpers/requirements.js';
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
@@ -29,7 +28,7 @@ function certificate(dir: string, days: number): { key: string; cert: string; fi
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(file, 'utf8'), file };
 }
 
-describe.skipIf(!fleetAvailable.ok)('ship setup and ship check over SSH', () => {
+describe.skipIf(skipWithout('fleet'))('ship setup and ship check over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
   let work: string;

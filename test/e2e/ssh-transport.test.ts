@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
@@ -11,14 +11,17 @@ import { fingerprint } from '../../src/transport/ssh/known-hosts.js';
 import { createSshTransport } from '../../src/transport/ssh/index.js';
 import { SshConnectError } from '../../src/transport/ssh/errors.js';
 import type { SshTarget, Transport } from '../../src/transport/types.js';
+import { killTreeSync } from '../helpers/fleet/index.js';
+import { machine, skipWithout } from '../helpers/requirements.js';
 
 /**
  * The SSH transport against real OpenSSH servers started here, on 127.0.0.1 high ports,
- * with throwaway host and user keys. Self-contained on purpose (no shared fleet harness).
+ * with throwaway host and user keys. Its own servers, not the fleet harness's: only the
+ * harness's process helpers are shared.
  */
 
-/** Without OpenSSH's server this file has nothing to talk to: it is skipped (and npm test says so). */
-const sshdAvailable = existsSync('/usr/sbin/sshd');
+/** Without OpenSSH's server this file has nothing to talk to: it is skipped, and npm test says so at the end. */
+const noSshd = skipWithout('sshd');
 
 const tmp = mkdtempSync(join(tmpdir(), 'ship-ssh-e2e-'));
 const userKey = join(tmp, 'id_ed25519');
@@ -35,7 +38,7 @@ const daemons: Sshd[] = [];
 const opened: Transport[] = [];
 
 function keygen(file: string, passphrase = ''): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'ship-test', '-f', file]);
+  execFileSync(machine.sshKeygen!, ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'ship-test', '-f', file]);
 }
 
 async function freePort(): Promise<number> {
@@ -70,7 +73,7 @@ async function startSshd(name: string, extra: string[] = []): Promise<Sshd> {
     ].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true });
-  const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(machine.sshd!, ['-D', '-e', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr?.on('data', (c: Buffer) => (log += c.toString()));
   const d: Sshd = { port, proc, log: () => log };
@@ -85,45 +88,6 @@ async function startSshd(name: string, extra: string[] = []): Promise<Sshd> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * SIGKILLs `pid` and every descendant. A pid that is not a real child (undefined when the
- * spawn failed) is refused: kill(-1) would signal every process on the machine.
- */
-function killTree(pid: number | undefined): void {
-  if (pid === undefined || pid <= 1) return;
-  for (const p of [pid, ...descendants(pid)]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone (a short-lived child, like the session's dd, may end between listing and killing)
-    }
-  }
-}
-
-/** Process ids of every descendant of `pid` (sshd's per-connection children and their shells). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
 }
 
 function target(port: number, over: Partial<SshTarget> = {}): SshTarget {
@@ -186,7 +150,7 @@ let http: HttpServer;
 let httpPort = 0;
 
 beforeAll(async () => {
-  if (!sshdAvailable) return;
+  if (noSshd) return;
   keygen(userKey);
   keygen(hostKeyFile);
   writeFileSync(join(tmp, 'authorized_keys'), readFileSync(`${userKey}.pub`));
@@ -213,13 +177,13 @@ afterAll(async () => {
   http?.closeAllConnections();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   for (const d of daemons) {
-    killTree(d.proc.pid);
+    killTreeSync(d.proc.pid);
   }
   if (createdUser) execFileSync('userdel', [TEST_USER], { stdio: 'ignore' });
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.skipIf(!sshdAvailable)('commands', () => {
+describe.skipIf(noSshd)('commands', () => {
   it('runs a script with exported env; the secret never shows in ps', async () => {
     const secret = `s3cr3t-${process.pid}-${Date.now()}`;
     const script = [
@@ -327,7 +291,7 @@ describe.skipIf(!sshdAvailable)('commands', () => {
   });
 });
 
-describe.skipIf(!sshdAvailable)('from the host: HTTP and TCP', () => {
+describe.skipIf(noSshd)('from the host: HTTP and TCP', () => {
   it('GETs a URL through the connection', async () => {
     const res = await tr.httpGet(`http://127.0.0.1:${httpPort}/health`, { timeoutMs: 5000 });
     expect(res).toEqual({ status: 200, body: `ok from 127.0.0.1:${httpPort}` });
@@ -381,7 +345,7 @@ describe.skipIf(!sshdAvailable)('from the host: HTTP and TCP', () => {
   });
 });
 
-describe.skipIf(!sshdAvailable)('host keys', () => {
+describe.skipIf(noSshd)('host keys', () => {
   it('strict: refuses an unknown host key and names its fingerprint', async () => {
     const empty = join(tmp, 'empty_known_hosts');
     writeFileSync(empty, '');
@@ -432,7 +396,7 @@ describe.skipIf(!sshdAvailable)('host keys', () => {
   });
 });
 
-describe.skipIf(!sshdAvailable)('connect failures', () => {
+describe.skipIf(noSshd)('connect failures', () => {
   it('names the host and what was tried when the key is not accepted', async () => {
     const stranger = join(tmp, 'stranger');
     keygen(stranger);
@@ -480,7 +444,7 @@ describe.skipIf(!sshdAvailable)('connect failures', () => {
   });
 });
 
-describe.skipIf(!sshdAvailable)('jump host', () => {
+describe.skipIf(noSshd)('jump host', () => {
   it('reaches the target through a jump (the same sshd, jumping to itself)', async () => {
     const before = accepted(main);
     const t = transport(target(main.port, { jump: target(main.port, { name: 'bastion' }) }));
@@ -502,7 +466,7 @@ describe.skipIf(!sshdAvailable)('jump host', () => {
   });
 });
 
-describe.skipIf(!sshdAvailable)('losing the server', () => {
+describe.skipIf(noSshd)('losing the server', () => {
   it('settles a running command with 255 when sshd dies mid-command', async () => {
     const doomed = await startSshd('doomed');
     writeFileSync(knownHostsFile, `[127.0.0.1]:${doomed.port} ssh-ed25519 ${hostKeyBlob.toString('base64')}\n`, { flag: 'a' });
@@ -510,7 +474,7 @@ describe.skipIf(!sshdAvailable)('losing the server', () => {
     await t.connect();
     const run = t.runScript('echo started; sleep 30; echo never');
     await sleep(500);
-    killTree(doomed.proc.pid);
+    killTreeSync(doomed.proc.pid);
     const started = Date.now();
     const res = await run;
     expect(Date.now() - started).toBeLessThan(5000);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Fleet } from '../e2e/fleet.js';
+import type { Fleet } from './fleet/index.js';
 import { runShip, type ShipRun } from './cli.js';
 
 /**

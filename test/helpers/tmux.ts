@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shText } from '../../src/shell/sh.js';
 import { SHIP_BIN } from './cli.js';
+import { machine } from './requirements.js';
 
 /**
  * Drives the built `ship` through a real pseudo-terminal: a detached tmux session on a
  * private server (its own socket in a temp dir, so nothing else's tmux is touched), read back with
  * capture-pane. The session's environment is exactly what the test passes (no CI variable
- * leaks in from the test runner).
+ * leaks in from the test runner). Tests that use it skip without tmux: skipWithout('terminal').
  */
-
-export const tmuxAvailable = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 
 export interface Pane {
   /** The screen and its scrollback, wrapped lines joined, trailing blanks dropped. */
@@ -28,7 +27,7 @@ export function shipInTmux(args: string[], opts: { cwd: string; env: Record<stri
   const dir = mkdtempSync(join(tmpdir(), 'ship-tmux-'));
   const socket = join(dir, 'socket');
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', TERM: 'xterm-256color', ...opts.env };
-  const tmux = (...a: string[]) => spawnSync('tmux', ['-S', socket, '-f', '/dev/null', ...a], { env, encoding: 'utf8' });
+  const tmux = (...a: string[]) => spawnSync(machine.tmux ?? 'tmux', ['-S', socket, '-f', '/dev/null', ...a], { env, encoding: 'utf8' });
   const line = shText`${[process.execPath, SHIP_BIN, ...args]}; echo "[exit $?]"; sleep 600`;
   const started = tmux('new-session', '-d', '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 50), '-c', opts.cwd, line);
   if (started.status !== 0) throw new Error(`tmux new-session failed: ${started.stderr}`);

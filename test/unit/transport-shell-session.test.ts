@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShellSession, type ShellChannel } from '../../src/transport/ssh/session.js';
+import { signalGroup } from '../helpers/fleet/processes.js';
 
 /**
  * The remote loop run by a local sh: the same bytes an SSH channel would carry. `trickle`
@@ -26,13 +27,7 @@ function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.
       onStdout: (l) => void child.stdout.on('data', l),
       onStderr: (l) => void child.stderr.on('data', l),
       onClose: (l) => void child.once('close', l),
-      kill: () => {
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      },
+      kill: () => void signalGroup(child.pid, 'SIGTERM'),
       end: () => void child.stdin.end(),
     };
   };
