@@ -1,4 +1,5 @@
 import type { ShipEvent } from './events.js';
+import { formatMs } from './format.js';
 
 /**
  * What the terminal tree shows, worked out from the event stream alone and kept apart from
@@ -58,13 +59,6 @@ export const COLLAPSE_AT = 6;
 const LAST_STEPS = new Set(['prepared', 'unlock']);
 const STDERR_LINES = 6;
 const COMMAND_CHARS = 160;
-
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-}
 
 /**
  * A command on one line, shortened: the full one is in the deploy log. A task's wrapper

@@ -1,9 +1,10 @@
 import { color as paletteOf, figures, Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import { paint } from './format.js';
 import { createProgress, phaseTitle, rowTitle, type Phase, type Row } from './progress.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /**
- * The terminal tree (DESIGN section 6), the only module that imports listr2. The protocol's
+ * The tree a terminal shows during a deploy or rollback, the only module that imports listr2. The protocol's
  * phases come one after another, so each phase is its own listr2 list, rendered while it runs
  * and left on screen when it ends: the phase line with its time, under it one line per host
  * (current step and timing, or the failure in place: task, command, exit code, stderr tail).
@@ -28,7 +29,6 @@ interface RowBinding {
 
 const HIDDEN = ' '; // listr2 skips a blank title; an empty one would send the row's output to the bottom bar
 const TICK_MS = 1000;
-const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
 export function treeReporter(o: TreeOptions): Reporter {
   const clock = o.now ?? (() => new Date());
