@@ -15,7 +15,7 @@ import { deployLog, type DeployLog } from '../ui/log-file.js';
 import { jsonReporter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
 
-/** Options every command accepts (DESIGN section 5). */
+/** Options every command accepts. */
 export interface GlobalOptions {
   config?: string;
   json?: boolean;
@@ -95,7 +95,8 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
 
 /**
  * Ctrl-C / SIGTERM: the first aborts the run, which winds down as a failure at that point
- * (DESIGN section 4); a second one says what is still happening instead of dying silently.
+ * (before publish nothing changes; after it the fleet is put back; locks are released); a
+ * second one says what is still happening instead of dying silently.
  */
 function interruptions(say: (s: string) => void, state: HostStateTracker): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -209,3 +210,7 @@ function notifyWebhook(url: string, stage: StageConfig, e: ShipEvent, user: stri
   });
   return postWebhook(url, summary, redact);
 }
+
+/** NDJSON line of a command that is not a deploy (the deploy events live in src/ui/events.ts). */
+export const jsonLine = (rt: Pick<Runtime, 'redact'>, stage: string | undefined, event: string, fields: object) =>
+  process.stdout.write(rt.redact(JSON.stringify({ ts: new Date().toISOString(), event, ...(stage !== undefined ? { stage } : {}), ...fields })) + '\n');
