@@ -2,6 +2,8 @@ import { relative } from 'node:path';
 import { DeployError, ExitCode, ShipError } from '../errors.js';
 import { describeOutcome, type HostOutcome } from '../ops/exec.js';
 import type { ShipEvent } from '../ui/events.js';
+import type { Redact } from '../ui/redact.js';
+import { jsonWriter } from '../ui/reporter.js';
 import type { GlobalOptions, Runtime } from './runtime.js';
 
 /**
@@ -20,16 +22,18 @@ type EndEvent = Extract<ShipEvent, { event: 'deploy:end' | 'rollback:end' | 'exe
 export function failedToStart(flags: GlobalOptions, stage: string, event: EndEvent): (e: unknown) => never {
   return (e) => {
     if (flags.json) {
-      const exitCode = e instanceof ShipError ? e.exitCode : ExitCode.failed;
-      const error = e instanceof Error ? e.message : String(e);
-      const extra = event === 'deploy:end' || event === 'rollback:end' ? { current: {} } : { hosts: {} };
-      process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), event, stage, ok: false, exitCode, ms: 0, ...extra, error }) + '\n');
+      // the stage's secrets are not known (its config did not load): nothing to hide them with
+      const { exitCode, error } = errorOf((s) => s, e);
+      const write = jsonWriter({ stage, out: process.stdout, redact: (s) => s });
+      if (event === 'deploy:end' || event === 'rollback:end') write({ event, ok: false, exitCode, ms: 0, current: {}, error });
+      else write({ event, ok: false, exitCode, ms: 0, hosts: {}, error });
     }
     throw e;
   };
 }
 
-const errorOf = (rt: Runtime, e: unknown) => ({ exitCode: e instanceof ShipError ? e.exitCode : ExitCode.failed, error: rt.redact(e instanceof Error ? e.message : String(e)) });
+/** The exit code an error ends the run with, and its message, redacted. */
+const errorOf = (redact: Redact, e: unknown) => ({ exitCode: e instanceof ShipError ? e.exitCode : ExitCode.failed, error: redact(e instanceof Error ? e.message : String(e)) });
 
 /** Runs a deploy or rollback and always closes it with its end event, the log path and the webhook. */
 export async function withEndEvent(
@@ -42,7 +46,7 @@ export async function withEndEvent(
     const r = await run();
     rt.env.emit({ event, ok: true, exitCode: 0, release: r.release, ...(r.revision ? { revision: r.revision } : {}), ms: ms(), current: r.current });
   } catch (e) {
-    const { exitCode, error } = errorOf(rt, e);
+    const { exitCode, error } = errorOf(rt.redact, e);
     rt.env.emit({ event, ok: false, exitCode, ms: ms(), current: (e instanceof ShipError && e.current) || {}, error });
     throw e;
   } finally {
@@ -65,7 +69,7 @@ export async function withHostsEnd(rt: Runtime, event: 'exec:end' | 'run:end', w
     }
     rt.env.emit({ event, ok: true, exitCode: 0, ms: ms(), hosts: codes(outcomes), ...(task ? { task } : {}) });
   } catch (e) {
-    const { exitCode, error } = errorOf(rt, e);
+    const { exitCode, error } = errorOf(rt.redact, e);
     rt.env.emit({ event, ok: false, exitCode, ms: ms(), hosts: outcomes ? codes(outcomes) : {}, ...(task ? { task } : {}), error });
     throw e;
   } finally {

@@ -7,12 +7,12 @@ import { UsageError } from '../errors.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
 import { postWebhook, summarize } from '../notify/webhook.js';
-import type { ShipEvent } from '../ui/events.js';
+import type { ListingEvent, ShipEvent } from '../ui/events.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
 import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
-import { jsonReporter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
+import { jsonReporter, jsonWriter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
 
 /** Options every command accepts. */
@@ -33,6 +33,8 @@ export interface Runtime {
   json: boolean;
   /** Prints a human line (stderr under --json, so stdout stays NDJSON). */
   say(text: string): void;
+  /** Writes one item of a listing (releases, history, check...) as an NDJSON event: for --json. */
+  list(e: ListingEvent): void;
   /** The deploy log, for the commands that keep one. */
   log: DeployLog | undefined;
   dispose(): void;
@@ -189,7 +191,8 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
       await reporter.close();
     },
   };
-  return { stage, env, reporter: closing, redact, json, say, log, dispose: irq.dispose };
+  const list = jsonWriter({ stage: stage.stage, out: process.stdout, redact });
+  return { stage, env, reporter: closing, redact, json, say, list, log, dispose: irq.dispose };
 }
 
 /** Posts the end of a deploy or rollback to `notify.webhook`; a failure comes back as a message. */
@@ -210,7 +213,3 @@ function notifyWebhook(url: string, stage: StageConfig, e: ShipEvent, user: stri
   });
   return postWebhook(url, summary, redact);
 }
-
-/** NDJSON line of a command that is not a deploy (the deploy events live in src/ui/events.ts). */
-export const jsonLine = (rt: Pick<Runtime, 'redact'>, stage: string | undefined, event: string, fields: object) =>
-  process.stdout.write(rt.redact(JSON.stringify({ ts: new Date().toISOString(), event, ...(stage !== undefined ? { stage } : {}), ...fields })) + '\n');

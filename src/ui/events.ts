@@ -1,6 +1,8 @@
 /**
- * Everything ship reports goes through one stream of events (DESIGN section 6). Reporters
- * (plain lines, NDJSON, the terminal tree) turn them into output; nothing else prints.
+ * Everything ship reports goes through one stream of events. Reporters (plain lines, NDJSON,
+ * the terminal tree) turn them into output; nothing else prints. Under --json each event is
+ * one line of NDJSON on stdout, with `ts`, `event` and `stage` first: the fields below are
+ * that output's contract (a field added later is optional, and none changes its meaning).
  */
 
 export type ShipEvent =
@@ -39,5 +41,13 @@ export type ShipEvent =
 
 export type Emit = (e: ShipEvent) => void;
 
-/** Stamped by the reporter: every line carries ts and stage. */
-export type StampedEvent = ShipEvent & { ts: string; stage: string };
+/**
+ * What the commands that read or check rather than run write under --json, one event per
+ * item, its fields those of the item: `releases` (a host's releases and lock), `history` (one
+ * history entry), `task` and `hook` (ship tasks), `setup` and `setup:host` (ship setup),
+ * `check` and `check:end` (ship check), `init` (the file ship init wrote).
+ */
+export type ListingEvent = {
+  event: 'releases' | 'history' | 'task' | 'hook' | 'setup' | 'setup:host' | 'check' | 'check:end' | 'init';
+  [field: string]: unknown;
+};

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ShipEvent, StampedEvent } from './events.js';
+import type { ListingEvent, ShipEvent } from './events.js';
 import { formatMs, paint } from './format.js';
 import type { Redact } from './redact.js';
 
@@ -19,18 +19,30 @@ export interface ReporterOptions {
   color?: boolean;
 }
 
-/** `--json`: one JSON object per line on stdout (NDJSON; logs go to stderr), redacted as a whole. */
-export function jsonReporter(o: ReporterOptions): Reporter {
+/** Where NDJSON goes: every line stamped with the time and the stage (none for ship init). */
+export interface JsonOptions {
+  stage: string | undefined;
+  out: Writable;
+  redact: Redact;
+  now?: () => Date;
+}
+
+/**
+ * The one writer of NDJSON: one JSON object per line, `ts`, `event` and `stage` first (readable
+ * by eye and by `jq -c`), then the event's own fields, every string value redacted.
+ */
+export function jsonWriter(o: JsonOptions): (e: ShipEvent | ListingEvent) => void {
   const now = o.now ?? (() => new Date());
-  return {
-    emit(e) {
-      // ts, event, stage first: readable by eye and by `jq -c`
-      const { event, ...rest } = e;
-      const stamped = { ts: now().toISOString(), event, stage: o.stage, ...rest } as StampedEvent;
-      o.out.write(o.redact(JSON.stringify(stamped)) + '\n');
-    },
-    close: async () => {},
+  const redacted = (_key: string, value: unknown) => (typeof value === 'string' ? o.redact(value) : value);
+  return (e) => {
+    const { event, ...rest } = e;
+    o.out.write(JSON.stringify({ ts: now().toISOString(), event, stage: o.stage, ...rest }, redacted) + '\n');
   };
+}
+
+/** `--json`: the run's events as NDJSON on stdout (logs go to stderr). */
+export function jsonReporter(o: ReporterOptions): Reporter {
+  return { emit: jsonWriter(o), close: async () => {} };
 }
 
 /**

@@ -6,7 +6,7 @@ import { runCheck, type CheckReport } from '../../setup/check/run.js';
 import { table } from '../../ui/table.js';
 import { recipeOfStage } from '../config.js';
 import { hostSelection } from '../host-selection.js';
-import { jsonLine, prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { prepareRuntime, type GlobalOptions } from '../runtime.js';
 
 /** `ship check <stage>`: preflight, per host: can this stage be deployed, and is it ready to be live. Fails when any check does. */
 export async function checkCommand(stageName: string, flags: GlobalOptions & HostSelection): Promise<void> {
@@ -22,8 +22,8 @@ export async function checkCommand(stageName: string, flags: GlobalOptions & Hos
     const items = [...report.hosts.flatMap((h) => h.items), ...report.certificates];
     const count = (s: CheckStatus) => items.filter((i) => i.status === s).length;
     if (rt.json) {
-      for (const i of items) jsonLine(rt, rt.stage.stage, 'check', i);
-      jsonLine(rt, rt.stage.stage, 'check:end', { ok: count('fail') === 0, pass: count('pass'), warn: count('warn'), fail: count('fail') });
+      for (const i of items) rt.list({ event: 'check', ...i });
+      rt.list({ event: 'check:end', ok: count('fail') === 0, pass: count('pass'), warn: count('warn'), fail: count('fail') });
     } else {
       rt.say(checklist(report));
       rt.say(`${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed`);

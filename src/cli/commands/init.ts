@@ -5,7 +5,8 @@ import { UsageError } from '../../errors.js';
 import { loadRecipe } from '../../recipes/load.js';
 import { detectProject, renderInit, schemaReference } from '../../setup/init.js';
 import { readTemplate, SCHEMA_FILE } from '../../setup/templates.js';
-import { jsonLine, type GlobalOptions } from '../runtime.js';
+import { jsonWriter } from '../../ui/reporter.js';
+import type { GlobalOptions } from '../runtime.js';
 
 /** `ship init [--recipe NAME]`: a commented deploy.yaml for this project, checked to load before it is written. */
 export async function initCommand(flags: GlobalOptions & { recipe?: string; force?: boolean }): Promise<void> {
@@ -27,7 +28,10 @@ export async function initCommand(flags: GlobalOptions & { recipe?: string; forc
   if (!check.ok) throw new Error(`ship init made an invalid ${shown}: ${check.problems.map(formatProblem).join('; ')}`);
   writeFileSync(target, text);
   const why = detected ? (facts.recipe === 'node' ? ' (package.json found)' : facts.recipe === 'rails' ? ' (Gemfile found)' : ' (no package.json or Gemfile)') : '';
-  if (flags.json) return void jsonLine({ redact: (s) => s }, undefined, 'init', { file: target, recipe: facts.recipe, detected, app: facts.app });
+  if (flags.json) {
+    // no stage and no secrets yet: the file is all there is to say
+    return jsonWriter({ stage: undefined, out: process.stdout, redact: (s) => s })({ event: 'init', file: target, recipe: facts.recipe, detected, app: facts.app });
+  }
   process.stdout.write(
     `wrote ${shown}: app ${facts.app}, recipe ${facts.recipe}${why}\n` +
       `next: put your servers under stages.production.hosts, then\n  ship setup production && ship check production && ship deploy production\n`,

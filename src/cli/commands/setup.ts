@@ -4,7 +4,7 @@ import { setupStage } from '../../setup/setup.js';
 import { readTemplate } from '../../setup/templates.js';
 import { recipeOfStage } from '../config.js';
 import { hostSelection } from '../host-selection.js';
-import { jsonLine, prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { prepareRuntime, type GlobalOptions } from '../runtime.js';
 
 /** `ship setup <stage>`: prepares the hosts (directories, shared files, logrotate rule, systemd unit); only what is missing. */
 export async function setupCommand(stageName: string, flags: GlobalOptions & HostSelection): Promise<void> {
@@ -15,8 +15,8 @@ export async function setupCommand(stageName: string, flags: GlobalOptions & Hos
     for (const r of results) {
       const changed = r.lines.filter((l) => l.kind === 'changed').length;
       if (rt.json) {
-        for (const l of r.lines) jsonLine(rt, rt.stage.stage, 'setup', { host: r.host, status: l.kind, detail: l.text });
-        jsonLine(rt, rt.stage.stage, 'setup:host', { host: r.host, ok: !r.error, changed, ...(r.error ? { error: r.error } : {}) });
+        for (const l of r.lines) rt.list({ event: 'setup', host: r.host, status: l.kind, detail: l.text });
+        rt.list({ event: 'setup:host', host: r.host, ok: !r.error, changed, ...(r.error ? { error: r.error } : {}) });
         continue;
       }
       const shown = r.lines.filter((l) => l.kind !== 'unchanged' || flags.verbose).map((l) => `  ${l.kind.padEnd(9)} ${l.text}`);

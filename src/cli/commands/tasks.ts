@@ -1,7 +1,9 @@
 import { listTasks, whereItRuns } from '../../setup/tasks-list.js';
 import { table } from '../../ui/table.js';
 import { loadStageAndRecipe } from '../config.js';
-import { jsonLine, type GlobalOptions } from '../runtime.js';
+import { makeRedactor } from '../../ui/redact.js';
+import { jsonWriter } from '../../ui/reporter.js';
+import type { GlobalOptions } from '../runtime.js';
 
 /** `ship tasks [stage]`: every task of the recipe and deploy.yaml, with its slot, hosts and origin, and the hooks. */
 export async function tasksCommand(stageName: string | undefined, flags: GlobalOptions): Promise<void> {
@@ -10,9 +12,9 @@ export async function tasksCommand(stageName: string | undefined, flags: GlobalO
   const { stage, recipe } = await loadStageAndRecipe(stageName, flags.config, process.cwd(), env);
   const { tasks, hooks } = listTasks(stage);
   if (flags.json) {
-    const rt = { redact: (s: string) => s };
-    for (const t of tasks) jsonLine(rt, stage.stage, 'task', t);
-    for (const h of hooks) jsonLine(rt, stage.stage, 'hook', h);
+    const write = jsonWriter({ stage: stage.stage, out: process.stdout, redact: makeRedactor(stage.secretValues) });
+    for (const t of tasks) write({ event: 'task', ...t });
+    for (const h of hooks) write({ event: 'hook', ...h });
     return;
   }
   const out: string[] = [`stage ${stage.stage}, recipe ${recipe.name}${recipe.desc ? `: ${recipe.desc}` : ''}`, ''];
