@@ -65,3 +65,10 @@ export function parseDurationFlag(flag: string, value: string): number {
   if (!r.ok) throw new UsageError(`${flag} ${value}: ${r.error}`);
   return r.value;
 }
+
+/** The recipe a loaded stage names, checked: a broken recipe is a usage error (exit 2). */
+export function recipeOfStage(stage: StageConfig): Recipe {
+  const loaded = loadRecipe(stage.recipe, stage.configDir);
+  if (!loaded.recipe || loaded.problems.length) throw new UsageError(`recipe ${stage.recipe} is invalid`, loaded.problems.map(formatProblem));
+  return loaded.recipe;
+}

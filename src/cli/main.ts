@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 /**
  * The entry point: parses the command line, runs one command, and is the only place that
- * prints errors and chooses the exit code (DESIGN section 5). Commands are imported lazily so
- * `ship --version` and `ship --help` start fast.
+ * prints errors and chooses the exit code (each error carries its own). Each command's module
+ * is imported when that command runs, so `ship --version` and `ship --help` start fast.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, ShipError, UsageError } from '../errors.js';
+import { withHostSelection } from './host-selection.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** `setExitCode`: for a command that ends with its own exit code (ship ssh). */
 function build(setExitCode: (code: number) => void): Command {
@@ -26,13 +25,13 @@ function build(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run ship --help for usage)')
     .exitOverride();
 
-  program
-    .command('deploy')
-    .description('deploy a stage: every host moves to the new release, or none does')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('-r, --revision <ref>', 'branch, tag or sha to deploy (default: the stage branch, else the repo HEAD)')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
+  withHostSelection(
+    program
+      .command('deploy')
+      .description('deploy a stage: every host moves to the new release, or none does')
+      .argument('<stage>', 'stage from deploy.yaml')
+      .option('-r, --revision <ref>', 'branch, tag or sha to deploy (default: the stage branch, else the repo HEAD)'),
+  )
     .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
     .option('-y, --yes', 'confirm in advance a stage with confirm: true (required without a terminal)')
     .action(async (stage: string, opts, cmd: Command) => {
@@ -40,41 +39,40 @@ function build(setExitCode: (code: number) => void): Command {
       return deployCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 
-  program
-    .command('rollback')
-    .description('move every host back to the previous good release (or --to ID)')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('--to <id>', 'release id to go to (see ship releases)')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
+  withHostSelection(
+    program
+      .command('rollback')
+      .description('move every host back to the previous good release (or --to ID)')
+      .argument('<stage>', 'stage from deploy.yaml')
+      .option('--to <id>', 'release id to go to (see ship releases)'),
+  )
     .option('--dry-run', 'connect nowhere; print, per host, every command that would run')
     .option('-y, --yes', 'confirm in advance a stage with confirm: true (required without a terminal)')
     .action(async (stage: string, opts, cmd: Command) => {
-      const { rollbackCommand } = await import('./commands/deploy.js');
+      const { rollbackCommand } = await import('./commands/rollback.js');
       return rollbackCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 
-  program
-    .command('releases')
-    .description('per host: release ids, revisions, which is current, which failed, any lock')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
-    .action(async (stage: string, opts, cmd: Command) => {
-      const { releasesCommand } = await import('./commands/status.js');
-      return releasesCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('releases')
+      .description('per host: release ids, revisions, which is current, which failed, any lock')
+      .argument('<stage>', 'stage from deploy.yaml'),
+  ).action(async (stage: string, opts, cmd: Command) => {
+    const { releasesCommand } = await import('./commands/releases.js');
+    return releasesCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
-  program
-    .command('history')
-    .description('who deployed what, when, and how it ended')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('-n, --limit <n>', 'entries per host', '20')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .action(async (stage: string, opts, cmd: Command) => {
-      const { historyCommand } = await import('./commands/status.js');
-      return historyCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('history')
+      .description('who deployed what, when, and how it ended')
+      .argument('<stage>', 'stage from deploy.yaml')
+      .option('-n, --limit <n>', 'entries per host', '20'),
+  ).action(async (stage: string, opts, cmd: Command) => {
+    const { historyCommand } = await import('./commands/history.js');
+    return historyCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
   program
     .command('lock')
@@ -82,7 +80,7 @@ function build(setExitCode: (code: number) => void): Command {
     .argument('<stage>', 'stage from deploy.yaml')
     .option('--reason <text>', 'shown to whoever is refused')
     .action(async (stage: string, opts, cmd: Command) => {
-      const { lockCommand } = await import('./commands/status.js');
+      const { lockCommand } = await import('./commands/lock.js');
       return lockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 
@@ -91,21 +89,20 @@ function build(setExitCode: (code: number) => void): Command {
     .description('remove the lock on every host, whoever holds it (a dead run, a finished window)')
     .argument('<stage>', 'stage from deploy.yaml')
     .action(async (stage: string, opts, cmd: Command) => {
-      const { unlockCommand } = await import('./commands/status.js');
+      const { unlockCommand } = await import('./commands/unlock.js');
       return unlockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 
-  program
-    .command('exec')
-    .description('run a command in the current release of the selected hosts, output per host')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .argument('<command...>', 'the command (after --)')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
-    .action(async (stage: string, command: string[], opts, cmd: Command) => {
-      const { execCommand } = await import('./commands/exec.js');
-      return execCommand(stage, command, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('exec')
+      .description('run a command in the current release of the selected hosts, output per host')
+      .argument('<stage>', 'stage from deploy.yaml')
+      .argument('<command...>', 'the command (after --)'),
+  ).action(async (stage: string, command: string[], opts, cmd: Command) => {
+    const { execCommand } = await import('./commands/exec.js');
+    return execCommand(stage, command, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
   program
     .command('ssh')
@@ -113,22 +110,21 @@ function build(setExitCode: (code: number) => void): Command {
     .argument('<stage>', 'stage from deploy.yaml')
     .argument('[host]', 'host name as in deploy.yaml')
     .action(async (stage: string, host: string | undefined, opts, cmd: Command) => {
-      const { sshCommand } = await import('./commands/exec.js');
+      const { sshCommand } = await import('./commands/ssh.js');
       // the shell's exit code becomes ship's
       setExitCode(await sshCommand(stage, host, { ...cmd.optsWithGlobals(), ...opts }));
     });
 
-  program
-    .command('run')
-    .description('run one task of the recipe alone, on its hosts')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .argument('<task>', 'task name (see ship tasks)')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
-    .action(async (stage: string, task: string, opts, cmd: Command) => {
-      const { runCommand } = await import('./commands/exec.js');
-      return runCommand(stage, task, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('run')
+      .description('run one task of the recipe alone, on its hosts')
+      .argument('<stage>', 'stage from deploy.yaml')
+      .argument('<task>', 'task name (see ship tasks)'),
+  ).action(async (stage: string, task: string, opts, cmd: Command) => {
+    const { runCommand } = await import('./commands/run.js');
+    return runCommand(stage, task, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
   program
     .command('init')
@@ -136,38 +132,36 @@ function build(setExitCode: (code: number) => void): Command {
     .option('--recipe <name>', 'node, static, rails... (default: detected)')
     .option('--force', 'overwrite an existing deploy.yaml')
     .action(async (opts, cmd: Command) => {
-      const { initCommand } = await import('./commands/setup.js');
+      const { initCommand } = await import('./commands/init.js');
       return initCommand({ ...cmd.optsWithGlobals(), ...opts });
     });
 
-  program
-    .command('setup')
-    .description('prepare the hosts: directories, shared files, logrotate rule, systemd unit')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
-    .action(async (stage: string, opts, cmd: Command) => {
-      const { setupCommand } = await import('./commands/setup.js');
-      return setupCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('setup')
+      .description('prepare the hosts: directories, shared files, logrotate rule, systemd unit')
+      .argument('<stage>', 'stage from deploy.yaml'),
+  ).action(async (stage: string, opts, cmd: Command) => {
+    const { setupCommand } = await import('./commands/setup.js');
+    return setupCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
-  program
-    .command('check')
-    .description('preflight: can this stage be deployed, and is it ready to be live')
-    .argument('<stage>', 'stage from deploy.yaml')
-    .option('--hosts <a,b>', 'only these hosts', list)
-    .option('--roles <r,s>', 'only hosts with these roles', list)
-    .action(async (stage: string, opts, cmd: Command) => {
-      const { checkCommand } = await import('./commands/setup.js');
-      return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
-    });
+  withHostSelection(
+    program
+      .command('check')
+      .description('preflight: can this stage be deployed, and is it ready to be live')
+      .argument('<stage>', 'stage from deploy.yaml'),
+  ).action(async (stage: string, opts, cmd: Command) => {
+    const { checkCommand } = await import('./commands/check.js');
+    return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+  });
 
   program
     .command('tasks')
     .description('every task of the recipe and deploy.yaml, with its slot, roles and origin')
     .argument('[stage]', 'stage whose tasks to list (default: the first)')
     .action(async (stage: string | undefined, opts, cmd: Command) => {
-      const { tasksCommand } = await import('./commands/setup.js');
+      const { tasksCommand } = await import('./commands/tasks.js');
       return tasksCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
     });
 

@@ -7,15 +7,15 @@ import { UsageError } from '../errors.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
 import { postWebhook, summarize } from '../notify/webhook.js';
-import type { ShipEvent } from '../ui/events.js';
+import type { ListingEvent, ShipEvent } from '../ui/events.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
 import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
-import { jsonReporter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
+import { jsonReporter, jsonWriter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig, parseDurationFlag } from './config.js';
 
-/** Options every command accepts (DESIGN section 5). */
+/** Options every command accepts. */
 export interface GlobalOptions {
   config?: string;
   json?: boolean;
@@ -33,6 +33,8 @@ export interface Runtime {
   json: boolean;
   /** Prints a human line (stderr under --json, so stdout stays NDJSON). */
   say(text: string): void;
+  /** Writes one item of a listing (releases, history, check...) as an NDJSON event: for --json. */
+  list(e: ListingEvent): void;
   /** The deploy log, for the commands that keep one. */
   log: DeployLog | undefined;
   dispose(): void;
@@ -95,7 +97,8 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
 
 /**
  * Ctrl-C / SIGTERM: the first aborts the run, which winds down as a failure at that point
- * (DESIGN section 4); a second one says what is still happening instead of dying silently.
+ * (before publish nothing changes; after it the fleet is put back; locks are released); a
+ * second one says what is still happening instead of dying silently.
  */
 function interruptions(say: (s: string) => void, state: HostStateTracker): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -188,7 +191,8 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
       await reporter.close();
     },
   };
-  return { stage, env, reporter: closing, redact, json, say, log, dispose: irq.dispose };
+  const list = jsonWriter({ stage: stage.stage, out: process.stdout, redact });
+  return { stage, env, reporter: closing, redact, json, say, list, log, dispose: irq.dispose };
 }
 
 /** Posts the end of a deploy or rollback to `notify.webhook`; a failure comes back as a message. */

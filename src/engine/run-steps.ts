@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
 import { render } from '../shell/render.js';
 import { parseMarker, scriptOf, type Step, type StepKind } from '../shell/script.js';
-import type { OutputStream, Transport } from '../transport/types.js';
-import type { Emit } from '../ui/events.js';
+import type { ExecResult, OutputStream, Transport } from '../transport/types.js';
+import type { Emit, ShipEvent } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
 
 export interface StepOutcome {
@@ -50,79 +50,131 @@ const STDERR_TAIL = 12;
 export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   if (o.steps.length === 0) return { ok: true, exitCode: 0, steps: [] };
   const nonce = randomBytes(8).toString('hex');
-  const outcomes: StepOutcome[] = o.steps.map((s) => ({ label: s.label, ...(s.kind ? { kind: s.kind } : {}), exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
-  let active = -1;
-  let startedAt = 0;
-  const now = () => performance.now();
-  const buffers: Record<OutputStream, string> = { stdout: '', stderr: '' };
-  let pendingBlank = false; // markers are printed after a newline; swallow that one blank line
-
   const rendered = o.steps.map((s) => render(s.command));
-  const display = (i: number) => o.redact(rendered[i]!);
-  const quiet = (i: number) => o.quiet || o.steps[i]?.quiet === true;
-  const emitLine = (stream: OutputStream, line: string) => {
-    const out = outcomes[active];
-    if (out) out[stream] += line + '\n';
-    if (!quiet(active)) o.emit({ event: 'output', host: o.host, stream, line: o.redact(line), ...(out ? { task: out.label } : {}) });
-  };
-  const onLine = (stream: OutputStream, line: string) => {
-    if (stream === 'stderr') return emitLine(stream, line);
-    const { text, marker } = parseMarker(line, nonce);
-    if (!marker) {
-      if (pendingBlank) emitLine(stream, '');
-      pendingBlank = line === '';
-      if (!pendingBlank) emitLine(stream, line);
-      return;
-    }
-    pendingBlank = false;
-    if (text) emitLine(stream, text);
-    if (marker.type === 'start') {
-      active = marker.step;
-      startedAt = now();
-      if (!quiet(active)) o.emit({ event: 'task:start', host: o.host, task: o.steps[active]!.label, command: display(active) });
-    } else {
-      const out = outcomes[marker.step];
-      if (out) {
-        const skipped = marker.exitCode !== 0 && marker.exitCode === o.steps[marker.step]?.skipCode;
-        out.exitCode = skipped ? 0 : marker.exitCode;
-        if (skipped) out.skipped = true;
-        out.ms = Math.round(now() - startedAt);
-        if (!quiet(marker.step)) o.emit({ event: 'task:end', host: o.host, task: out.label, ms: out.ms, exitCode: out.exitCode, ...(skipped ? { skipped } : {}) });
-        o.onStepEnd?.(marker.step, out);
-      }
-    }
-  };
-  const onData = (stream: OutputStream, chunk: Buffer) => {
-    buffers[stream] += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffers[stream].indexOf('\n')) >= 0) {
-      const line = buffers[stream].slice(0, nl).replace(/\r$/, '');
-      buffers[stream] = buffers[stream].slice(nl + 1);
-      onLine(stream, line);
-    }
-  };
-
+  const reader = new ScriptReader(o, rendered, nonce);
   const script = scriptOf(
     o.steps.map((s, i) => ({ text: rendered[i]!, ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })),
     { nonce, ...(o.env ? { env: o.env } : {}) },
   );
-  const result = await o.transport.runScript(script, { onData, ...(o.signal ? { signal: o.signal } : {}) });
-  for (const stream of ['stdout', 'stderr'] as const) if (buffers[stream]) onLine(stream, buffers[stream]);
+  const result = await o.transport.runScript(script, { onData: (stream, chunk) => reader.read(stream, chunk), ...(o.signal ? { signal: o.signal } : {}) });
+  reader.flush();
+  return result.exitCode === 0 ? { ok: true, exitCode: 0, steps: reader.outcomes } : reader.failed(result);
+}
 
-  if (result.exitCode === 0) return { ok: true, exitCode: 0, steps: outcomes };
-  // The failing step: the one whose end marker carries the code, else the last one started
-  // (the connection dropped or the script was killed mid-step).
-  let failedIdx = outcomes.findIndex((s) => s.exitCode !== undefined && s.exitCode !== 0);
-  if (failedIdx < 0) failedIdx = Math.max(0, active);
-  const failed = outcomes[failedIdx]!;
-  if (failed.exitCode === undefined) {
-    failed.exitCode = result.exitCode;
-    // a step that never printed its end marker: pick up whatever stderr the transport kept
-    if (!failed.stderr && result.stderr) failed.stderr = result.stderr;
-    if (!quiet(failedIdx)) o.emit({ event: 'task:end', host: o.host, task: failed.label, ms: Math.round(now() - startedAt), exitCode: result.exitCode });
+/**
+ * One script's output as it streams in: marker lines start and end its steps (task:start,
+ * task:end), every other line belongs to the step running (an `output` event).
+ */
+class ScriptReader {
+  readonly outcomes: StepOutcome[];
+  private active = -1;
+  private startedAt = 0;
+  private readonly buffers: Record<OutputStream, string> = { stdout: '', stderr: '' };
+  /** Markers are printed after a newline: that one blank line is not the command's. */
+  private pendingBlank = false;
+
+  constructor(
+    private readonly o: RunStepsOptions,
+    private readonly rendered: string[],
+    private readonly nonce: string,
+  ) {
+    this.outcomes = o.steps.map((s) => ({ label: s.label, ...(s.kind ? { kind: s.kind } : {}), exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
   }
-  const tail = failed.stderr.trimEnd().split('\n').filter(Boolean).slice(-STDERR_TAIL).map(o.redact);
-  if (tail.length === 0 && failed.stdout.trim()) tail.push(...failed.stdout.trimEnd().split('\n').slice(-3).map(o.redact));
-  const error = new RemoteCommandError(o.host, failed.label, display(failedIdx), failed.exitCode, tail);
-  return { ok: false, exitCode: failed.exitCode, steps: outcomes, error };
+
+  /** A chunk of one stream: its whole lines are read now, a partial one waits for the rest. */
+  read(stream: OutputStream, chunk: Buffer): void {
+    this.buffers[stream] += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = this.buffers[stream].indexOf('\n')) >= 0) {
+      const line = this.buffers[stream].slice(0, nl).replace(/\r$/, '');
+      this.buffers[stream] = this.buffers[stream].slice(nl + 1);
+      this.line(stream, line);
+    }
+  }
+
+  /** The script is over: a last line without its newline is still a line. */
+  flush(): void {
+    for (const stream of ['stdout', 'stderr'] as const) if (this.buffers[stream]) this.line(stream, this.buffers[stream]);
+  }
+
+  /**
+   * The outcome of a script that exited non-zero. The failing step is the one whose end marker
+   * carries the code, else the last one started (the connection dropped or the script was
+   * killed mid-step).
+   */
+  failed(result: ExecResult): ScriptOutcome {
+    let index = this.outcomes.findIndex((s) => s.exitCode !== undefined && s.exitCode !== 0);
+    if (index < 0) index = Math.max(0, this.active);
+    const failed = this.outcomes[index]!;
+    if (failed.exitCode === undefined) {
+      failed.exitCode = result.exitCode;
+      // a step that never printed its end marker: pick up whatever stderr the transport kept
+      if (!failed.stderr && result.stderr) failed.stderr = result.stderr;
+      this.report(index, { event: 'task:end', host: this.o.host, task: failed.label, ms: Math.round(performance.now() - this.startedAt), exitCode: result.exitCode, ...this.last(index) });
+    }
+    const redact = this.o.redact;
+    const tail = failed.stderr.trimEnd().split('\n').filter(Boolean).slice(-STDERR_TAIL).map(redact);
+    if (tail.length === 0 && failed.stdout.trim()) tail.push(...failed.stdout.trimEnd().split('\n').slice(-3).map(redact));
+    const error = new RemoteCommandError(this.o.host, failed.label, this.command(index), failed.exitCode, tail);
+    return { ok: false, exitCode: failed.exitCode, steps: this.outcomes, error };
+  }
+
+  private line(stream: OutputStream, line: string): void {
+    if (stream === 'stderr') return this.output(stream, line);
+    const { text, marker } = parseMarker(line, this.nonce);
+    if (!marker) {
+      if (this.pendingBlank) this.output(stream, '');
+      this.pendingBlank = line === '';
+      if (!this.pendingBlank) this.output(stream, line);
+      return;
+    }
+    this.pendingBlank = false;
+    if (text) this.output(stream, text);
+    if (marker.type === 'start') this.started(marker.step);
+    else this.ended(marker.step, marker.exitCode);
+  }
+
+  private output(stream: OutputStream, line: string): void {
+    const out = this.outcomes[this.active];
+    if (out) out[stream] += line + '\n';
+    this.report(this.active, { event: 'output', host: this.o.host, stream, line: this.o.redact(line), ...(out ? { task: out.label } : {}) });
+  }
+
+  private started(index: number): void {
+    this.active = index;
+    this.startedAt = performance.now();
+    const step = this.o.steps[index]!;
+    this.report(index, {
+      event: 'task:start',
+      host: this.o.host,
+      task: step.label,
+      command: this.command(index),
+      ...(step.display !== undefined ? { display: this.o.redact(step.display) } : {}),
+      ...(step.kind ? { kind: step.kind } : {}),
+    });
+  }
+
+  private ended(index: number, exitCode: number): void {
+    const out = this.outcomes[index];
+    if (!out) return;
+    const skipped = exitCode !== 0 && exitCode === this.o.steps[index]?.skipCode;
+    out.exitCode = skipped ? 0 : exitCode;
+    if (skipped) out.skipped = true;
+    out.ms = Math.round(performance.now() - this.startedAt);
+    this.report(index, { event: 'task:end', host: this.o.host, task: out.label, ms: out.ms, exitCode: out.exitCode, ...(skipped ? { skipped } : {}), ...this.last(index) });
+    this.o.onStepEnd?.(index, out);
+  }
+
+  /** Emits an event of step `index`, unless the script or that step is quiet. */
+  private report(index: number, e: ShipEvent): void {
+    if (!this.o.quiet && this.o.steps[index]?.quiet !== true) this.o.emit(e);
+  }
+
+  private command(index: number): string {
+    return this.o.redact(this.rendered[index]!);
+  }
+
+  private last(index: number): { last?: true } {
+    return index === this.o.steps.length - 1 ? { last: true } : {};
+  }
 }

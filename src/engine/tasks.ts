@@ -61,13 +61,26 @@ export function taskRunsOn(task: TaskDef, host: HostConfig, selected: HostConfig
  * block, a multi-line command stops at its first failing line instead of carrying on.
  */
 export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: string): Command {
+  return wrapTask(task, values, taskLines(task, values), cwd);
+}
+
+/** A task's own commands, filled for this host: what its author wrote, and what people are shown of it. */
+export function taskText(task: TaskDef, values: Record<string, string>): string {
+  return taskLines(task, values).join('\n');
+}
+
+function taskLines(task: TaskDef, values: Record<string, string>): string[] {
   try {
-    const body = subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...task.run.map((r) => script(interpolateShell(r, values)))));
-    return task.whenChanged?.length ? skipWhenUnchanged(task, values, body) : body;
+    return task.run.map((r) => interpolateShell(r, values));
   } catch (e) {
     if (e instanceof TemplateError) throw new UsageError(`task ${task.name} (${task.source}): ${e.message}`);
     throw e;
   }
+}
+
+function wrapTask(task: TaskDef, values: Record<string, string>, lines: string[], cwd: string): Command {
+  const body = subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...lines.map(script)));
+  return task.whenChanged?.length ? skipWhenUnchanged(task, values, body) : body;
 }
 
 /** The exit code of a task that `when_changed` skipped: the step counts as done, and as skipped. */
@@ -112,7 +125,14 @@ export function stepsFor(tasks: TaskDef[], host: HostConfig, selected: HostConfi
 
 /** One task as a step: a `when_changed` task may end as skipped. */
 function taskStep(task: TaskDef, values: Record<string, string>, cwd: string, kind?: StepKind): Step {
-  return { label: task.name, command: taskCommand(task, values, cwd), ...(kind ? { kind } : {}), ...(task.whenChanged?.length ? { skipCode: SKIPPED } : {}) };
+  const lines = taskLines(task, values);
+  return {
+    label: task.name,
+    command: wrapTask(task, values, lines, cwd),
+    display: lines.join('\n'),
+    ...(kind ? { kind } : {}),
+    ...(task.whenChanged?.length ? { skipCode: SKIPPED } : {}),
+  };
 }
 
 /** Whether any task of a slot (or its hooks) runs on this host: known before any fact of it. */

@@ -10,6 +10,8 @@ import { render, renderExports } from './render.js';
 export interface Step {
   label: string; // task or phase name shown to people ("build", "swap")
   command: Command;
+  /** What people are shown of the command on one line, when that is less than all of it: a task's own text, without the wrapper that runs it. */
+  display?: string;
   /** Bookkeeping (lock, inspect): no task events or output lines for it, even in a reported script. */
   quiet?: boolean;
   /** What the run reads from this step's outcome, for the few steps whose result is more than ok/failed. */

@@ -1,7 +1,11 @@
 /**
- * Everything ship reports goes through one stream of events (DESIGN section 6). Reporters
- * (plain lines, NDJSON, the terminal tree) turn them into output; nothing else prints.
+ * Everything ship reports goes through one stream of events. Reporters (plain lines, NDJSON,
+ * the terminal tree) turn them into output; nothing else prints. Under --json each event is
+ * one line of NDJSON on stdout, with `ts`, `event` and `stage` first: the fields below are
+ * that output's contract (a field added later is optional, and none changes its meaning).
  */
+
+import type { StepKind } from '../shell/script.js';
 
 export type ShipEvent =
   | { event: 'deploy:start'; release: string; revision: string; branch?: string; hosts: string[]; dryRun?: boolean }
@@ -10,8 +14,19 @@ export type ShipEvent =
   /** continues: the host's script goes on under this lock (a deploy delivers the code there). */
   | { event: 'lock'; host: string; ok: boolean; holder?: string; continues?: boolean }
   | { event: 'phase'; phase: string }
-  | { event: 'task:start'; host: string; task: string; command?: string }
-  | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number; skipped?: boolean }
+  /**
+   * command: the step's whole command, redacted. display: what to show of it on one line when
+   * that is less (a task's own text, without the wrapper that runs it in its release).
+   * kind: for the few steps the run reads more from than ok/failed ('swap' moves `current`,
+   * and the host's health check follows it; 'migrate' runs the migrations).
+   */
+  | { event: 'task:start'; host: string; task: string; command?: string; display?: string; kind?: StepKind }
+  /**
+   * skipped: the task had nothing to do (when_changed). last: this was the final step of its
+   * script, nothing of that script follows on the host (a step that fails ends its script too,
+   * without this flag).
+   */
+  | { event: 'task:end'; host: string; task: string; ms: number; exitCode: number; skipped?: boolean; last?: boolean }
   | { event: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string; task?: string }
   | { event: 'publish'; host: string; release: string; previous?: string; batch: number }
   | { event: 'health'; host: string; ok: boolean; attempt: number; detail: string; final?: boolean }
@@ -39,5 +54,13 @@ export type ShipEvent =
 
 export type Emit = (e: ShipEvent) => void;
 
-/** Stamped by the reporter: every line carries ts and stage. */
-export type StampedEvent = ShipEvent & { ts: string; stage: string };
+/**
+ * What the commands that read or check rather than run write under --json, one event per
+ * item, its fields those of the item: `releases` (a host's releases and lock), `history` (one
+ * history entry), `task` and `hook` (ship tasks), `setup` and `setup:host` (ship setup),
+ * `check` and `check:end` (ship check), `init` (the file ship init wrote).
+ */
+export type ListingEvent = {
+  event: 'releases' | 'history' | 'task' | 'hook' | 'setup' | 'setup:host' | 'check' | 'check:end' | 'init';
+  [field: string]: unknown;
+};

@@ -1,4 +1,4 @@
-import { formatMs } from './progress.js';
+import { formatMs, paint } from './format.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /**
@@ -8,7 +8,6 @@ import type { Reporter, ReporterOptions } from './reporter.js';
  */
 export function groupedReporter(o: ReporterOptions): Reporter {
   const c = o.color ?? false;
-  const paint = (code: string, s: string) => (c ? `\u001b[${code}m${s}\u001b[0m` : s);
   const write = (text: string) => o.out.write(o.redact(text) + '\n');
   const lines = new Map<string, string[]>();
   const ended = new Map<string, { exitCode: number | null; ms: number; error?: string }>();
@@ -22,16 +21,16 @@ export function groupedReporter(o: ReporterOptions): Reporter {
   };
   const verdict = (host: string) => {
     const r = ended.get(host);
-    if (!r) return paint('33', 'did not finish');
-    if (r.exitCode === 0) return paint('32', `ok in ${formatMs(r.ms)}`);
-    if (r.exitCode === null) return paint('31', r.error ?? 'not run');
-    return paint('31', `exit ${r.exitCode} after ${formatMs(r.ms)}`);
+    if (!r) return paint(c, '33', 'did not finish');
+    if (r.exitCode === 0) return paint(c, '32', `ok in ${formatMs(r.ms)}`);
+    if (r.exitCode === null) return paint(c, '31', r.error ?? 'not run');
+    return paint(c, '31', `exit ${r.exitCode} after ${formatMs(r.ms)}`);
   };
   const printed = new Set<string>();
   const block = (host: string) => {
     if (printed.has(host)) return;
     printed.add(host);
-    write(`${paint('1', host)}  ${verdict(host)}`);
+    write(`${paint(c, '1', host)}  ${verdict(host)}`);
     for (const l of lines.get(host) ?? []) write(`  ${l}`);
   };
 
@@ -39,21 +38,21 @@ export function groupedReporter(o: ReporterOptions): Reporter {
     emit(e) {
       switch (e.event) {
         case 'host:connect':
-          if (!e.ok) write(`${paint('1', e.host)}  ${paint('31', `cannot connect: ${e.error}`)}`);
+          if (!e.ok) write(`${paint(c, '1', e.host)}  ${paint(c, '31', `cannot connect: ${e.error}`)}`);
           return;
         case 'lock':
-          if (!e.ok) write(`${paint('1', e.host)}  ${paint('33', `stage is locked: ${e.holder}`)}`);
+          if (!e.ok) write(`${paint(c, '1', e.host)}  ${paint(c, '33', `stage is locked: ${e.holder}`)}`);
           return;
         case 'task:start':
           // a task with hooks runs several steps: name each; a plain exec needs no heading
-          if (e.task !== 'exec') seen(e.host).push(paint('2', `▸ ${e.task}`));
+          if (e.task !== 'exec') seen(e.host).push(paint(c, '2', `▸ ${e.task}`));
           else seen(e.host);
           return;
         case 'output':
           seen(e.host).push(e.line);
           return;
         case 'task:end':
-          if (e.exitCode !== 0 && e.task !== 'exec') seen(e.host).push(paint('31', `${e.task} failed with exit ${e.exitCode}`));
+          if (e.exitCode !== 0 && e.task !== 'exec') seen(e.host).push(paint(c, '31', `${e.task} failed with exit ${e.exitCode}`));
           return;
         case 'host:done':
           seen(e.host);
@@ -61,7 +60,7 @@ export function groupedReporter(o: ReporterOptions): Reporter {
           block(e.host);
           return;
         case 'log':
-          write(`${e.host ? `${e.host}: ` : ''}${e.level === 'info' ? e.message : paint(e.level === 'warn' ? '33' : '31', `${e.level}: ${e.message}`)}`);
+          write(`${e.host ? `${e.host}: ` : ''}${e.level === 'info' ? e.message : paint(c, e.level === 'warn' ? '33' : '31', `${e.level}: ${e.message}`)}`);
           return;
         case 'exec:end':
         case 'run:end': {
@@ -74,9 +73,9 @@ export function groupedReporter(o: ReporterOptions): Reporter {
           }
           const failed = hosts.filter((h) => ended.get(h)?.exitCode !== 0);
           const what = e.event === 'exec:end' ? 'exec' : `run ${e.task ?? ''}`.trim();
-          if (e.ok) write(paint('32', `${what}: ok on ${hosts.length} host(s) in ${formatMs(e.ms)}`));
+          if (e.ok) write(paint(c, '32', `${what}: ok on ${hosts.length} host(s) in ${formatMs(e.ms)}`));
           // nothing ran (a host unreachable, the stage locked): the reason follows on stderr
-          else write(paint('31', failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`));
+          else write(paint(c, '31', failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`));
           return;
         }
         default:

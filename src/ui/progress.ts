@@ -1,4 +1,5 @@
 import type { ShipEvent } from './events.js';
+import { formatMs } from './format.js';
 
 /**
  * What the terminal tree shows, worked out from the event stream alone and kept apart from
@@ -13,7 +14,7 @@ export interface Row {
   status: RowStatus;
   steps: string[]; // finished in this row, in order
   step?: string; // running now
-  command?: string; // of the step running (or failed), as the event gave it (redacted)
+  command?: string; // of the step running (or failed): its display text, else its whole command (redacted)
   stepStartedAt?: number;
   startedAt?: number;
   endedAt?: number;
@@ -21,6 +22,7 @@ export interface Row {
   stderrTail: string[];
   failure?: string; // what failed and the command; the stderr tail is added when shown
   lockedOut?: boolean; // refused by a held lock: with --lock-wait, a later try may still take it
+  awaitsHealth?: boolean; // its script swaps `current`: the host's health check follows the script's end
 }
 
 export interface Phase {
@@ -44,36 +46,18 @@ export interface ProgressView {
 
 /**
  * A host may run more than one script in a phase (the primary migrates after every host is
- * prepared; a rollback switches hosts back, then records history): each script after the
- * first gets the next row of that host, so a finished row never has to come back to life.
+ * prepared): a script that starts after the host's row closed gets the next row of that host,
+ * so a finished row never has to come back to life. Rows still open close when the phase ends.
  */
 export const ROWS_PER_HOST = 3;
 /** With more hosts than this in a phase, hosts that finished well are folded into the phase title. */
 export const COLLAPSE_AT = 6;
-/**
- * The steps that end a host's script in the protocol (src/deploy/deploy.ts, rollback.ts): the
- * row closes on them, so a host that is done stops spinning while slow ones still run. Other
- * rows close when the phase ends.
- */
-const LAST_STEPS = new Set(['prepared', 'unlock']);
 const STDERR_LINES = 6;
 const COMMAND_CHARS = 160;
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-}
-
-/**
- * A command on one line, shortened: the full one is in the deploy log. A task's wrapper
- * (`( set -e; cd -- <release>; { ... } )`, src/deploy/tasks.ts) is left out: the task's own
- * text is what the reader wrote and looks for.
- */
+/** A command on one line, shortened: the full one is in the deploy log. */
 export function shortCommand(command: string): string {
-  const task = /^\( set -e; cd -- \S+; \{ ([\s\S]*); \} \)$/.exec(command.trim());
-  const one = (task ? task[1]! : command).replace(/\s*\n\s*/g, ' ↵ ').trim();
+  const one = command.replace(/\s*\n\s*/g, ' ↵ ').trim();
   return one.length > COMMAND_CHARS ? `${one.slice(0, COMMAND_CHARS - 1)}…` : one;
 }
 
@@ -123,172 +107,238 @@ export interface Progress {
 }
 
 export function createProgress(o: { hosts: string[]; now: () => number; view: ProgressView }): Progress {
-  const known = [...o.hosts];
-  let phase: Phase | undefined;
-  let started: RunStart | undefined;
-  const learn = (host: string) => {
-    if (!known.includes(host)) known.push(host);
-  };
+  return new ProgressModel(o.hosts, o.now, o.view);
+}
 
-  const close = () => {
-    if (!phase) return;
-    const p = phase;
-    phase = undefined;
-    for (const r of p.rows) if (r.status === 'running') finish(p, r);
-    p.ended = true;
-    p.endedAt = o.now();
-    o.view.phaseEnded(p);
-  };
-  const open = (name: string): Phase => {
-    close();
-    const rows = known.flatMap((host) => Array.from({ length: ROWS_PER_HOST }, (): Row => ({ host, status: 'idle', steps: [], stderrTail: [] })));
-    phase = { name, rows, startedAt: o.now(), ended: false };
-    o.view.phaseStarted(phase);
-    return phase;
-  };
-  // events outside any announced phase: connecting and locking, or a rollback's switch
-  const ensure = () => phase ?? open(started ? started.kind : 'connect');
-  const changed = (p: Phase, r: Row) => o.view.rowChanged(p, r);
-  const finish = (p: Phase, r: Row) => {
-    r.status = 'ok';
-    r.step = undefined;
-    r.endedAt = o.now();
-    changed(p, r);
-  };
-  const fail = (p: Phase, r: Row, failure: string) => {
-    r.status = 'failed';
-    r.failure = failure;
-    r.endedAt = o.now();
-    changed(p, r);
-  };
-  const running = (host: string) => phase?.rows.find((r) => r.host === host && r.status === 'running');
-  /** The row of this host's current script, started if needed; undefined when none is left. */
-  const rowFor = (host: string): { p: Phase; r: Row } | undefined => {
-    learn(host);
-    const p = ensure();
-    const r = running(host) ?? p.rows.find((x) => x.host === host && x.status === 'idle');
-    if (!r) return undefined;
-    if (r.status === 'idle') {
-      r.status = 'running';
-      r.startedAt = o.now();
-    }
-    return { p, r };
-  };
-  const note = (text: string) => o.view.noted(phase, text);
+type Of<K extends ShipEvent['event']> = Extract<ShipEvent, { event: K }>;
 
-  const apply = (e: ShipEvent): void => {
+/** A row and the phase it is in. */
+interface At {
+  p: Phase;
+  r: Row;
+}
+
+class ProgressModel implements Progress {
+  private readonly known: string[];
+  private phase: Phase | undefined;
+  private started: RunStart | undefined;
+
+  constructor(
+    hosts: string[],
+    private readonly now: () => number,
+    private readonly view: ProgressView,
+  ) {
+    this.known = [...hosts];
+  }
+
+  apply(e: ShipEvent): void {
     switch (e.event) {
-      case 'host:connect': {
-        const at = rowFor(e.host);
-        if (!at) return note(`${e.host}: ${e.ok ? 'connected' : `cannot connect: ${e.error}`}`);
-        if (!e.ok) return fail(at.p, at.r, `cannot connect: ${e.error ?? 'unknown error'}`);
-        at.r.steps.push(`connected in ${formatMs(e.ms)}`);
-        return changed(at.p, at.r);
-      }
-      case 'lock': {
-        // --lock-wait tries again: the row that was refused comes back when the lock is taken
-        const waited = phase?.rows.find((r) => r.host === e.host && r.lockedOut);
-        if (waited && e.ok) {
-          Object.assign(waited, { status: 'running', failure: undefined, lockedOut: false });
-          waited.steps.push('locked after waiting');
-          return finish(phase!, waited);
-        }
-        if (waited) return; // still held: the row already says by whom
-        if (e.ok && phase?.rows.some((r) => r.host === e.host && r.status === 'ok' && r.steps.includes('locked'))) return; // taken again after a wait
-        const at = rowFor(e.host);
-        if (!at) return note(`${e.host}: ${e.ok ? 'locked' : `locked by someone else: ${e.holder}`}`);
-        if (!e.ok) {
-          at.r.lockedOut = true;
-          return fail(at.p, at.r, `stage is locked: ${e.holder ?? 'by another run'}`);
-        }
-        at.r.steps.push('locked');
-        // a deploy's lock script goes on with the code: the row carries on until it is done
-        return e.continues ? changed(at.p, at.r) : finish(at.p, at.r);
-      }
+      case 'host:connect':
+        return this.connected(e);
+      case 'lock':
+        return this.locked(e);
       case 'deploy:start':
       case 'rollback:start':
-        close();
-        e.hosts.forEach(learn);
-        started = e.event === 'deploy:start'
-          ? { kind: 'deploy', hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) }
-          : { kind: 'rollback', hosts: e.hosts, ...(e.target ? { release: e.target } : {}) };
-        return;
+        return this.runStarted(e);
       case 'phase':
-        open(e.phase);
+        this.open(e.phase);
         return;
-      case 'task:start': {
-        const at = rowFor(e.host);
-        if (!at) return note(`${e.host}: ${e.task}`);
-        Object.assign(at.r, { step: e.task, command: e.command, stepStartedAt: o.now(), stderrTail: [], lastLine: undefined });
-        return changed(at.p, at.r);
-      }
-      case 'output': {
-        // stderr travels apart from stdout: its last lines may come after the failing step ended
-        const r = running(e.host) ?? [...(phase?.rows ?? [])].reverse().find((x) => x.host === e.host && x.status === 'failed');
-        if (!r || !phase || !e.line.trim()) return;
-        r.lastLine = e.line;
-        if (e.stream === 'stderr') r.stderrTail = [...r.stderrTail, e.line].slice(-STDERR_LINES);
-        return changed(phase, r);
-      }
-      case 'task:end': {
-        const r = running(e.host);
-        if (!r || !phase) return note(`${e.host}: ${e.task} ${e.exitCode === 0 ? 'ok' : `failed with exit ${e.exitCode}`}`);
-        if (e.exitCode !== 0) {
-          const lines = [`${e.task} failed with exit ${e.exitCode} after ${formatMs(e.ms)}`];
-          if (r.command) lines.push(`$ ${shortCommand(r.command)}`);
-          return fail(phase, r, lines.join('\n'));
-        }
-        r.steps.push(e.task);
-        r.step = undefined;
-        r.lastLine = undefined;
-        return LAST_STEPS.has(e.task) ? finish(phase, r) : changed(phase, r);
-      }
+      case 'task:start':
+        return this.taskStarted(e);
+      case 'output':
+        return this.output(e);
+      case 'task:end':
+        return this.taskEnded(e);
       case 'publish': {
-        const at = rowFor(e.host);
-        if (!at) return note(`${e.host}: current -> ${e.release}`);
+        const at = this.rowFor(e.host);
+        if (!at) return this.note(`${e.host}: current -> ${e.release}`);
         at.r.step = `switching to ${e.release}`;
-        return changed(at.p, at.r);
+        return this.changed(at);
       }
-      case 'health': {
-        const at = rowFor(e.host);
-        if (!at) return note(`${e.host}: health ${e.ok ? 'ok' : e.detail}`);
-        if (!e.final) {
-          at.r.step = `health check #${e.attempt}${e.ok ? '' : `: ${e.detail}`}`;
-          at.r.stepStartedAt ??= o.now();
-          return changed(at.p, at.r);
-        }
-        if (!e.ok) return fail(at.p, at.r, `unhealthy after ${e.attempt} attempt(s): ${e.detail}`);
-        // a host may have several checks (by role): the row stays open for the next one
-        at.r.steps.push('healthy');
-        at.r.step = undefined;
-        return changed(at.p, at.r);
-      }
-      case 'rollback': {
+      case 'health':
+        return this.health(e);
+      case 'rollback':
         // a host that could not be put back has already failed its row; say where it ended
-        if (!e.ok) note(`${e.host}: could not be put back${e.reason ? `: ${e.reason}` : ''}`);
+        if (!e.ok) this.note(`${e.host}: could not be put back${e.reason ? `: ${e.reason}` : ''}`);
         return;
-      }
       case 'prune':
-        if (e.removed.length) note(`${e.host}: pruned ${e.removed.join(', ')}`);
+        if (e.removed.length) this.note(`${e.host}: pruned ${e.removed.join(', ')}`);
         return;
       case 'log':
-        return note(`${e.level === 'info' ? '' : `${e.level}: `}${e.host ? `${e.host}: ` : ''}${e.message}`);
+        return this.note(`${e.level === 'info' ? '' : `${e.level}: `}${e.host ? `${e.host}: ` : ''}${e.message}`);
       case 'deploy:end':
       case 'rollback:end':
-        close();
-        o.view.finished(summary(e, started), e.ok);
+        this.end();
+        this.view.finished(summary(e, this.started), e.ok);
         return;
       default:
         return;
     }
-  };
+  }
 
-  return {
-    apply,
-    end: close,
-    current: () => phase,
-    width: () => Math.max(0, ...known.map((h) => h.length)),
-  };
+  end(): void {
+    const p = this.phase;
+    if (!p) return;
+    this.phase = undefined;
+    for (const r of p.rows) if (r.status === 'running') this.finish({ p, r });
+    p.ended = true;
+    p.endedAt = this.now();
+    this.view.phaseEnded(p);
+  }
+
+  current(): Phase | undefined {
+    return this.phase;
+  }
+
+  width(): number {
+    return Math.max(0, ...this.known.map((h) => h.length));
+  }
+
+  private connected(e: Of<'host:connect'>): void {
+    const at = this.rowFor(e.host);
+    if (!at) return this.note(`${e.host}: ${e.ok ? 'connected' : `cannot connect: ${e.error}`}`);
+    if (!e.ok) return this.fail(at, `cannot connect: ${e.error ?? 'unknown error'}`);
+    at.r.steps.push(`connected in ${formatMs(e.ms)}`);
+    this.changed(at);
+  }
+
+  private locked(e: Of<'lock'>): void {
+    // --lock-wait tries again: the row that was refused comes back when the lock is taken
+    const p = this.phase;
+    const waited = p?.rows.find((r) => r.host === e.host && r.lockedOut);
+    if (p && waited && e.ok) {
+      Object.assign(waited, { status: 'running', failure: undefined, lockedOut: false });
+      waited.steps.push('locked after waiting');
+      return this.finish({ p, r: waited });
+    }
+    if (waited) return; // still held: the row already says by whom
+    if (e.ok && p?.rows.some((r) => r.host === e.host && r.status === 'ok' && r.steps.includes('locked'))) return; // taken again after a wait
+    const at = this.rowFor(e.host);
+    if (!at) return this.note(`${e.host}: ${e.ok ? 'locked' : `locked by someone else: ${e.holder}`}`);
+    if (!e.ok) {
+      at.r.lockedOut = true;
+      return this.fail(at, `stage is locked: ${e.holder ?? 'by another run'}`);
+    }
+    at.r.steps.push('locked');
+    // a deploy's lock script goes on with the code: the row carries on until it is done
+    return e.continues ? this.changed(at) : this.finish(at);
+  }
+
+  private runStarted(e: Of<'deploy:start' | 'rollback:start'>): void {
+    this.end();
+    e.hosts.forEach((h) => this.learn(h));
+    this.started =
+      e.event === 'deploy:start'
+        ? { kind: 'deploy', hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) }
+        : { kind: 'rollback', hosts: e.hosts, ...(e.target ? { release: e.target } : {}) };
+  }
+
+  private taskStarted(e: Of<'task:start'>): void {
+    const at = this.rowFor(e.host);
+    if (!at) return this.note(`${e.host}: ${e.task}`);
+    // a task shows its own text, which is what its author wrote and looks for
+    Object.assign(at.r, { step: e.task, command: e.display ?? e.command, stepStartedAt: this.now(), stderrTail: [], lastLine: undefined });
+    if (e.kind === 'swap') at.r.awaitsHealth = true;
+    this.changed(at);
+  }
+
+  private output(e: Of<'output'>): void {
+    // stderr travels apart from stdout: its last lines may come after the failing step ended
+    const p = this.phase;
+    const r = this.running(e.host) ?? [...(p?.rows ?? [])].reverse().find((x) => x.host === e.host && x.status === 'failed');
+    if (!r || !p || !e.line.trim()) return;
+    r.lastLine = e.line;
+    if (e.stream === 'stderr') r.stderrTail = [...r.stderrTail, e.line].slice(-STDERR_LINES);
+    this.changed({ p, r });
+  }
+
+  private taskEnded(e: Of<'task:end'>): void {
+    const p = this.phase;
+    const r = this.running(e.host);
+    if (!r || !p) return this.note(`${e.host}: ${e.task} ${e.exitCode === 0 ? 'ok' : `failed with exit ${e.exitCode}`}`);
+    if (e.exitCode !== 0) {
+      const lines = [`${e.task} failed with exit ${e.exitCode} after ${formatMs(e.ms)}`];
+      if (r.command) lines.push(`$ ${shortCommand(r.command)}`);
+      return this.fail({ p, r }, lines.join('\n'));
+    }
+    r.steps.push(e.task);
+    r.step = undefined;
+    r.lastLine = undefined;
+    if (!e.last) return this.changed({ p, r });
+    // the end of a host's script closes its row, so a host that is done stops spinning while
+    // slow ones still run; after a swap the health check is still to come on this row
+    if (!r.awaitsHealth) return this.finish({ p, r });
+    r.awaitsHealth = false;
+    this.changed({ p, r });
+  }
+
+  private health(e: Of<'health'>): void {
+    const at = this.rowFor(e.host);
+    if (!at) return this.note(`${e.host}: health ${e.ok ? 'ok' : e.detail}`);
+    if (!e.final) {
+      at.r.step = `health check #${e.attempt}${e.ok ? '' : `: ${e.detail}`}`;
+      at.r.stepStartedAt ??= this.now();
+      return this.changed(at);
+    }
+    if (!e.ok) return this.fail(at, `unhealthy after ${e.attempt} attempt(s): ${e.detail}`);
+    // a host may have several checks (by role): the row stays open for the next one
+    at.r.steps.push('healthy');
+    at.r.step = undefined;
+    this.changed(at);
+  }
+
+  private learn(host: string): void {
+    if (!this.known.includes(host)) this.known.push(host);
+  }
+
+  private open(name: string): Phase {
+    this.end();
+    const rows = this.known.flatMap((host) => Array.from({ length: ROWS_PER_HOST }, (): Row => ({ host, status: 'idle', steps: [], stderrTail: [] })));
+    const p: Phase = { name, rows, startedAt: this.now(), ended: false };
+    this.phase = p;
+    this.view.phaseStarted(p);
+    return p;
+  }
+
+  /** The row of this host's current script, started if needed; undefined when none is left. */
+  private rowFor(host: string): At | undefined {
+    this.learn(host);
+    // events outside any announced phase: connecting and locking, or a rollback's switch
+    const p = this.phase ?? this.open(this.started ? this.started.kind : 'connect');
+    const r = this.running(host) ?? p.rows.find((x) => x.host === host && x.status === 'idle');
+    if (!r) return undefined;
+    if (r.status === 'idle') {
+      r.status = 'running';
+      r.startedAt = this.now();
+    }
+    return { p, r };
+  }
+
+  private running(host: string): Row | undefined {
+    return this.phase?.rows.find((r) => r.host === host && r.status === 'running');
+  }
+
+  private changed(at: At): void {
+    this.view.rowChanged(at.p, at.r);
+  }
+
+  private finish(at: At): void {
+    at.r.status = 'ok';
+    at.r.step = undefined;
+    at.r.endedAt = this.now();
+    this.changed(at);
+  }
+
+  private fail(at: At, failure: string): void {
+    at.r.status = 'failed';
+    at.r.failure = failure;
+    at.r.endedAt = this.now();
+    this.changed(at);
+  }
+
+  private note(text: string): void {
+    this.view.noted(this.phase, text);
+  }
 }
 
 type EndEvent = Extract<ShipEvent, { event: 'deploy:end' | 'rollback:end' }>;

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { ShipEvent, StampedEvent } from './events.js';
+import type { ListingEvent, ShipEvent } from './events.js';
+import { formatMs, paint } from './format.js';
 import type { Redact } from './redact.js';
 
 /** Receives every event of a run and owns all of its output. */
@@ -18,21 +19,31 @@ export interface ReporterOptions {
   color?: boolean;
 }
 
-/** `--json`: one JSON object per line on stdout (DESIGN section 6), redacted as a whole. */
-export function jsonReporter(o: ReporterOptions): Reporter {
+/** Where NDJSON goes: every line stamped with the time and the stage (none for ship init). */
+export interface JsonOptions {
+  stage: string | undefined;
+  out: Writable;
+  redact: Redact;
+  now?: () => Date;
+}
+
+/**
+ * The one writer of NDJSON: one JSON object per line, `ts`, `event` and `stage` first (readable
+ * by eye and by `jq -c`), then the event's own fields, every string value redacted.
+ */
+export function jsonWriter(o: JsonOptions): (e: ShipEvent | ListingEvent) => void {
   const now = o.now ?? (() => new Date());
-  return {
-    emit(e) {
-      // ts, event, stage first: readable by eye and by `jq -c`
-      const { event, ...rest } = e;
-      const stamped = { ts: now().toISOString(), event, stage: o.stage, ...rest } as StampedEvent;
-      o.out.write(o.redact(JSON.stringify(stamped)) + '\n');
-    },
-    close: async () => {},
+  const redacted = (_key: string, value: unknown) => (typeof value === 'string' ? o.redact(value) : value);
+  return (e) => {
+    const { event, ...rest } = e;
+    o.out.write(JSON.stringify({ ts: now().toISOString(), event, stage: o.stage, ...rest }, redacted) + '\n');
   };
 }
 
-const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+/** `--json`: the run's events as NDJSON on stdout (logs go to stderr). */
+export function jsonReporter(o: ReporterOptions): Reporter {
+  return { emit: jsonWriter(o), close: async () => {} };
+}
 
 /**
  * Plain lines for CI logs and non-terminals: one timestamped line per event, prefixed with
@@ -45,7 +56,6 @@ export function plainReporter(o: ReporterOptions): Reporter {
     const ts = now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     o.out.write(o.redact(`${paint(c, '2', ts)} ${host ? paint(c, '36', `[${host}]`) + ' ' : ''}${text}`) + '\n');
   };
-  const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}s` : `${n}ms`);
   return {
     emit(e) {
       switch (e.event) {
@@ -54,7 +64,7 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'rollback:start':
           return line(undefined, `rolling back ${e.hosts.join(', ')}${e.target ? ` to ${e.target}` : ''}`);
         case 'host:connect':
-          return e.ok ? (o.verbose ? line(e.host, `connected (${ms(e.ms)})`) : undefined) : line(e.host, paint(c, '31', `cannot connect: ${e.error}`));
+          return e.ok ? (o.verbose ? line(e.host, `connected (${formatMs(e.ms)})`) : undefined) : line(e.host, paint(c, '31', `cannot connect: ${e.error}`));
         case 'lock':
           return e.ok ? (o.verbose ? line(e.host, 'locked') : undefined) : line(e.host, paint(c, '33', `locked: ${e.holder}`));
         case 'phase':
@@ -63,8 +73,8 @@ export function plainReporter(o: ReporterOptions): Reporter {
           return o.verbose ? line(e.host, `${e.task}: ${e.command ?? ''}`) : undefined;
         case 'task:end':
           return e.exitCode === 0
-            ? line(e.host, `${e.task} ${paint(c, '32', 'ok')} (${ms(e.ms)})`)
-            : line(e.host, paint(c, '31', `${e.task} failed with exit ${e.exitCode} (${ms(e.ms)})`));
+            ? line(e.host, `${e.task} ${paint(c, '32', 'ok')} (${formatMs(e.ms)})`)
+            : line(e.host, paint(c, '31', `${e.task} failed with exit ${e.exitCode} (${formatMs(e.ms)})`));
         case 'output':
           return o.verbose ? line(e.host, `${e.stream === 'stderr' ? '! ' : '| '}${e.line}`) : undefined;
         case 'publish':
@@ -82,7 +92,7 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'rollback:end': {
           const what = e.event === 'deploy:end' ? 'deploy' : 'rollback';
           const hosts = Object.entries(e.current).map(([h, r]) => `${h}=${r ?? 'none'}`).join(' ');
-          return line(undefined, e.ok ? paint(c, '32', `${what} done: release ${e.release} in ${ms(e.ms)}; ${hosts}`) : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${ms(e.ms)}; ${hosts}`));
+          return line(undefined, e.ok ? paint(c, '32', `${what} done: release ${e.release} in ${formatMs(e.ms)}; ${hosts}`) : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}; ${hosts}`));
         }
       }
     },

@@ -1,9 +1,10 @@
 import { color as paletteOf, figures, Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
-import { createProgress, phaseTitle, rowTitle, type Phase, type Row } from './progress.js';
+import { paint } from './format.js';
+import { createProgress, phaseTitle, rowTitle, type Phase, type ProgressView, type Row } from './progress.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /**
- * The terminal tree (DESIGN section 6), the only module that imports listr2. The protocol's
+ * The tree a terminal shows during a deploy or rollback, the only module that imports listr2. The protocol's
  * phases come one after another, so each phase is its own listr2 list, rendered while it runs
  * and left on screen when it ends: the phase line with its time, under it one line per host
  * (current step and timing, or the failure in place: task, command, exit code, stderr tail).
@@ -28,101 +29,148 @@ interface RowBinding {
 
 const HIDDEN = ' '; // listr2 skips a blank title; an empty one would send the row's output to the bottom bar
 const TICK_MS = 1000;
-const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
 export function treeReporter(o: TreeOptions): Reporter {
   const clock = o.now ?? (() => new Date());
   const now = () => clock().getTime();
-  const color = o.color ?? false;
-  const processOutput = new ProcessOutput(o.out as NodeJS.WriteStream);
-  const rows = new Map<Row, RowBinding>();
-  const phases = new Map<Phase, { wrapper?: Wrapper; notes: string[]; ended: () => void }>();
-  // one listr2 list on screen at a time: each waits for the one before to finish drawing
-  let queue: Promise<unknown> = Promise.resolve();
-  const later = (fn: () => unknown) => {
-    queue = queue.then(fn).catch((e: unknown) => {
-      o.out.write(o.redact(`(progress display failed: ${(e as Error)?.message ?? e})`) + '\n');
-    });
-  };
-
-  const progress = createProgress({
-    hosts: o.hosts,
-    now,
-    view: {
-      phaseStarted: (p) => {
-        let ended!: () => void;
-        const done = new Promise<void>((resolve) => (ended = resolve));
-        phases.set(p, { notes: [], ended });
-        later(() => runPhase(p, done));
-      },
-      rowChanged: (p, r) => {
-        rows.get(r)?.refresh();
-        // a failed row stays open until its phase ends: the last stderr lines may still come
-        if (r.status === 'ok') rows.get(r)?.settle();
-        titlePhase(p);
-      },
-      phaseEnded: (p) => {
-        for (const r of p.rows) rows.get(r)?.settle();
-        titlePhase(p);
-        phases.get(p)?.ended();
-      },
-      noted: (p, text) => {
-        const view = p && phases.get(p);
-        if (!view) return later(() => o.out.write(o.redact(text) + '\n'));
-        view.notes.push(text);
-        if (view.wrapper) view.wrapper.output = o.redact(text);
-      },
-      finished: (lines, ok) =>
-        later(() => {
-          const [head, ...rest] = lines;
-          o.out.write(`\n${paint(color, ok ? '32' : '31', `${ok ? '✔' : '✖'} ${o.redact(head ?? '')}`)}\n`);
-          for (const l of rest) o.out.write(o.redact(l) + '\n');
-        }),
+  const tree = new TreeView(o, now);
+  const progress = createProgress({ hosts: o.hosts, now, view: tree });
+  tree.width = () => progress.width();
+  // running steps show their time: refresh it while a phase is on screen
+  const tick = setInterval(() => tree.refreshRunning(progress.current()), TICK_MS);
+  tick.unref();
+  return {
+    emit: (e) => progress.apply(e),
+    close: async () => {
+      progress.end();
+      clearInterval(tick);
+      await tree.drawn();
     },
-  });
-
-  const titlePhase = (p: Phase) => {
-    const w = phases.get(p)?.wrapper;
-    if (w) w.title = o.redact(phaseTitle(p));
   };
+}
 
-  function bindRow(p: Phase, r: Row, w: Wrapper): Promise<void> {
+/** A phase on screen: its listr2 task once drawn, the notes under it, and how to end it. */
+interface PhaseBinding {
+  wrapper?: Wrapper;
+  notes: string[];
+  ended: () => void;
+}
+
+/** What the progress model's changes become on a terminal, through listr2. */
+class TreeView implements ProgressView {
+  /** Width of the host column, from the model. */
+  width: () => number = () => 0;
+  private readonly color: boolean;
+  private readonly processOutput: ProcessOutput;
+  private readonly rows = new Map<Row, RowBinding>();
+  private readonly phases = new Map<Phase, PhaseBinding>();
+  /** One listr2 list on screen at a time: each waits for the one before to finish drawing. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly o: TreeOptions,
+    private readonly now: () => number,
+  ) {
+    this.color = o.color ?? false;
+    this.processOutput = new ProcessOutput(o.out as NodeJS.WriteStream);
+  }
+
+  phaseStarted(p: Phase): void {
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    this.phases.set(p, { notes: [], ended });
+    this.later(() => this.runPhase(p, done));
+  }
+
+  rowChanged(p: Phase, r: Row): void {
+    this.rows.get(r)?.refresh();
+    // a failed row stays open until its phase ends: the last stderr lines may still come
+    if (r.status === 'ok') this.rows.get(r)?.settle();
+    this.titlePhase(p);
+  }
+
+  phaseEnded(p: Phase): void {
+    for (const r of p.rows) this.rows.get(r)?.settle();
+    this.titlePhase(p);
+    this.phases.get(p)?.ended();
+  }
+
+  noted(p: Phase | undefined, text: string): void {
+    const view = p && this.phases.get(p);
+    if (!view) return this.later(() => this.o.out.write(this.o.redact(text) + '\n'));
+    view.notes.push(text);
+    if (view.wrapper) view.wrapper.output = this.o.redact(text);
+  }
+
+  finished(lines: string[], ok: boolean): void {
+    this.later(() => {
+      const [head, ...rest] = lines;
+      this.o.out.write(`\n${paint(this.color, ok ? '32' : '31', `${ok ? '✔' : '✖'} ${this.o.redact(head ?? '')}`)}\n`);
+      for (const l of rest) this.o.out.write(this.o.redact(l) + '\n');
+    });
+  }
+
+  refreshRunning(p: Phase | undefined): void {
+    if (p) for (const r of p.rows) if (r.status === 'running') this.rows.get(r)?.refresh();
+  }
+
+  /** Settles once everything queued so far is drawn. */
+  drawn(): Promise<unknown> {
+    return this.queue;
+  }
+
+  private later(fn: () => unknown): void {
+    this.queue = this.queue.then(fn).catch((e: unknown) => {
+      this.o.out.write(this.o.redact(`(progress display failed: ${(e as Error)?.message ?? e})`) + '\n');
+    });
+  }
+
+  private titlePhase(p: Phase): void {
+    const w = this.phases.get(p)?.wrapper;
+    if (w) w.title = this.o.redact(phaseTitle(p));
+  }
+
+  private rowTitle(p: Phase, r: Row): string {
+    return this.o.redact(rowTitle(p, r, this.width(), this.now()));
+  }
+
+  private bindRow(p: Phase, r: Row, w: Wrapper): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const binding: RowBinding = {
         refresh: () => {
           if (settled) return;
-          w.title = o.redact(rowTitle(p, r, progress.width(), now())) || HIDDEN;
-          if (r.status === 'running' && r.lastLine) w.output = o.redact(r.lastLine);
+          w.title = this.rowTitle(p, r) || HIDDEN;
+          if (r.status === 'running' && r.lastLine) w.output = this.o.redact(r.lastLine);
         },
         settle: () => {
           if (settled) return;
           binding.refresh();
           settled = true;
           // the failure text becomes the row: listr2 shows a failed task's error in its place
-          if (r.status === 'failed') reject(new Error(o.redact(rowTitle(p, r, progress.width(), now()))));
+          if (r.status === 'failed') reject(new Error(this.rowTitle(p, r)));
           else resolve();
         },
       };
-      rows.set(r, binding);
+      this.rows.set(r, binding);
       binding.refresh();
       if (p.ended || r.status === 'ok') binding.settle();
     });
   }
 
-  async function runPhase(p: Phase, done: Promise<void>): Promise<void> {
-    const view = phases.get(p)!;
+  private async runPhase(p: Phase, done: Promise<void>): Promise<void> {
+    const view = this.phases.get(p)!;
     const list = new Listr(
       [
         {
-          title: o.redact(phaseTitle(p)),
+          title: this.o.redact(phaseTitle(p)),
           task: (_ctx, w: Wrapper) => {
             view.wrapper = w;
-            for (const n of view.notes) w.output = o.redact(n);
-            titlePhase(p);
+            for (const n of view.notes) w.output = this.o.redact(n);
+            this.titlePhase(p);
             return w.newListr(
               [
-                ...p.rows.map((r) => ({ title: HIDDEN, task: (_c: unknown, rw: Wrapper) => bindRow(p, r, rw) })),
+                ...p.rows.map((r) => ({ title: HIDDEN, task: (_c: unknown, rw: Wrapper) => this.bindRow(p, r, rw) })),
                 // keeps the phase open until the model ends it, even when no host row is used
                 { title: HIDDEN, task: () => done },
               ],
@@ -147,28 +195,12 @@ export function treeReporter(o: TreeOptions): Reporter {
           // a phase where a host failed is a failure, not listr2's yellow warning
           icon: { [ListrDefaultRendererLogLevels.COMPLETED_WITH_FAILED_SUBTASKS]: figures.cross },
           color: { [ListrDefaultRendererLogLevels.COMPLETED_WITH_FAILED_SUBTASKS]: (text?: string) => paletteOf.red(text ?? '') },
-          logger: new ListrLogger({ processOutput }),
+          logger: new ListrLogger({ processOutput: this.processOutput }),
         },
       },
     );
     await list.run();
-    for (const r of p.rows) rows.delete(r);
-    phases.delete(p);
+    for (const r of p.rows) this.rows.delete(r);
+    this.phases.delete(p);
   }
-
-  // running steps show their time: refresh it while a phase is on screen
-  const tick = setInterval(() => {
-    const p = progress.current();
-    if (p) for (const r of p.rows) if (r.status === 'running') rows.get(r)?.refresh();
-  }, TICK_MS);
-  tick.unref();
-
-  return {
-    emit: (e) => progress.apply(e),
-    close: async () => {
-      progress.end();
-      clearInterval(tick);
-      await queue;
-    },
-  };
 }

@@ -28,7 +28,7 @@ const hosts = ['web1', 'web2', 'db1'];
 const prepare = (host: string, fail?: { exitCode: number; stderr: string[] }): ShipEvent[] => [
   { event: 'task:start', host, task: 'revision', command: 'printf x' },
   { event: 'task:end', host, task: 'revision', ms: 5, exitCode: 0 },
-  { event: 'task:start', host, task: 'build', command: '( set -e; cd -- /srv/app/releases/1; { npm ci; } )' },
+  { event: 'task:start', host, task: 'build', command: '( set -e; cd -- /srv/app/releases/1; { npm ci; } )', display: 'npm ci' },
   { event: 'output', host, stream: 'stdout', line: 'added 12 packages' },
   ...(fail
     ? [
@@ -39,7 +39,7 @@ const prepare = (host: string, fail?: { exitCode: number; stderr: string[] }): S
     : [
         { event: 'task:end', host, task: 'build', ms: 1200, exitCode: 0 } as ShipEvent,
         { event: 'task:start', host, task: 'prepared', command: 'rm -f x' } as ShipEvent,
-        { event: 'task:end', host, task: 'prepared', ms: 1, exitCode: 0 } as ShipEvent,
+        { event: 'task:end', host, task: 'prepared', ms: 1, exitCode: 0, last: true } as ShipEvent,
       ]),
 ];
 
@@ -168,8 +168,40 @@ describe('progress model (what the terminal tree shows)', () => {
     expect(d.finished[0]!.lines).toEqual(['deployed 2f219ce76626 (main) as release 20261122021500 to 3 hosts in 1.8s']);
   });
 
-  it('shortCommand shows a task as written, on one line, shortened', () => {
-    expect(shortCommand('( set -e; cd -- /srv/app/releases/1; { npm ci\nnpm run build; } )')).toBe('npm ci ↵ npm run build');
+  it('a failed task shows its own text as written (the display its step carries), on one line, shortened; other steps their command', () => {
+    const d = drive(['web1', 'web2'], [
+      { event: 'phase', phase: 'prepare' },
+      { event: 'task:start', host: 'web1', task: 'build', command: '( set -e; cd -- /srv/app/releases/1; { npm ci\nnpm run build\n} )', display: 'npm ci\nnpm run build' },
+      { event: 'task:end', host: 'web1', task: 'build', ms: 5, exitCode: 1 },
+      { event: 'task:start', host: 'web2', task: 'revision', command: "printf '%s\\n' abc > REVISION" },
+      { event: 'task:end', host: 'web2', task: 'revision', ms: 5, exitCode: 1 },
+    ]);
+    expect(d.shown(d.phases[0]!)).toEqual([
+      'web1  build failed with exit 1 after 5ms\n$ npm ci ↵ npm run build',
+      "web2  revision failed with exit 1 after 5ms\n$ printf '%s\\n' abc > REVISION",
+    ]);
     expect(shortCommand('x'.repeat(300))).toHaveLength(160);
+  });
+
+  it("a row closes where its host's script ends, but not after a swap: the health check comes first, and the next script goes on that row", () => {
+    const d = drive(['web1'], [
+      { event: 'phase', phase: 'rollback' },
+      { event: 'task:start', host: 'web1', task: 'swap', command: 'mv -T', kind: 'swap' },
+      { event: 'task:end', host: 'web1', task: 'swap', ms: 3, exitCode: 0 },
+      { event: 'task:start', host: 'web1', task: 'restart', command: 'systemctl restart app' },
+      { event: 'task:end', host: 'web1', task: 'restart', ms: 30, exitCode: 0, last: true },
+    ]);
+    const p = d.phases[0]!;
+    const row = () => p.rows.filter((r) => r.status !== 'idle');
+    expect(row()).toEqual([expect.objectContaining({ status: 'running', steps: ['swap', 'restart'] })]);
+    d.progress.apply({ event: 'health', host: 'web1', ok: true, attempt: 1, detail: 'HTTP 200', final: true });
+    d.progress.apply({ event: 'task:start', host: 'web1', task: 'history', command: 'printf' });
+    d.progress.apply({ event: 'task:end', host: 'web1', task: 'history', ms: 1, exitCode: 0 });
+    expect(row()).toEqual([expect.objectContaining({ status: 'running' })]);
+    d.progress.apply({ event: 'task:start', host: 'web1', task: 'unlock', command: 'rm -f lock' });
+    d.progress.apply({ event: 'task:end', host: 'web1', task: 'unlock', ms: 1, exitCode: 0, last: true });
+    expect(row()).toEqual([expect.objectContaining({ status: 'ok' })]);
+    expect(d.shown(p)).toEqual([expect.stringMatching(/^web1  swap, restart, healthy, history, unlock  \d+ms$/)]);
+    expect(p.ended).toBe(false);
   });
 });

@@ -1,16 +1,15 @@
-import { systemClock } from '../../engine/index.js';
+import { systemClock, type HostSelection } from '../../engine/index.js';
 import { dryRunDeploy, dryRunRollback, PLACEHOLDERS, type DryRun } from '../../deploy/dry-run.js';
 import { resolveRevision } from '../../git/git.js';
 import { makeRedactor, type Redact } from '../../ui/redact.js';
 import { jsonReporter } from '../../ui/reporter.js';
 import { loadStageConfig } from '../config.js';
+import { hostSelection } from '../host-selection.js';
 import { operator, type GlobalOptions } from '../runtime.js';
 
-interface DryRunFlags extends GlobalOptions {
+interface DryRunFlags extends GlobalOptions, HostSelection {
   revision?: string;
   to?: string;
-  hosts?: string[];
-  roles?: string[];
 }
 
 /**
@@ -22,12 +21,12 @@ export async function dryRunCommand(command: 'deploy' | 'rollback', stageName: s
   const t0 = performance.now();
   const stage = await loadStageConfig(stageName, flags.config);
   const redact = makeRedactor(stage.secretValues);
-  const pick = { ...(flags.hosts ? { hosts: flags.hosts } : {}), ...(flags.roles ? { roles: flags.roles } : {}) };
+  const selection = hostSelection(flags);
   const env = { clock: systemClock, operator: operator(), redact, resolveRevision };
   const plan =
     command === 'deploy'
-      ? await dryRunDeploy(stage, { ...pick, ...(flags.revision ? { revision: flags.revision } : {}) }, env)
-      : await dryRunRollback(stage, { ...pick, ...(flags.to ? { to: flags.to } : {}) }, env);
+      ? await dryRunDeploy(stage, { ...selection, ...(flags.revision ? { revision: flags.revision } : {}) }, env)
+      : await dryRunRollback(stage, { ...selection, ...(flags.to ? { to: flags.to } : {}) }, env);
   const envOf = (host: string) => {
     const h = stage.hosts.find((x) => x.name === host);
     return { ...stage.env, ...h?.env };

@@ -1,0 +1,45 @@
+import type { HostSelection } from '../../engine/index.js';
+import { listReleases, type HostListing } from '../../ops/status.js';
+import { table } from '../../ui/table.js';
+import { hostSelection } from '../host-selection.js';
+import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
+
+/** `ship releases <stage>`: per host, its releases (newest first), which is current, which failed, any lock. */
+export async function releasesCommand(stageName: string, flags: GlobalOptions & HostSelection): Promise<void> {
+  const rt = await prepareRuntime(stageName, flags);
+  try {
+    showReleases(await listReleases(rt.stage, hostSelection(flags), rt.env), rt);
+  } finally {
+    rt.dispose();
+  }
+}
+
+/** One `releases` event per host under --json, else a table per host; redacted either way. */
+export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'list' | 'say'>): void {
+  if (rt.json) {
+    for (const h of hosts) {
+      rt.list({
+        event: 'releases',
+        host: h.host,
+        current: h.current ?? null,
+        releases: h.releases.map((r) => ({ id: r.id, revision: r.revision ?? null, failed: r.failed, current: r.id === h.current, migrated: h.migrated.has(r.id), incomplete: !!r.preparing })),
+        ...(h.lock ? { lock: h.lock } : {}),
+      });
+    }
+    return;
+  }
+  for (const h of hosts) {
+    rt.say(`${h.host}${h.lock ? `  (locked: ${h.lock})` : ''}`);
+    if (h.currentTarget && !h.current) rt.say(`  current -> ${h.currentTarget} (not a release of this deploy_to)`);
+    if (!h.releases.length) {
+      rt.say('  no releases');
+      continue;
+    }
+    const rows = [['', 'release', 'revision', 'state']];
+    for (const r of [...h.releases].reverse()) {
+      const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : ''].filter(Boolean).join(', ');
+      rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
+    }
+    rt.say(table(rows).replace(/^/gm, '  '));
+  }
+}
