@@ -1,6 +1,6 @@
 import { describeHookPoints, HOOK_POINTS } from '../config/protocol.js';
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
-import { hookTasks, type HostFacts, type Member, type RunEnv, runOn, runOnEach, slotTasks, stepsFor, taskCommand, taskEnv, taskText, templateValues } from '../engine/index.js';
+import { hookTasks, type HostFacts, type Member, type RunEnv, runOn, runOnEach, slotTasks, stepsFor, taskEnv, taskStep, templateValues } from '../engine/index.js';
 
 /** What hooks need to know about a run: its hosts and the facts of each. */
 export interface HookContext {
@@ -71,7 +71,7 @@ async function runLocalTasks(tasks: TaskDef[], ctx: HookContext, label: string):
     const r = await runOn(ctx.env, {
       host: 'local',
       transport,
-      steps: tasks.map((t) => ({ label: t.name, command: taskCommand(t, values, ctx.stage.configDir), display: taskText(t, values) })),
+      steps: tasks.map((t) => taskStep(t, values, ctx.stage.configDir)),
       env,
       ...(ctx.env.signal ? { signal: ctx.env.signal } : {}),
     });

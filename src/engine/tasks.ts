@@ -64,11 +64,6 @@ export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: 
   return wrapTask(task, values, taskLines(task, values), cwd);
 }
 
-/** A task's own commands, filled for this host: what its author wrote, and what people are shown of it. */
-export function taskText(task: TaskDef, values: Record<string, string>): string {
-  return taskLines(task, values).join('\n');
-}
-
 function taskLines(task: TaskDef, values: Record<string, string>): string[] {
   try {
     return task.run.map((r) => interpolateShell(r, values));
@@ -124,7 +119,7 @@ export function stepsFor(tasks: TaskDef[], host: HostConfig, selected: HostConfi
 }
 
 /** One task as a step: a `when_changed` task may end as skipped. */
-function taskStep(task: TaskDef, values: Record<string, string>, cwd: string, kind?: StepKind): Step {
+export function taskStep(task: TaskDef, values: Record<string, string>, cwd: string, kind?: StepKind): Step {
   const lines = taskLines(task, values);
   return {
     label: task.name,

@@ -6,7 +6,7 @@
  * (the others still get set up); the caller decides the exit code.
  */
 import type { StageConfig } from '../config/types.js';
-import { closeFleet, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts } from '../engine/index.js';
+import { closeFleet, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts, type HostSelection } from '../engine/index.js';
 import type { Recipe } from '../recipes/load.js';
 import type { Step } from '../shell/script.js';
 import { parseActionLines, type ActionLine } from './actions.js';
@@ -22,7 +22,7 @@ export async function setupStage(
   stage: StageConfig,
   recipe: Recipe,
   templates: SetupTemplates,
-  selection: { hosts?: string[]; roles?: string[] },
+  selection: HostSelection,
   env: RunEnv,
 ): Promise<SetupResult[]> {
   const { members, token } = await openFleet(stage, selectHosts(stage, selection), env, { lock: { command: 'setup' } });

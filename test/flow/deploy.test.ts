@@ -389,6 +389,30 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(existsSync(join(stage.hosts[0]!.deployTo, 'releases', three.release, '.ship-migrated'))).toBe(true);
   });
 
+  it('a when_changed task that finds nothing changed ends as skipped, not failed, remote or local', async () => {
+    const repo = fixtureRepo();
+    repo.commit({ 'assets/site.css': 'a {}' });
+    const stage = localStage(repo.dir, 1, {
+      tasks: {
+        restart: task('restart', 'true', { whenChanged: ['assets'] }),
+        assets: task('assets', 'echo built', { local: true, whenChanged: ['assets'] }),
+      },
+      hooks: { 'after:publish': [{ task: 'assets' }] },
+    });
+    const clock = fakeClock();
+    await deploy(stage, {}, recordingEnv(stage, { clock }).env, realGit);
+    clock.advance(60_000);
+    repo.commit({ 'app.js': 'changed' });
+    const rec = recordingEnv(stage, { clock });
+    await deploy(stage, {}, rec.env, realGit);
+    const ends = rec.events.filter((e) => e.event === 'task:end' && (e.task === 'restart' || e.task === 'assets'));
+    expect(ends.map((e) => e.event === 'task:end' && [e.host, e.task, e.exitCode, e.skipped])).toEqual([
+      ['h1', 'restart', 0, true],
+      ['local', 'assets', 0, true],
+    ]);
+    expect(rec.events.some((e) => e.event === 'log' && e.level === 'warn')).toBe(false);
+  });
+
   it('backups go to shared/backups, only the newest backup_keep are kept', async () => {
     const repo = fixtureRepo();
     const stage = localStage(repo.dir, 1, {

@@ -6,7 +6,7 @@
  */
 import type { HostConfig, StageConfig } from '../../config/types.js';
 import { parseDuration } from '../../config/units.js';
-import { hostFacts, mapSettled, type RunEnv, runOn, selectHosts, taskEnv, taskRunsOn, templateValues } from '../../engine/index.js';
+import { hostFacts, mapSettled, type RunEnv, runOn, selectHosts, taskEnv, taskRunsOn, templateValues, type HostSelection } from '../../engine/index.js';
 import { checkHealth } from '../../health/check.js';
 import { healthChecksFor } from '../../health/select.js';
 import type { Recipe } from '../../recipes/load.js';
@@ -39,7 +39,7 @@ const TLS_TIMEOUT_MS = 10_000;
 export interface CheckOptions {
   stage: StageConfig;
   recipe: Recipe;
-  selection: { hosts?: string[]; roles?: string[] };
+  selection: HostSelection;
   env: RunEnv;
   lock: Omit<LockContext, 'now' | 'stage'>;
 }

@@ -9,7 +9,8 @@ import { endClient, type Client, type Clients } from './connection.js';
 import { SshConnectError } from './errors.js';
 import { deadline, forwardFailure, forwardOut } from './forward.js';
 import { openHostKeyGate, recordAcceptedKey, type HostKeyGate } from './host-keys.js';
-import { errorMessage, formatMs, targetLabel } from './messages.js';
+import { formatDuration } from '../../config/units.js';
+import { errorMessage, targetLabel } from './messages.js';
 
 export interface SshTransportDeps {
   /** Called after accept-new recorded a host key (the line was appended to knownHostsFiles[0]). */
@@ -47,7 +48,7 @@ async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTr
     }
     throw err;
   }
-  const limit = deadline(t.connectTimeoutMs, () => new Error(`no answer within ${formatMs(t.connectTimeoutMs)}`));
+  const limit = deadline(t.connectTimeoutMs, () => new Error(`no answer within ${formatDuration(t.connectTimeoutMs)}`));
   try {
     return { jump, sock: await forwardOut(jump, t.hostname, t.port, limit.signal) };
   } catch (err) {
@@ -171,7 +172,7 @@ function describeConnectError(
     new SshConnectError(t.name, kind, message, { cause: err });
   if (refusal !== undefined) return make('hostkey', refusal);
   if (err.level === 'client-timeout') {
-    return make('timeout', `connecting to ${label} timed out after ${formatMs(t.connectTimeoutMs)} (no SSH handshake: is the host up and the port right?)`);
+    return make('timeout', `connecting to ${label} timed out after ${formatDuration(t.connectTimeoutMs)} (no SSH handshake: is the host up and the port right?)`);
   }
   switch (err.code) {
     case 'ECONNREFUSED':

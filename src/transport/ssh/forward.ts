@@ -4,7 +4,8 @@ import type { ExecOptions, ExecResult, HttpResponse } from '../types.js';
 import type { Client, SshConnection } from './connection.js';
 import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './fallback.js';
 import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream.js';
-import { errorMessage, formatMs, tail } from './messages.js';
+import { formatDuration } from '../../config/units.js';
+import { errorMessage, tail } from './messages.js';
 
 /**
  * Port forwarding: the direct-tcpip channel that reaches a TCP port from a server's side. A
@@ -156,7 +157,7 @@ async function withDeadline<T>(
   outer: AbortSignal | undefined,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const limit = deadline(timeoutMs, () => new Error(`${what}: no answer within ${formatMs(timeoutMs)}`));
+  const limit = deadline(timeoutMs, () => new Error(`${what}: no answer within ${formatDuration(timeoutMs)}`));
   const { signal } = limit;
   const onOuterAbort = (): void => limit.abort(abortError(what));
   if (outer?.aborted) onOuterAbort();

@@ -23,10 +23,6 @@ export function tail(text: string, lines = 5): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-export function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
 /** A path under the home directory as `~/...`, the way the operator wrote it. */
 export function tildify(p: string, home: string): string {
   return home !== '' && p.startsWith(`${home}/`) ? `~/${p.slice(home.length + 1)}` : p;
