@@ -71,10 +71,7 @@ export class RemoteCommandError extends Error {
     readonly exitCode: number,
     readonly stderrTail: string[], // already redacted
   ) {
-    super(
-      `${task} failed on ${host} (exit ${exitCode}): ${command}` +
-        (stderrTail.length ? `\n    ${stderrTail.join('\n    ')}` : ''),
-    );
+    super(`${task} failed on ${host} (exit ${exitCode}): ${command}${stderrTail.length ? `\n    ${stderrTail.join('\n    ')}` : ''}`);
     this.name = 'RemoteCommandError';
   }
 }

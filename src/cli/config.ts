@@ -5,7 +5,9 @@ import { loadRecipe, type Recipe } from '../recipes/load.js';
 
 const invalid = (problems: ConfigProblem[]) =>
   new UsageError(
-    problems.length === 1 && problems[0]!.line === 0 ? problems[0]!.message.replace(/^/, `${problems[0]!.file}: `) : `invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''})`,
+    problems.length === 1 && problems[0]!.line === 0
+      ? problems[0]!.message.replace(/^/, `${problems[0]!.file}: `)
+      : `invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''})`,
     problems.length === 1 && problems[0]!.line === 0 ? [] : problems.map(formatProblem),
   );
 

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import type { HostSelection } from '../engine/index.js';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * `--hosts a,b` and `--roles r,s`, declared here once for every command that can narrow its

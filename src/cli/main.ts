@@ -147,10 +147,7 @@ function build(setExitCode: (code: number) => void): Command {
   });
 
   withHostSelection(
-    program
-      .command('check')
-      .description('preflight: can this stage be deployed, and is it ready to be live')
-      .argument('<stage>', 'stage from deploy.yaml'),
+    program.command('check').description('preflight: can this stage be deployed, and is it ready to be live').argument('<stage>', 'stage from deploy.yaml'),
   ).action(async (stage: string, opts, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.js');
     return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
@@ -171,7 +168,7 @@ function build(setExitCode: (code: number) => void): Command {
 function printError(e: unknown, json: boolean): number {
   const out = process.stderr;
   if (e instanceof ShipError) {
-    const details = 'details' in e && Array.isArray((e as { details?: unknown }).details) ? ((e as { details: string[] }).details) : [];
+    const details = 'details' in e && Array.isArray((e as { details?: unknown }).details) ? (e as { details: string[] }).details : [];
     out.write(`ship: ${e.message}\n`);
     for (const d of details) out.write(`  ${d.replace(/\n/g, '\n  ')}\n`);
     if (e.hint) out.write(`  → ${e.hint}\n`);

@@ -33,7 +33,10 @@ export function failedToStart(flags: GlobalOptions, stage: string, event: EndEve
 }
 
 /** The exit code an error ends the run with, and its message, redacted. */
-const errorOf = (redact: Redact, e: unknown) => ({ exitCode: e instanceof ShipError ? e.exitCode : ExitCode.failed, error: redact(e instanceof Error ? e.message : String(e)) });
+const errorOf = (redact: Redact, e: unknown) => ({
+  exitCode: e instanceof ShipError ? e.exitCode : ExitCode.failed,
+  error: redact(e instanceof Error ? e.message : String(e)),
+});
 
 /** Runs a deploy or rollback and always closes it with its end event, the log path and the webhook. */
 export async function withEndEvent(
@@ -65,7 +68,10 @@ export async function withHostsEnd(rt: Runtime, event: 'exec:end' | 'run:end', w
     outcomes = await work();
     const failed = outcomes.filter((o) => o.exitCode !== 0);
     if (failed.length) {
-      throw new DeployError(`${what} failed on ${failed.length} of ${outcomes.length} host(s)`, failed.map((o) => (o.error && o.exitCode !== null ? o.error : describeOutcome(o))));
+      throw new DeployError(
+        `${what} failed on ${failed.length} of ${outcomes.length} host(s)`,
+        failed.map((o) => (o.error && o.exitCode !== null ? o.error : describeOutcome(o))),
+      );
     }
     rt.env.emit({ event, ok: true, exitCode: 0, ms: ms(), hosts: codes(outcomes), ...(task ? { task } : {}) });
   } catch (e) {

@@ -112,7 +112,9 @@ function interruptions(say: (s: string) => void, state: HostStateTracker): { sig
       say(`${sig}: stopping safely: before publish nothing changes, after publish the fleet is put back; locks are released`);
       ac.abort(new Error(`interrupted by ${sig}`));
     } else {
-      say(`${sig} again: still winding down (restoring hosts and releasing locks); a third signal quits at once and may leave locks behind. Where each host stands:`);
+      say(
+        `${sig} again: still winding down (restoring hosts and releasing locks); a third signal quits at once and may leave locks behind. Where each host stands:`,
+      );
       for (const line of state.describe()) say(`  ${line}`);
       if (count >= 3) process.exit(130);
     }
@@ -150,16 +152,17 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   const screen = await screenReporter(stage, g, { ...o, tree }, redact, color);
   const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
   const reporter = log ? teeReporter(screen, log) : screen;
-  const say = (text: string) => (json ? process.stderr : process.stdout).write(redact(text) + '\n');
+  const say = (text: string) => (json ? process.stderr : process.stdout).write(`${redact(text)}\n`);
   let concurrency = stage.concurrency;
   if (g.concurrency !== undefined) {
     concurrency = Number(g.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a whole number ≥ 1, got ${JSON.stringify(g.concurrency)}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UsageError(`--concurrency: expected a whole number ≥ 1, got ${JSON.stringify(g.concurrency)}`);
   }
   const lockWaitMs = g.lockWait !== undefined ? parseDurationFlag('--lock-wait', g.lockWait) : 0;
   const state = new HostStateTracker();
   // the tree holds the terminal while it draws: a Ctrl-C notice goes into it, not under it
-  const notify = tree ? (message: string) => reporter.emit({ event: 'log', level: 'warn', message }) : (s: string) => process.stderr.write(s + '\n');
+  const notify = tree ? (message: string) => reporter.emit({ event: 'log', level: 'warn', message }) : (s: string) => process.stderr.write(`${s}\n`);
   const irq = interruptions(notify, state);
   const webhook = stage.notify?.webhook;
   const who = operator();

@@ -114,10 +114,7 @@ export const duration = (o: Options<DurationSchema> = {}): DurationSchema => ({ 
 export const size = (o: Options<SizeSchema> = {}): SizeSchema => ({ kind: 'size', ...o });
 export const scalar = (o: Options<ScalarSchema> = {}): ScalarSchema => ({ kind: 'scalar', ...o });
 
-export function enumOf<const T extends string>(
-  values: readonly T[],
-  o: Omit<Options<EnumSchema<T>>, 'values'> = {},
-): EnumSchema<T> {
+export function enumOf<const T extends string>(values: readonly T[], o: Omit<Options<EnumSchema<T>>, 'values'> = {}): EnumSchema<T> {
   return { kind: 'enum', values, ...o };
 }
 
@@ -133,10 +130,7 @@ export function obj<F extends Fields>(fields: F, o: Omit<Options<ObjectSchema<F>
   return { kind: 'object', fields, ...o };
 }
 
-export function oneOf<const O extends readonly Schema[]>(
-  options: O,
-  o: Omit<Options<OneOfSchema<O>>, 'options'> = {},
-): OneOfSchema<O> {
+export function oneOf<const O extends readonly Schema[]>(options: O, o: Omit<Options<OneOfSchema<O>>, 'options'> = {}): OneOfSchema<O> {
   return { kind: 'oneOf', options, ...o };
 }
 
@@ -178,11 +172,7 @@ type InferObject<F> = {
  * What validation hands on while problems exist: any part may be missing, and a list
  * keeps a hole where an invalid entry was, so indexes still match the file.
  */
-export type Loose<T> = T extends (infer U)[]
-  ? (Loose<U> | undefined)[]
-  : T extends object
-    ? { [K in keyof T]?: Loose<T[K]> }
-    : T;
+export type Loose<T> = T extends (infer U)[] ? (Loose<U> | undefined)[] : T extends object ? { [K in keyof T]?: Loose<T[K]> } : T;
 
 /** "an integer ≥ 1", "a string or a list of strings": for "expected X, got Y". */
 export function describe(schema: Schema): string {

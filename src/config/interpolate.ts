@@ -6,7 +6,7 @@
 
 export type EnvTemplatePart = string | { name: string; fallback?: string };
 
-const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([^]*))?$/;
+const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
 export function parseEnvTemplate(value: string): { ok: true; parts: EnvTemplatePart[] } | { ok: false; error: string } {
   const parts: EnvTemplatePart[] = [];

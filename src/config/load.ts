@@ -19,11 +19,7 @@ export type FoundConfig = { ok: true; path: string } | { ok: false; problems: Co
 /** --config, else SHIP_CONFIG, else ./deploy.yaml (or ./deploy.yml). Returns an absolute path. */
 export async function findConfigFile({ cwd, flag, env }: FindConfigOptions): Promise<FoundConfig> {
   const explicit =
-    flag !== undefined && flag !== ''
-      ? { file: flag, from: '--config' }
-      : env.SHIP_CONFIG
-        ? { file: env.SHIP_CONFIG, from: 'SHIP_CONFIG' }
-        : undefined;
+    flag !== undefined && flag !== '' ? { file: flag, from: '--config' } : env.SHIP_CONFIG ? { file: env.SHIP_CONFIG, from: 'SHIP_CONFIG' } : undefined;
   const tried = explicit ? [explicit.file] : ['deploy.yaml', 'deploy.yml'];
   for (const file of tried) {
     const absolute = path.resolve(cwd, file);

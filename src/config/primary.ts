@@ -10,6 +10,6 @@ type PrimaryInput = Pick<HostConfig, 'roles'> & { declaredPrimary: boolean };
 export function markPrimaries<T extends PrimaryInput>(hosts: readonly T[]): boolean[] {
   if (hosts.some((h) => h.declaredPrimary)) return hosts.map((h) => h.declaredPrimary);
   const db = hosts.findIndex((h) => h.roles.includes('db'));
-  const chosen = db >= 0 ? db : 0;
+  const chosen = Math.max(db, 0);
   return hosts.map((_, index) => index === chosen);
 }

@@ -18,10 +18,7 @@ export function taskDef(name: string, raw: RawTask, source = 'config'): TaskDef 
 }
 
 /** Recipe tasks, overridden by name by top-level tasks, overridden by the stage's. */
-export function mergeTasks(
-  recipe: Readonly<Record<string, TaskDef>>,
-  ...layers: (Record<string, RawTask> | undefined)[]
-): Record<string, TaskDef> {
+export function mergeTasks(recipe: Readonly<Record<string, TaskDef>>, ...layers: (Record<string, RawTask> | undefined)[]): Record<string, TaskDef> {
   const tasks: Record<string, TaskDef> = { ...recipe };
   for (const layer of layers) {
     for (const [name, raw] of Object.entries(layer ?? {})) tasks[name] = taskDef(name, raw);
@@ -38,10 +35,7 @@ export function mergeHooks(
   const hooks: Record<string, HookEntry[]> = {};
   for (const [key, entries] of Object.entries(recipe)) hooks[key] = [...entries];
   for (const [key, entries] of Object.entries(config)) {
-    const own = entries.map(
-      (entry, index): HookEntry =>
-        typeof entry === 'string' ? { task: entry } : { inline: taskDef(`${key}[${index}]`, entry) },
-    );
+    const own = entries.map((entry, index): HookEntry => (typeof entry === 'string' ? { task: entry } : { inline: taskDef(`${key}[${index}]`, entry) }));
     hooks[key] = [...(hooks[key] ?? []), ...own];
   }
   return hooks;

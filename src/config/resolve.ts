@@ -58,13 +58,15 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
   const ctx: HostContext = { top, stage, stagePath, stageEnv, stageVars, env, missing, homedir, configDir: loaded.configDir };
   const drafts = stage.hosts.map((raw, index) => hostDraft(ctx, typeof raw === 'string' ? { host: raw } : raw, index));
   const primaries = markPrimaries(drafts);
-  const hosts = drafts.map(({ declaredPrimary: _, envValues: __, name, local, roles, ...rest }, index): HostConfig => ({
-    name,
-    local,
-    roles,
-    primary: primaries[index] ?? false,
-    ...rest,
-  }));
+  const hosts = drafts.map(
+    ({ declaredPrimary: _, envValues: __, name, local, roles, ...rest }, index): HostConfig => ({
+      name,
+      local,
+      roles,
+      primary: primaries[index] ?? false,
+      ...rest,
+    }),
+  );
 
   const notifyRaw = stage.notify ?? top.notify;
   const notifyPath = stage.notify ? [...stagePath, 'notify'] : ['notify'];
@@ -116,7 +118,9 @@ function stageConfig(
     env: envValues(stageEnv),
     secrets,
     // a webhook URL is a credential (Slack's carry their token): redacted like a secret
-    secretValues: [...new Set([...secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets), ...(webhook ? [webhook] : [])])].sort((a, b) => b.length - a.length),
+    secretValues: [...new Set([...secretValuesOf([stageEnv, ...drafts.map((d) => d.envValues)], secrets), ...(webhook ? [webhook] : [])])].sort(
+      (a, b) => b.length - a.length,
+    ),
     ...(webhook ? { notify: { webhook } } : {}),
     concurrency: stage.concurrency ?? top.concurrency ?? DEFAULTS.concurrency,
     confirm: stage.confirm ?? top.confirm ?? false,

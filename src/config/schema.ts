@@ -2,21 +2,7 @@
  * deploy.yaml, described once. The validator, the JSON Schema in
  * templates/deploy.schema.json and the types of validated data all come from here.
  */
-import {
-  bool,
-  duration,
-  enumOf,
-  int,
-  list,
-  map,
-  obj,
-  oneOf,
-  req,
-  scalar,
-  size,
-  str,
-  type Infer,
-} from './dsl.js';
+import { bool, duration, enumOf, int, list, map, obj, oneOf, req, scalar, size, str, type Infer } from './dsl.js';
 
 /** Defaults applied when a stage is resolved; also shown in the JSON Schema. */
 export const DEFAULTS = {
@@ -127,16 +113,9 @@ const taskObject = obj(
     once: bool({ default: false, description: 'Run on one host only: the primary host of its roles.' }),
     local: bool({ default: false, description: 'Run once on the machine running ship, not on the hosts.' }),
     desc: str({ description: 'What the task does, shown by `ship tasks`.' }),
-    when_changed: oneOf(
-      [
-        str({ check: insideRelease('the release') }),
-        list(str({ check: insideRelease('the release') }), { minItems: 1 }),
-      ],
-      {
-        description:
-          'Skip the task when these paths are identical in the new release and the current one (e.g. migrate: { when_changed: db/migrations }).',
-      },
-    ),
+    when_changed: oneOf([str({ check: insideRelease('the release') }), list(str({ check: insideRelease('the release') }), { minItems: 1 })], {
+      description: 'Skip the task when these paths are identical in the new release and the current one (e.g. migrate: { when_changed: db/migrations }).',
+    }),
   },
   { id: 'taskObject', description: 'A task with options.' },
 );
@@ -146,10 +125,10 @@ const task = oneOf([command, commands, taskObject], {
   description: 'A task: a command, a list of commands, or a map with run and options.',
 });
 
-const hookEntry = oneOf(
-  [str({ minLength: 1, description: 'The name of a task (of the recipe or of tasks:).' }), taskObject],
-  { id: 'hookEntry', description: 'A task name, or an inline task.' },
-);
+const hookEntry = oneOf([str({ minLength: 1, description: 'The name of a task (of the recipe or of tasks:).' }), taskObject], {
+  id: 'hookEntry',
+  description: 'A task name, or an inline task.',
+});
 
 const shared = obj(
   {
@@ -203,7 +182,7 @@ const healthCheck = obj(
 const health = oneOf([healthCheck, list(healthCheck, { minItems: 1 })], {
   id: 'health',
   description:
-    'The check each host must pass after publish, or a list of checks each limited to some roles (web: http, worker: command). A stage\'s health replaces the top-level one.',
+    "The check each host must pass after publish, or a list of checks each limited to some roles (web: http, worker: command). A stage's health replaces the top-level one.",
 });
 
 const rollout = obj(
@@ -214,7 +193,7 @@ const rollout = obj(
   {
     id: 'rollout',
     exclusive: [['batch', 'canary']],
-    description: 'Publish order. Default: every host at once. A stage\'s rollout replaces the top-level one.',
+    description: "Publish order. Default: every host at once. A stage's rollout replaces the top-level one.",
   },
 );
 
@@ -271,7 +250,7 @@ const common = {
     default: DEFAULTS.strategy,
     description: 'remote: each host fetches into a bare mirror <deploy_to>/repo; upload: a `git archive` made here is streamed to every host.',
   }),
-  branch: str({ minLength: 1, description: 'Branch (or tag) deployed. Default: the repository\'s HEAD.' }),
+  branch: str({ minLength: 1, description: "Branch (or tag) deployed. Default: the repository's HEAD." }),
   shared,
   env,
   secrets: list(str({ pattern: IDENTIFIER, patternHint: `an environment variable name ${IDENTIFIER_HINT}` }), {
@@ -282,8 +261,7 @@ const common = {
   concurrency: int({ min: 1, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
   confirm: bool({
     default: false,
-    description:
-      'Ask before a deploy or rollback of this stage (on a terminal); without a terminal, --yes is required. For production.',
+    description: 'Ask before a deploy or rollback of this stage (on a terminal); without a terminal, --yes is required. For production.',
   }),
   check,
   health,
@@ -302,12 +280,12 @@ const common = {
   tasks: map(task, {
     id: 'tasks',
     keys: { pattern: TASK_NAME, hint: TASK_NAME_HINT },
-    description: 'Tasks added, or overriding a recipe\'s tasks by name. A stage\'s tasks override these by name.',
+    description: "Tasks added, or overriding a recipe's tasks by name. A stage's tasks override these by name.",
   }),
   hooks: map(list(hookEntry), {
     id: 'hooks',
     keys: { pattern: HOOK_KEY, hint: '"before:<task>" or "after:<task>"' },
-    description: 'Tasks run around a task or a deploy step, e.g. after:publish: [notify]. A stage\'s hooks override these by name.',
+    description: "Tasks run around a task or a deploy step, e.g. after:publish: [notify]. A stage's hooks override these by name.",
   }),
 };
 

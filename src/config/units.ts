@@ -5,7 +5,12 @@
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const DURATION_UNITS = new Map<string, number>([['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000]]);
+const DURATION_UNITS = new Map<string, number>([
+  ['ms', 1],
+  ['s', 1000],
+  ['m', 60_000],
+  ['h', 3_600_000],
+]);
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 const DURATION_WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 
@@ -44,28 +49,34 @@ export function parseDuration(input: string | number): Parsed<number> {
 
 /** The shortest exact spelling of a duration: 10000 → "10s", 90000 → "90s", 1500 → "1500ms". */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
 }
 
-const SIZE_UNITS = new Map<string, number>(Object.entries({
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
-}));
+const SIZE_UNITS = new Map<string, number>(
+  Object.entries({
+    '': 1,
+    b: 1,
+    k: 1024,
+    kb: 1024,
+    kib: 1024,
+    m: 1024 ** 2,
+    mb: 1024 ** 2,
+    mib: 1024 ** 2,
+    g: 1024 ** 3,
+    gb: 1024 ** 3,
+    gib: 1024 ** 3,
+    t: 1024 ** 4,
+    tb: 1024 ** 4,
+    tib: 1024 ** 4,
+  }),
+);
 const SIZE = /^(\d+(?:\.\d+)?) ?([a-z]*)$/i;
 
 /** JSON Schema pattern for a size string. */
@@ -90,7 +101,12 @@ export function parseSize(input: string | number): Parsed<number> {
 
 /** The shortest exact spelling of a size: 1073741824 → "1GB". */
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['TB', 1024 ** 4], ['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['TB', 1024 ** 4],
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ] as const) {
     if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return `${bytes}`;

@@ -23,9 +23,7 @@ export interface ValidateOptions {
   recipeTasks?: RecipeTaskNames;
 }
 
-export type Validated =
-  | { ok: true; raw: RawConfig; positions: PositionIndex }
-  | { ok: false; problems: ConfigProblem[] };
+export type Validated = { ok: true; raw: RawConfig; positions: PositionIndex } | { ok: false; problems: ConfigProblem[] };
 
 export const RULES: readonly Rule[] = [
   uniqueHostNames,
@@ -91,13 +89,11 @@ function ruleContext(
 function syntaxProblem(error: YAMLError, count: number, text: string, file: string, lineCounter: LineCounter): ConfigProblem {
   const pos = error.pos[0] >= 0 ? lineCounter.linePos(error.pos[0]) : NO_POS;
   const line = text.split('\n')[pos.line - 1] ?? '';
-  const hint = line.includes('{{')
-    ? ' (quote a value with {{...}} in it: "{{host}}:3000")'
-    : '';
+  const hint = line.includes('{{') ? ' (quote a value with {{...}} in it: "{{host}}:3000")' : '';
   const more = count > 1 ? ` [${count - 1} more YAML error${count > 2 ? 's' : ''} may follow from this one]` : '';
   const message =
     error.code === 'MULTIPLE_DOCS'
       ? 'deploy.yaml holds one YAML document: remove the "---" that starts a second one'
-      : `YAML syntax: ${error.message.replace(/ at line \d+, column \d+:?[^]*$/, '')}${hint}${more}`;
+      : `YAML syntax: ${error.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}${hint}${more}`;
   return { file, line: pos.line, col: pos.col, path: '', message };
 }

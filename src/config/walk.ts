@@ -44,8 +44,7 @@ class Walker {
       this.report(pos, path, message);
       return undefined;
     };
-    const expected = (hint = ''): undefined =>
-      fail(`expected ${expectedAs ?? describe(schema)}, got ${got(node)}${hint}`);
+    const expected = (hint = ''): undefined => fail(`expected ${expectedAs ?? describe(schema)}, got ${got(node)}${hint}`);
     const scalar = isScalar(node) ? node.value : undefined;
 
     switch (schema.kind) {
@@ -95,7 +94,13 @@ class Walker {
     }
   }
 
-  private string(schema: Extract<Schema, { kind: 'string' }>, node: unknown, scalar: unknown, fail: (m: string) => undefined, expected: (hint?: string) => undefined): unknown {
+  private string(
+    schema: Extract<Schema, { kind: 'string' }>,
+    node: unknown,
+    scalar: unknown,
+    fail: (m: string) => undefined,
+    expected: (hint?: string) => undefined,
+  ): unknown {
     if (typeof scalar !== 'string') {
       const written = isScalar(node) ? sourceText(node) : '';
       const hint = typeof scalar === 'number' || typeof scalar === 'boolean' ? ` (quote it: "${written}")` : '';

@@ -17,13 +17,20 @@ export async function connectAndLock(plan: DeployPlan): Promise<DeployRun> {
   const piggyback: Piggyback | undefined = piggybacks(plan)
     ? {
         steps: (host, paths, leader) => {
-          tentative ??= nextReleaseId(env.clock.now(), leader.releases.map((r) => r.id)); // first try only
+          tentative ??= nextReleaseId(
+            env.clock.now(),
+            leader.releases.map((r) => r.id),
+          ); // first try only
           return earlySteps(stage, plan.selected, host, paths, tentative, plan.revision);
         },
         undo: (paths) => (tentative ? removeClaimed(paths, tentative) : undefined),
         // the stage's env (a proxy, GIT_SSH_COMMAND...) reaches git in the lock script too
         env: (host, paths) =>
-          taskEnv(stage, host, hostFacts(stage, host, paths, tentative!, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: undefined })),
+          taskEnv(
+            stage,
+            host,
+            hostFacts(stage, host, paths, tentative!, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: undefined }),
+          ),
       }
     : undefined;
   const { members, token } = await openFleet(stage, plan.selected, env, { lock: { command: 'deploy' }, piggyback, connections: plan.connections });

@@ -86,4 +86,3 @@ export function finishSteps(m: Member, release: string, token: string, entry: Hi
   steps.push({ label: 'unlock', command: releaseLock(m.paths, token) });
   return steps;
 }
-

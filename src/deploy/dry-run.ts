@@ -117,7 +117,7 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
     const h = stage.hosts.find((x) => x.name === host);
     if (!h) return '';
     const paths = serverPaths(h.deployTo);
-    return [`current ${paths.release(CURRENT_ID)}`, ...held.map((id) => `release ${id} 0 0 0 -`)].join('\n') + '\n';
+    return `${[`current ${paths.release(CURRENT_ID)}`, ...held.map((id) => `release ${id} 0 0 0 -`)].join('\n')}\n`;
   };
   return {
     clock: o.clock,
@@ -142,7 +142,14 @@ function recordingRunner(record: Recorder, inspected: (host: string) => string):
   return async (o) => {
     const steps: StepOutcome[] = o.steps.map((step, i) => {
       record(o.host, step.label, render(step.command));
-      const out: StepOutcome = { label: step.label, ...(step.kind ? { kind: step.kind } : {}), exitCode: 0, ms: 0, stdout: step.kind === 'inspect' ? inspected(o.host) : '', stderr: '' };
+      const out: StepOutcome = {
+        label: step.label,
+        ...(step.kind ? { kind: step.kind } : {}),
+        exitCode: 0,
+        ms: 0,
+        stdout: step.kind === 'inspect' ? inspected(o.host) : '',
+        stderr: '',
+      };
       o.onStepEnd?.(i, out);
       return out;
     });
@@ -178,7 +185,12 @@ class PrintingTransport implements Transport {
   async httpGet(url: string): Promise<HttpResponse> {
     const checks = this.checks.filter((c) => c.http);
     const expect = checks[this.httpProbes++ % Math.max(1, checks.length)]?.expect ?? { status: 200 };
-    this.record(this.host, 'health', `GET ${url}`, `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`);
+    this.record(
+      this.host,
+      'health',
+      `GET ${url}`,
+      `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`,
+    );
     return { status: expect.status, body: expect.body ?? '' };
   }
 

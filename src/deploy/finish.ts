@@ -17,9 +17,13 @@ export async function finish(run: DeployRun): Promise<void> {
   );
   await unlockWhereFailed(members, finished, run.token, run.calm);
   finished.forEach((o, i) => {
-    if (!o.ok) env.emit({ event: 'log', level: 'warn', host: members[i]!.host.name, message: `finish step failed (deploy is live): ${o.error?.message ?? o.exitCode}` });
+    if (!o.ok)
+      env.emit({ event: 'log', level: 'warn', host: members[i]!.host.name, message: `finish step failed (deploy is live): ${o.error?.message ?? o.exitCode}` });
     else if (prunes[i]!.length) env.emit({ event: 'prune', host: members[i]!.host.name, removed: prunes[i]! });
   });
-  await warnOnFailure('after:deploy', run.hooks((m) => run.inRelease(m), { calm: true, result: 'deployed' }));
+  await warnOnFailure(
+    'after:deploy',
+    run.hooks((m) => run.inRelease(m), { calm: true, result: 'deployed' }),
+  );
   await closeFleet(members);
 }

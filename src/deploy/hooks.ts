@@ -1,6 +1,18 @@
 import { describeHookPoints, HOOK_POINTS } from '../config/protocol.js';
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
-import { hookTasks, type HostFacts, type Member, type RunEnv, runOn, runOnEach, slotTasks, stepsFor, taskEnv, taskStep, templateValues } from '../engine/index.js';
+import {
+  hookTasks,
+  type HostFacts,
+  type Member,
+  type RunEnv,
+  runOn,
+  runOnEach,
+  slotTasks,
+  stepsFor,
+  taskEnv,
+  taskStep,
+  templateValues,
+} from '../engine/index.js';
 
 /** What hooks need to know about a run: its hosts and the facts of each. */
 export interface HookContext {
@@ -59,7 +71,11 @@ async function runLocalTasks(tasks: TaskDef[], ctx: HookContext, label: string):
   const values = { ...ctx.stage.vars, ...(facts ?? {}), app: ctx.stage.app, stage: ctx.stage.stage, user: ctx.env.operator.user };
   const env = {
     ...ctx.stage.env,
-    ...Object.fromEntries(Object.entries(values).filter(([k]) => facts && k in facts).map(([k, v]) => [`SHIP_${k.toUpperCase()}`, v])),
+    ...Object.fromEntries(
+      Object.entries(values)
+        .filter(([k]) => facts && k in facts)
+        .map(([k, v]) => [`SHIP_${k.toUpperCase()}`, v]),
+    ),
     SHIP_APP: ctx.stage.app,
     SHIP_STAGE: ctx.stage.stage,
     SHIP_USER: ctx.env.operator.user,

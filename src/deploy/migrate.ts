@@ -15,13 +15,31 @@ import type { DeployRun } from './run.js';
 export async function migrate(run: DeployRun): Promise<void> {
   const { stage, env } = run;
   const local = [...slotTasks(stage, 'backup'), ...slotTasks(stage, 'migrate')].filter((t) => t.local);
-  stopOn(run, await runTasks(local, run.hooks((m) => run.inRelease(m)), 'migrate (local)'));
-  const once = await runOnEach(run.members, env, (m) => onceSteps(run, m), (m) => taskEnv(stage, m.host, run.factsOf(m)));
+  stopOn(
+    run,
+    await runTasks(
+      local,
+      run.hooks((m) => run.inRelease(m)),
+      'migrate (local)',
+    ),
+  );
+  const once = await runOnEach(
+    run.members,
+    env,
+    (m) => onceSteps(run, m),
+    (m) => taskEnv(stage, m.host, run.factsOf(m)),
+  );
   // a migration skipped as unchanged (when_changed) did not run
   run.migrated = once.some((o) => o.steps.some((s) => s.kind === 'migrate' && s.exitCode === 0 && !s.skipped));
   stopOn(run, describeFailures(run.members, once));
   if (env.signal?.aborted) throw new InterruptedError('interrupted before publishing: nothing was changed, the new release was removed');
-  stopOn(run, await runHooks('before:publish', run.hooks((m) => run.inRelease(m))));
+  stopOn(
+    run,
+    await runHooks(
+      'before:publish',
+      run.hooks((m) => run.inRelease(m)),
+    ),
+  );
 }
 
 /** The backup (with its directory and pruning) and migrate steps of one host: empty unless it is the primary. */

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { describeFailures, mapSettled, runOnEach, slotTasks, taskEnv } from '../engine/index.js';
-import { DeployError, InterruptedError, ShipError } from '../errors.js';
+import { DeployError, InterruptedError, type ShipError } from '../errors.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
 import { stepOfKind } from '../engine/index.js';
@@ -15,18 +15,39 @@ import type { DeployRun } from './run.js';
  */
 export async function prepare(run: DeployRun): Promise<void> {
   const { stage, env } = run;
-  stopOn(run, await runHooks('before:deploy', run.hooks((m) => m.paths.root)));
+  stopOn(
+    run,
+    await runHooks(
+      'before:deploy',
+      run.hooks((m) => m.paths.root),
+    ),
+  );
   // local tasks of the build slot (e.g. building assets here) run once, before the hosts build
-  stopOn(run, await runTasks(slotTasks(stage, 'build').filter((t) => t.local), run.hooks((m) => m.paths.root), 'build (local)'));
+  stopOn(
+    run,
+    await runTasks(
+      slotTasks(stage, 'build').filter((t) => t.local),
+      run.hooks((m) => m.paths.root),
+      'build (local)',
+    ),
+  );
   env.emit({ event: 'phase', phase: 'prepare' });
   if (run.plan.archive) stopOn(run, await upload(run, run.plan.archive.path));
   // what the lock scripts could not do: failed there (not refused for its id) is final
   const early = run.members.filter((m) => m.early && !m.early.ok && stepOfKind(m.early, 'fresh-id')?.exitCode !== ID_TAKEN);
-  stopOn(run, early.map((m) => m.early!.error?.message ?? `${m.host.name}: delivering the code failed`));
+  stopOn(
+    run,
+    early.map((m) => m.early!.error?.message ?? `${m.host.name}: delivering the code failed`),
+  );
   const prepared = await runOnEach(
     run.members,
     env,
-    (m) => prepareSteps(stage, run.selected, m, run.release, run.revision, run.factsOf(m), { fromMirror: !run.plan.archive, delivered: run.delivered(m), remove: run.staleIds(m) }),
+    (m) =>
+      prepareSteps(stage, run.selected, m, run.release, run.revision, run.factsOf(m), {
+        fromMirror: !run.plan.archive,
+        delivered: run.delivered(m),
+        remove: run.staleIds(m),
+      }),
     (m) => taskEnv(stage, m.host, run.factsOf(m)),
   );
   stopOn(run, describeFailures(run.members, prepared));
@@ -37,7 +58,8 @@ async function upload(run: DeployRun, path: string): Promise<string[]> {
   const { env } = run;
   const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
     const r = await m.transport.runWithInput(render(unpackUpload(m.paths, run.release)), createReadStream(path), env.signal ? { signal: env.signal } : {});
-    if (r.exitCode !== 0) throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
+    if (r.exitCode !== 0)
+      throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
   });
   return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
 }

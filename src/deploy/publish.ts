@@ -16,11 +16,20 @@ export async function publish(run: DeployRun): Promise<void> {
     env.emit({ event: 'phase', phase: waves.length > 1 ? `publish ${w + 1}/${waves.length}` : 'publish' });
     const hosts = wave.map((i) => members[i]!);
     run.touched.push(...hosts);
-    const outcomes = await switchHosts(run.stage, run.selected, hosts.map((m) => ({ member: m, release: run.release, facts: run.factsOf(m) })), env, { wave: w + 1 });
+    const outcomes = await switchHosts(
+      run.stage,
+      run.selected,
+      hosts.map((m) => ({ member: m, release: run.release, facts: run.factsOf(m) })),
+      env,
+      { wave: w + 1 },
+    );
     for (const o of outcomes) if (o.swapped) run.current[o.host] = run.release;
     if (env.signal?.aborted) await undoPublish(run, { interrupted: true });
     const bad = outcomes.filter((o) => !o.ok);
     if (bad.length) await undoPublish(run, { interrupted: false, reasons: bad.map((b) => b.detail ?? `${b.host} failed`) });
   }
-  await warnOnFailure('after:publish', run.hooks((m) => run.inRelease(m), { calm: true, result: 'deployed' }));
+  await warnOnFailure(
+    'after:publish',
+    run.hooks((m) => run.inRelease(m), { calm: true, result: 'deployed' }),
+  );
 }

@@ -1,5 +1,17 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
-import { calm, closeFleet, hostFacts, openFleet, releaseLocks, runOnEach, selectHosts, unlockWhereFailed, type HostSelection, type Member, type RunEnv } from '../engine/index.js';
+import {
+  calm,
+  closeFleet,
+  hostFacts,
+  openFleet,
+  releaseLocks,
+  runOnEach,
+  selectHosts,
+  unlockWhereFailed,
+  type HostSelection,
+  type Member,
+  type RunEnv,
+} from '../engine/index.js';
 import { DeployError, RollbackFailedError, UsageError } from '../errors.js';
 import { planFleetRollback } from '../release/choose.js';
 import { appendHistory, type HistoryEntry } from '../release/history.js';
@@ -41,11 +53,15 @@ interface RollbackRun {
  * The releases left are marked failed so no later rollback picks them.
  */
 export async function rollback(stage: StageConfig, opts: RollbackOptions, env: RunEnv): Promise<RollbackResult> {
-  if (opts.to !== undefined && !isReleaseId(opts.to)) throw new UsageError(`--to ${opts.to}: a release id is 14 digits, like 20261122021500 (see ship releases ${stage.stage})`);
+  if (opts.to !== undefined && !isReleaseId(opts.to))
+    throw new UsageError(`--to ${opts.to}: a release id is 14 digits, like 20261122021500 (see ship releases ${stage.stage})`);
   const selected = selectHosts(stage, opts);
   const started = env.clock.now();
   const { members, token } = await openFleet(stage, selected, env, { lock: { command: 'rollback' } });
-  const plan = planFleetRollback(members.map((m) => m.state), opts.to);
+  const plan = planFleetRollback(
+    members.map((m) => m.state),
+    opts.to,
+  );
   if (!plan.ok) return refuse(env, members, token, new DeployError(`rollback refused: ${plan.reason}`, plan.details, `see ship releases ${stage.stage}`));
   const run = rollbackRun(stage, env, members, token, plan.target, started, selected);
   env.emit({ event: 'rollback:start', hosts: members.map((m) => m.host.name), target: run.target });
@@ -97,7 +113,10 @@ async function refuse(env: RunEnv, members: Member[], token: string, error: Erro
 function rollbackWarnings(run: RollbackRun, plan: { warnings: string[]; differing: string[]; from: Record<string, string | undefined> }): string[] {
   const { target, members } = run;
   const warnings = [...plan.warnings];
-  if (plan.differing.length) warnings.push(`hosts were on different releases before the rollback: ${plan.differing.map((h) => `${h} (${plan.from[h] ?? 'none'})`).join(', ')}; all will be on ${target}`);
+  if (plan.differing.length)
+    warnings.push(
+      `hosts were on different releases before the rollback: ${plan.differing.map((h) => `${h} (${plan.from[h] ?? 'none'})`).join(', ')}; all will be on ${target}`,
+    );
   const crossed = new Set<string>();
   for (const m of members) for (const id of m.state.migrated) if (id > target && m.state.current && id <= m.state.current) crossed.add(id);
   if (crossed.size) warnings.push(`release(s) ${[...crossed].sort().join(', ')} ran database migrations: the database was NOT rolled back`);
@@ -109,11 +128,24 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
   const failures: string[] = [];
   const moving = run.members.filter((m) => m.state.current !== run.target);
   for (const [w, wave] of planWaves(moving.length, run.stage.rollout).entries()) {
-    const outcomes = await switchHosts(run.stage, run.selected, wave.map((i) => run.switchTo(moving[i]!)), run.env, { wave: w + 1 });
+    const outcomes = await switchHosts(
+      run.stage,
+      run.selected,
+      wave.map((i) => run.switchTo(moving[i]!)),
+      run.env,
+      { wave: w + 1 },
+    );
     for (const o of outcomes) {
       const m = moving.find((x) => x.host.name === o.host)!;
       if (o.swapped) run.current[o.host] = run.target;
-      run.env.emit({ event: 'rollback', host: o.host, to: run.target, ...(m.state.current ? { from: m.state.current } : {}), ok: o.ok, ...(o.detail ? { reason: o.detail } : {}) });
+      run.env.emit({
+        event: 'rollback',
+        host: o.host,
+        to: run.target,
+        ...(m.state.current ? { from: m.state.current } : {}),
+        ok: o.ok,
+        ...(o.detail ? { reason: o.detail } : {}),
+      });
       if (!o.ok) failures.push(o.detail ?? `${o.host}: failed`);
     }
     if (failures.length) break;
@@ -125,7 +157,8 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
 async function record(run: RollbackRun, failures: string[]): Promise<void> {
   const ok = failures.length === 0;
   const quiet = calm(run.env);
-  for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure']) await warnOnFailure(key, run.hooks({ calm: true, result: ok ? 'rolled-back' : 'failed' }));
+  for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure'])
+    await warnOnFailure(key, run.hooks({ calm: true, result: ok ? 'rolled-back' : 'failed' }));
   const recorded = await runOnEach(run.members, quiet, (m) => [
     // the release we left is never a rollback target again
     ...(ok && m.state.current && m.state.current !== run.target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),

@@ -56,7 +56,10 @@ export class DeployRun {
     this.calm = calm(plan.env);
     this.current = Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null]));
     for (const m of members) {
-      this.facts.set(m.host.name, hostFacts(this.stage, m.host, m.paths, release, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: m.state.current }));
+      this.facts.set(
+        m.host.name,
+        hostFacts(this.stage, m.host, m.paths, release, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: m.state.current }),
+      );
     }
   }
 

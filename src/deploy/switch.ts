@@ -25,7 +25,13 @@ export interface SwitchOutcome {
  * in parallel. Wave 0 is the way back after a failure: reported as rollback events, not
  * publishes. Never throws: each host's outcome is returned.
  */
-export async function switchHosts(stage: StageConfig, selected: HostConfig[], targets: SwitchTarget[], env: RunEnv, opts: { wave: number }): Promise<SwitchOutcome[]> {
+export async function switchHosts(
+  stage: StageConfig,
+  selected: HostConfig[],
+  targets: SwitchTarget[],
+  env: RunEnv,
+  opts: { wave: number },
+): Promise<SwitchOutcome[]> {
   const settled = await mapSettled(targets, env.concurrency, (t) => switchOne(stage, selected, t, env, opts.wave));
   return settled.map((s, i) =>
     s.status === 'fulfilled'

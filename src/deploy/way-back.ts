@@ -25,7 +25,10 @@ export async function abandon(run: DeployRun, error: ShipError): Promise<never> 
     { label: 'unlock', command: releaseLock(m.paths, run.token) },
   ]);
   await unlockWhereFailed(members, cleaned, run.token, run.calm);
-  await warnOnFailure('after:failure', run.hooks((m) => m.paths.root, { calm: true, result }));
+  await warnOnFailure(
+    'after:failure',
+    run.hooks((m) => m.paths.root, { calm: true, result }),
+  );
   await closeFleet(members);
   error.current = run.snapshot();
   throw error;
@@ -42,7 +45,11 @@ export async function undoPublish(run: DeployRun, failure: PublishFailure): Prom
   calm.emit({ event: 'phase', phase: 'rollback' });
   const failedBack = await switchBack(run);
   const result = failure.interrupted ? 'interrupted' : 'rolled-back';
-  for (const key of ['after:rollback', 'after:failure']) await warnOnFailure(key, run.hooks((m) => m.paths.current, { calm: true, result }));
+  for (const key of ['after:rollback', 'after:failure'])
+    await warnOnFailure(
+      key,
+      run.hooks((m) => m.paths.current, { calm: true, result }),
+    );
   const recorded = await runOnEach(run.members, calm, (m) => [
     { label: 'mark failed', command: markFailed(m.paths, run.release) },
     { label: 'history', command: appendHistory(m.paths, run.history(m, result)) },
@@ -70,7 +77,14 @@ async function switchBack(run: DeployRun): Promise<string[]> {
   back.forEach((b, i) => {
     const m = run.touched[i]!;
     if (b.swapped) run.current[m.host.name] = m.state.current ?? null;
-    run.env.emit({ event: 'rollback', host: m.host.name, from: run.release, ...(m.state.current ? { to: m.state.current } : {}), ok: b.ok, ...(b.detail ? { reason: b.detail } : {}) });
+    run.env.emit({
+      event: 'rollback',
+      host: m.host.name,
+      from: run.release,
+      ...(m.state.current ? { to: m.state.current } : {}),
+      ok: b.ok,
+      ...(b.detail ? { reason: b.detail } : {}),
+    });
     if (!b.ok) failedBack.push(b.detail ?? `${m.host.name}: rollback failed`);
   });
   return failedBack;

@@ -17,7 +17,10 @@ function turns(limit: number): { take(): Promise<void>; leave(): void } {
   let active = 0;
   const waiting: (() => void)[] = [];
   return {
-    take: () => (active < limit ? (active++, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(() => (active++, resolve())))),
+    take: async () => {
+      if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+      active++;
+    },
     leave: () => {
       active--;
       waiting.shift()?.();

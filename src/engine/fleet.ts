@@ -98,7 +98,11 @@ export async function openFleet(stage: StageConfig, hosts: HostConfig[], env: Ru
     const waitMore = tried.failed.length === 0 && tried.locked.length > 0 && env.clock.now().getTime() + LOCK_RETRY_MS <= deadline;
     if (!waitMore) return opening.fail(refusedError(stage, hosts, tried));
     opening.stopPiggybacking(); // while we wait, hosts are only locked and looked at
-    env.emit({ event: 'log', level: 'info', message: `stage ${stage.stage} is locked on ${tried.locked.map((l) => l.host).join(', ')}; waiting (--lock-wait)` });
+    env.emit({
+      event: 'log',
+      level: 'info',
+      message: `stage ${stage.stage} is locked on ${tried.locked.map((l) => l.host).join(', ')}; waiting (--lock-wait)`,
+    });
     try {
       await env.clock.sleep(LOCK_RETRY_MS, env.signal);
     } catch {
@@ -134,7 +138,7 @@ class FleetOpening {
   private early: Piggyback | undefined;
 
   constructor(
-    private readonly stage: StageConfig,
+    readonly _stage: StageConfig,
     private readonly hosts: HostConfig[],
     private readonly env: RunEnv,
     private readonly o: OpenFleetOptions,

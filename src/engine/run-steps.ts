@@ -84,8 +84,7 @@ class ScriptReader {
   /** A chunk of one stream: its whole lines are read now, a partial one waits for the rest. */
   read(stream: OutputStream, chunk: Buffer): void {
     this.buffers[stream] += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = this.buffers[stream].indexOf('\n')) >= 0) {
+    for (let nl = this.buffers[stream].indexOf('\n'); nl >= 0; nl = this.buffers[stream].indexOf('\n')) {
       const line = this.buffers[stream].slice(0, nl).replace(/\r$/, '');
       this.buffers[stream] = this.buffers[stream].slice(nl + 1);
       this.line(stream, line);
@@ -110,7 +109,14 @@ class ScriptReader {
       failed.exitCode = result.exitCode;
       // a step that never printed its end marker: pick up whatever stderr the transport kept
       if (!failed.stderr && result.stderr) failed.stderr = result.stderr;
-      this.report(index, { event: 'task:end', host: this.o.host, task: failed.label, ms: Math.round(performance.now() - this.startedAt), exitCode: result.exitCode, ...this.last(index) });
+      this.report(index, {
+        event: 'task:end',
+        host: this.o.host,
+        task: failed.label,
+        ms: Math.round(performance.now() - this.startedAt),
+        exitCode: result.exitCode,
+        ...this.last(index),
+      });
     }
     const redact = this.o.redact;
     const tail = failed.stderr.trimEnd().split('\n').filter(Boolean).slice(-STDERR_TAIL).map(redact);
@@ -136,7 +142,7 @@ class ScriptReader {
 
   private output(stream: OutputStream, line: string): void {
     const out = this.outcomes[this.active];
-    if (out) out[stream] += line + '\n';
+    if (out) out[stream] += `${line}\n`;
     this.report(this.active, { event: 'output', host: this.o.host, stream, line: this.o.redact(line), ...(out ? { task: out.label } : {}) });
   }
 
@@ -161,7 +167,15 @@ class ScriptReader {
     out.exitCode = skipped ? 0 : exitCode;
     if (skipped) out.skipped = true;
     out.ms = Math.round(performance.now() - this.startedAt);
-    this.report(index, { event: 'task:end', host: this.o.host, task: out.label, ms: out.ms, exitCode: out.exitCode, ...(skipped ? { skipped } : {}), ...this.last(index) });
+    this.report(index, {
+      event: 'task:end',
+      host: this.o.host,
+      task: out.label,
+      ms: out.ms,
+      exitCode: out.exitCode,
+      ...(skipped ? { skipped } : {}),
+      ...this.last(index),
+    });
     this.o.onStepEnd?.(index, out);
   }
 

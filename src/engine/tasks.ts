@@ -94,7 +94,11 @@ function skipWhenUnchanged(task: TaskDef, values: Record<string, string>, body: 
       redirect(cmd('diff', '-r', '-q', '--', `${prevPath}/${p}`, `${values.release_path}/${p}`), { op: '>', target: '/dev/null' }, { op: '2>&1' }),
     ),
   );
-  return when(same, seq(cmd('echo', `${task.name} skipped: nothing changed in ${task.whenChanged!.join(', ')} since ${prev}`), cmd('exit', String(SKIPPED))), body);
+  return when(
+    same,
+    seq(cmd('echo', `${task.name} skipped: nothing changed in ${task.whenChanged!.join(', ')} since ${prev}`), cmd('exit', String(SKIPPED))),
+    body,
+  );
 }
 
 /** The tasks a hook key (`before:build`, `after:publish`) names, in order; task names resolved. */
@@ -140,14 +144,7 @@ export function slotRunsOn(slot: string, stage: StageConfig, host: HostConfig, s
  * that name tasks or are inline tasks. Empty when nothing of it runs here. Local tasks are not
  * steps: they run once on the deploying machine, with the hooks.
  */
-export function slotSteps(
-  slot: string,
-  stage: StageConfig,
-  host: HostConfig,
-  selected: HostConfig[],
-  values: Record<string, string>,
-  cwd: string,
-): Step[] {
+export function slotSteps(slot: string, stage: StageConfig, host: HostConfig, selected: HostConfig[], values: Record<string, string>, cwd: string): Step[] {
   const main = stage.tasks[slot];
   // the migration itself is the step the deploy reads (did it run?); its hooks are not
   return slotTasks(stage, slot)

@@ -25,7 +25,12 @@ export function localRepoPath(repo: string): string | undefined {
   return undefined;
 }
 
-const cleanGitMessage = (e: unknown) => String((e as Error).message ?? e).trim().split('\n').slice(-3).join(' ');
+const cleanGitMessage = (e: unknown) =>
+  String((e as Error).message ?? e)
+    .trim()
+    .split('\n')
+    .slice(-3)
+    .join(' ');
 
 /**
  * The full sha that `ref` (a branch, tag or sha; default the repo's HEAD) names right now.
@@ -60,9 +65,7 @@ export async function resolveRevision(repo: string, ref: string | undefined): Pr
         return [name!, sha!] as const;
       }),
   );
-  const wanted = ref
-    ? [`refs/heads/${ref}`, `refs/tags/${ref}^{}`, `refs/tags/${ref}`, ref]
-    : ['HEAD'];
+  const wanted = ref ? [`refs/heads/${ref}`, `refs/tags/${ref}^{}`, `refs/tags/${ref}`, ref] : ['HEAD'];
   for (const name of wanted) {
     const sha = refs.get(name);
     if (sha) return sha;
@@ -91,7 +94,10 @@ async function localCopyWith(repo: string, sha: string): Promise<string> {
     } else {
       const has = await (await git())(dir)
         .raw(['cat-file', '-e', `${sha}^{commit}`])
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       if (!has) await (await git())(dir).raw(['fetch', '--quiet', '--prune', 'origin']);
     }
   } catch (e) {

@@ -55,7 +55,7 @@ export async function postWebhook(url: string, summary: DeploySummary, redact: R
     return res.ok ? undefined : `the notify webhook answered HTTP ${res.status}`;
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = (e as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs}ms` : cause?.code ?? cause?.message ?? (e as Error).message;
+    const why = (e as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs}ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
     return `the notify webhook could not be reached (${redact(why)})`;
   }
 }

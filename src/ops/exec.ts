@@ -4,7 +4,24 @@ import { previousGoodRelease } from '../release/choose.js';
 import type { ServerPaths } from '../release/paths.js';
 import { and, cmd, inDir, raw, redirect, script, seq, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
-import { closeFleet, hostFacts, type HostFacts, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts, type HostSelection, slotTasks, stepsFor, taskEnv, taskRunsOn, templateValues } from '../engine/index.js';
+import {
+  closeFleet,
+  hostFacts,
+  type HostFacts,
+  mapSettled,
+  type Member,
+  openFleet,
+  releaseLocks,
+  type RunEnv,
+  runOn,
+  selectHosts,
+  type HostSelection,
+  slotTasks,
+  stepsFor,
+  taskEnv,
+  taskRunsOn,
+  templateValues,
+} from '../engine/index.js';
 
 /**
  * `ship exec`, `ship run` and `ship ssh`: work on the release `current` points at, outside a
@@ -18,7 +35,6 @@ export interface HostOutcome {
   ms: number;
   error?: string;
 }
-
 
 /** `ship exec`: one shell command, as the user typed it, in the current release of each host. */
 export async function execOnHosts(stage: StageConfig, opts: HostSelection & { command: string }, env: RunEnv): Promise<HostOutcome[]> {
@@ -34,7 +50,8 @@ export async function execOnHosts(stage: StageConfig, opts: HostSelection & { co
  */
 export async function runTask(stage: StageConfig, opts: HostSelection & { task: string }, env: RunEnv): Promise<HostOutcome[]> {
   const task = stage.tasks[opts.task];
-  if (!task) throw new UsageError(`unknown task ${opts.task}`, [], `tasks of this stage: ${Object.keys(stage.tasks).sort().join(', ') || '(none)'} (see ship tasks)`);
+  if (!task)
+    throw new UsageError(`unknown task ${opts.task}`, [], `tasks of this stage: ${Object.keys(stage.tasks).sort().join(', ') || '(none)'} (see ship tasks)`);
   if (task.local) throw new UsageError(`task ${opts.task} is local: true: it runs on this machine during a deploy, and ship run runs tasks on hosts`);
   const tasks = slotTasks(stage, opts.task).filter((t) => !t.local);
   const selected = selectHosts(stage, opts);
@@ -43,7 +60,9 @@ export async function runTask(stage: StageConfig, opts: HostSelection & { task: 
     const where = task.roles?.length ? `hosts with role ${task.roles.join(' or ')}` : 'any host';
     throw new UsageError(`task ${opts.task} runs on none of the selected hosts (it runs on ${where}${task.once ? ', once, on the primary' : ''})`);
   }
-  const skipped = slotTasks(stage, opts.task).filter((t) => t.local).map((t) => t.name);
+  const skipped = slotTasks(stage, opts.task)
+    .filter((t) => t.local)
+    .map((t) => t.name);
   if (skipped.length) env.emit({ event: 'log', level: 'warn', message: `local hook task(s) not run by ship run: ${skipped.join(', ')}` });
   return onCurrentReleases(stage, hosts, env, { command: `run ${opts.task}` }, (m, values, cwd) => stepsFor(tasks, m.host, selected, values, cwd));
 }
@@ -101,7 +120,7 @@ async function onCurrentReleases(
 }
 
 export const describeOutcome = (o: HostOutcome): string =>
-  `${o.host}: ${o.exitCode === 0 ? 'ok' : o.exitCode === null ? o.error ?? 'not run' : `exit ${o.exitCode}`}`;
+  `${o.host}: ${o.exitCode === 0 ? 'ok' : o.exitCode === null ? (o.error ?? 'not run') : `exit ${o.exitCode}`}`;
 
 /**
  * `ship ssh`: the remote command for an interactive shell in the release `current` points

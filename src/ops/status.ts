@@ -9,7 +9,6 @@ export interface HostListing extends InspectedHost {
   lock?: string; // who holds the lock, when locked
 }
 
-
 /** `ship releases`: per host, its releases, which is current, which failed, and any lock. */
 export async function listReleases(stage: StageConfig, opts: HostSelection, env: RunEnv): Promise<HostListing[]> {
   const { members } = await openFleet(stage, selectHosts(stage, opts), env);
@@ -32,7 +31,12 @@ export async function readHistories(stage: StageConfig, opts: HostSelection & { 
   try {
     const all = await Promise.all(
       members.map(async (m) => {
-        const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label: 'history', command: readHistory(m.paths, opts.limit) }], quiet: true });
+        const r = await runOn(env, {
+          host: m.host.name,
+          transport: m.transport,
+          steps: [{ label: 'history', command: readHistory(m.paths, opts.limit) }],
+          quiet: true,
+        });
         return parseHistory(r.steps[0]?.stdout ?? '').map((h) => ({ ...h, host: h.host ?? m.host.name }));
       }),
     );
@@ -47,7 +51,9 @@ export async function readHistories(stage: StageConfig, opts: HostSelection & { 
 
 /** `ship lock`: takes the stage's lock on every host and leaves it (a maintenance window). */
 export async function lockStage(stage: StageConfig, opts: HostSelection & { reason?: string }, env: RunEnv): Promise<string> {
-  const { members, token } = await openFleet(stage, selectHosts(stage, opts), env, { lock: { command: 'lock', ...(opts.reason ? { reason: opts.reason } : {}) } });
+  const { members, token } = await openFleet(stage, selectHosts(stage, opts), env, {
+    lock: { command: 'lock', ...(opts.reason ? { reason: opts.reason } : {}) },
+  });
   await closeFleet(members);
   return token;
 }

@@ -121,10 +121,7 @@ export function loadRecipe(nameOrPath: string, configDir: string, cwd = process.
 }
 
 /** Text → validated recipe data (undefined when the text is not even a map). */
-export function parseRecipe(
-  text: string,
-  shown: string,
-): { raw?: RawRecipe; doc: Document; positions: Map<string, NodePosition>; problems: ConfigProblem[] } {
+export function parseRecipe(text: string, shown: string): { raw?: RawRecipe; doc: Document; positions: Map<string, NodePosition>; problems: ConfigProblem[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const positions = new Map<string, NodePosition>();
@@ -133,7 +130,13 @@ export function parseRecipe(
   if (syntax) {
     const pos = syntax.pos[0] >= 0 ? lineCounter.linePos(syntax.pos[0]) : NO_POS;
     const hint = text.split('\n')[pos.line - 1]?.includes('{{') ? ' (quote a value with {{...}} in it: "make {{target}}")' : '';
-    problems.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${hint}` });
+    problems.push({
+      file: shown,
+      line: pos.line,
+      col: pos.col,
+      path: '',
+      message: `YAML syntax: ${syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${hint}`,
+    });
     return { doc, positions, problems };
   }
   // An empty recipe is a valid one: it adds nothing.

@@ -34,10 +34,7 @@ export interface PrunePlan {
  * Keeps the newest `keep` releases, and always the current release and the one a rollback
  * would go to, whatever their age. Half-made releases of dead runs are removed unless current.
  */
-export function planPrune(
-  releases: ReleaseInfo[],
-  opts: { keep: number; current: string | undefined; protect?: string[] },
-): PrunePlan {
+export function planPrune(releases: ReleaseInfo[], opts: { keep: number; current: string | undefined; protect?: string[] }): PrunePlan {
   const sorted = [...releases].sort(byIdDesc);
   const target = previousGoodRelease(sorted, opts.current);
   const pinned = new Set([opts.current, target, ...(opts.protect ?? [])].filter((x): x is string => !!x));
@@ -82,7 +79,10 @@ export function planFleetRollback(states: HostState[], to?: string): RollbackPla
 
   let target = to;
   if (target === undefined) {
-    const newestCurrent = currents.filter((c): c is string => !!c).sort().at(-1);
+    const newestCurrent = currents
+      .filter((c): c is string => !!c)
+      .sort()
+      .at(-1);
     if (!newestCurrent) return { ok: false, reason: 'no host has a current release: nothing to roll back from', details: [] };
     const failedAnywhere = new Set(states.flatMap((s) => s.releases.filter((r) => r.failed).map((r) => r.id)));
     const candidates = [...new Set(states.flatMap((s) => s.releases.filter((r) => !r.preparing).map((r) => r.id)))]

@@ -7,12 +7,7 @@ export const isReleaseId = (s: string): boolean => ID.test(s);
 export function formatReleaseId(date: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return (
-    p(date.getUTCFullYear(), 4) +
-    p(date.getUTCMonth() + 1) +
-    p(date.getUTCDate()) +
-    p(date.getUTCHours()) +
-    p(date.getUTCMinutes()) +
-    p(date.getUTCSeconds())
+    p(date.getUTCFullYear(), 4) + p(date.getUTCMonth() + 1) + p(date.getUTCDate()) + p(date.getUTCHours()) + p(date.getUTCMinutes()) + p(date.getUTCSeconds())
   );
 }
 

@@ -55,10 +55,7 @@ export function releaseLock(paths: ServerPaths, token: string, first?: Command):
 
 /** `ship unlock`: removes whatever lock is there, printing who held it. */
 export function forceUnlock(paths: ServerPaths): Command {
-  return seq(
-    redirect(cmd('cat', '--', paths.lockOwner), { op: '2>', target: '/dev/null' }),
-    and(cmd('rm', '-rf', '--', paths.lock)),
-  );
+  return seq(redirect(cmd('cat', '--', paths.lockOwner), { op: '2>', target: '/dev/null' }), and(cmd('rm', '-rf', '--', paths.lock)));
 }
 
 /** Reads the lock owner (empty output when unlocked). */
@@ -79,7 +76,7 @@ export function parseLockOwner(text: string): Partial<LockOwner> | undefined {
 
 /** "held by alice on laptop (pid 123) since 2026-11-22T02:15:00Z (12m ago): reason" */
 export function describeLock(owner: Partial<LockOwner> | undefined, now: Date): string {
-  if (!owner || !owner.user) return 'held by an unknown owner (owner.json missing or unreadable)';
+  if (!owner?.user) return 'held by an unknown owner (owner.json missing or unreadable)';
   const age = owner.started ? formatAge(now.getTime() - Date.parse(owner.started)) : 'unknown time';
   return (
     `held by ${owner.user} on ${owner.machine ?? '?'} (pid ${owner.pid ?? '?'}, ${owner.command ?? '?'})` +

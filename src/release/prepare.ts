@@ -93,7 +93,10 @@ export function linkShared(paths: ServerPaths, id: string, shared: { dirs: strin
   // put where a link goes are removed by one rm (both only when needed: shell tests decide),
   // and the links are made by one ln per directory they land in.
   const parts: Command[] = files.map((f) =>
-    or(test('-e', posix.join(paths.shared, f)), fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1)),
+    or(
+      test('-e', posix.join(paths.shared, f)),
+      fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1),
+    ),
   );
   const needed = [...dirs.map((d) => posix.join(paths.shared, d)), ...new Set(all.map((p) => posix.dirname(posix.join(release, p))))];
   parts.push(when(anyOf(needed.map((d) => not(test('-d', d)))), cmd('mkdir', '-p', '--', ...needed)));
@@ -123,8 +126,7 @@ export const finishPreparing = (paths: ServerPaths, id: string): Command => cmd(
 export const markFailed = (paths: ServerPaths, id: string): Command =>
   when(test('-d', paths.release(id)), redirect(cmd(':'), { op: '>', target: `${paths.release(id)}/${FAILED_MARKER}` }));
 
-export const markMigrated = (paths: ServerPaths, id: string): Command =>
-  redirect(cmd(':'), { op: '>', target: `${paths.release(id)}/${MIGRATED_MARKER}` });
+export const markMigrated = (paths: ServerPaths, id: string): Command => redirect(cmd(':'), { op: '>', target: `${paths.release(id)}/${MIGRATED_MARKER}` });
 
 /** Removes releases by id; never anything outside releases/. */
 export function removeReleases(paths: ServerPaths, ids: string[]): Command | undefined {

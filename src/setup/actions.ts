@@ -63,5 +63,9 @@ export function ensureCronLine(line: string, marker: string): Command {
   const list = redirect(cmd('crontab', '-l'), { op: '2>', target: '/dev/null' });
   const present = pipe(list, cmd('grep', '-qxF', '--', line));
   const rewrite = pipe(seq(pipe(list, cmd('grep', '-vF', '--', marker)), cmd('printf', '%s\\n', line)), cmd('crontab', '-'));
-  return when(present, report('unchanged', `crontab entry for ${marker}`), and(rewrite, report('changed', `added a crontab entry running logrotate for ${marker}`)));
+  return when(
+    present,
+    report('unchanged', `crontab entry for ${marker}`),
+    and(rewrite, report('changed', `added a crontab entry running logrotate for ${marker}`)),
+  );
 }

@@ -41,7 +41,11 @@ export function detectProject(dir: string): ProjectFacts {
 
 /** A name deploy.yaml accepts for `app`, lower case as it also names /srv/<app> and a systemd unit. */
 export function appName(raw: string): string {
-  const name = raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').replace(/[-.]+$/, '');
+  const name = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .replace(/[-.]+$/, '');
   return name || 'app';
 }
 

@@ -45,7 +45,14 @@ export function setupProbe(): Step[] {
 
 export function parseSetupProbe(whoami: string, programs: string): SetupFacts {
   const field = (name: string) => new RegExp(`^${name} (.*)$`, 'm').exec(whoami)?.[1]?.trim() ?? '';
-  return { uid: Number(field('uid') || -1), user: field('user'), group: field('group'), sudo: field('sudo') === 'yes', systemd: field('systemd') === 'yes', programs: parsePrograms(programs) };
+  return {
+    uid: Number(field('uid') || -1),
+    user: field('user'),
+    group: field('group'),
+    sudo: field('sudo') === 'yes',
+    systemd: field('systemd') === 'yes',
+    programs: parsePrograms(programs),
+  };
 }
 
 export interface SetupTemplates {
@@ -152,7 +159,10 @@ function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Com
   const reload = systemctl && i.facts.systemd ? cmd(...(sudo ? ['sudo', '-n'] : []), systemctl, 'daemon-reload') : undefined;
   const restartWith = i.host.vars.restart_with ?? i.stage.vars.restart_with;
   return [
-    ensureFile(file, UNIT_VAR, { sudo, ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}) }),
+    ensureFile(file, UNIT_VAR, {
+      sudo,
+      ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}),
+    }),
     ...(i.facts.systemd ? [] : [report('warn', `systemd is not running on this host: ${file} is written, but nothing will start it`)]),
     ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (${render(enable)}) and set vars.restart_with: systemd`)]),
   ];

@@ -18,18 +18,13 @@ export interface SetupResult {
   error?: string;
 }
 
-export async function setupStage(
-  stage: StageConfig,
-  recipe: Recipe,
-  templates: SetupTemplates,
-  selection: HostSelection,
-  env: RunEnv,
-): Promise<SetupResult[]> {
+export async function setupStage(stage: StageConfig, recipe: Recipe, templates: SetupTemplates, selection: HostSelection, env: RunEnv): Promise<SetupResult[]> {
   const { members, token } = await openFleet(stage, selectHosts(stage, selection), env, { lock: { command: 'setup' } });
   try {
     const settled = await mapSettled(members, env.concurrency, (m) => setupHost(stage, recipe, templates, m, env));
-    return settled.map((s, i): SetupResult =>
-      s.status === 'fulfilled' ? s.value : { host: members[i]!.host.name, lines: [], error: String((s.reason as Error)?.message ?? s.reason) },
+    return settled.map(
+      (s, i): SetupResult =>
+        s.status === 'fulfilled' ? s.value : { host: members[i]!.host.name, lines: [], error: String((s.reason as Error)?.message ?? s.reason) },
     );
   } finally {
     await releaseLocks(members, token, env);

@@ -27,16 +27,18 @@ export function listTasks(stage: StageConfig): { tasks: TaskRow[]; hooks: HookRo
   };
   const tasks = Object.values(stage.tasks)
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
-    .map((t): TaskRow => ({
-      name: t.name,
-      slot: rank(t.name) < SLOTS.length ? t.name : '-',
-      roles: t.roles ?? [],
-      once: t.once,
-      local: t.local,
-      source: t.source,
-      desc: t.desc ?? (t.run.length === 0 ? '(turned off: run is empty)' : firstLine(t.run[0]!)),
-      commands: t.run.length,
-    }));
+    .map(
+      (t): TaskRow => ({
+        name: t.name,
+        slot: rank(t.name) < SLOTS.length ? t.name : '-',
+        roles: t.roles ?? [],
+        once: t.once,
+        local: t.local,
+        source: t.source,
+        desc: t.desc ?? (t.run.length === 0 ? '(turned off: run is empty)' : firstLine(t.run[0]!)),
+        commands: t.run.length,
+      }),
+    );
   const hooks = Object.entries(stage.hooks)
     .filter(([, entries]) => entries.length > 0)
     .sort(([a], [b]) => a.localeCompare(b))

@@ -13,9 +13,7 @@ export interface Raw {
 /** An argument: a plain string is always quoted; a Raw is trusted shell text. */
 export type Arg = string | Raw;
 
-export type Redirect =
-  | { op: '>' | '>>' | '<' | '2>' | '2>>'; target: string }
-  | { op: '2>&1' | '>&2' };
+export type Redirect = { op: '>' | '>>' | '<' | '2>' | '2>>'; target: string } | { op: '2>&1' | '>&2' };
 
 export type Command =
   | { kind: 'exec'; argv: Arg[]; redirects: Redirect[] }
@@ -39,8 +37,10 @@ export function redirect(c: Command, ...redirects: Redirect[]): Command {
   return { ...c, redirects: [...c.redirects, ...redirects] };
 }
 
-const join = (kind: 'and' | 'or' | 'seq' | 'pipe') => (...parts: Command[]): Command =>
-  parts.length === 1 ? parts[0]! : { kind, parts };
+const join =
+  (kind: 'and' | 'or' | 'seq' | 'pipe') =>
+  (...parts: Command[]): Command =>
+    parts.length === 1 ? parts[0]! : { kind, parts };
 
 /** a && b && c */
 export const and = join('and');
@@ -62,9 +62,7 @@ export const when = (cond: Command, then: Command, otherwise?: Command): Command
 export const inDir = (dir: string, body: Command): Command => subshell(and(cmd('cd', '--', dir), body));
 
 /** `[ -e path ]` and friends. */
-export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-n' | '-z', value: string): Command =>
-  cmd(raw('['), flag, value, raw(']'));
+export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-n' | '-z', value: string): Command => cmd(raw('['), flag, value, raw(']'));
 
 /** Exits the script with `code` after printing `message` on stderr. */
-export const fail = (message: string, code: number): Command =>
-  seq(redirect(cmd('printf', '%s\\n', message), { op: '>&2' }), cmd('exit', String(code)));
+export const fail = (message: string, code: number): Command => seq(redirect(cmd('printf', '%s\\n', message), { op: '>&2' }), cmd('exit', String(code)));

@@ -1,7 +1,6 @@
 import type { Arg, Command, Redirect } from './command.js';
 import { isShellName, quote } from './quote.js';
 
-
 const renderArg = (a: Arg): string => (typeof a === 'string' ? quote(a) : a.raw);
 
 function renderRedirect(r: Redirect): string {

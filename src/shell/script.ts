@@ -34,7 +34,10 @@ export interface RenderedStep {
 }
 
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {
-  return scriptOf(steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })), opts);
+  return scriptOf(
+    steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })),
+    opts,
+  );
 }
 
 /** The same from commands already rendered (a caller that also shows them renders them once). */
@@ -52,7 +55,7 @@ export function scriptOf(commands: RenderedStep[], opts: { nonce: string; env?: 
     );
   });
   lines.push('exit 0');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export type Marker = { type: 'start'; step: number } | { type: 'end'; step: number; exitCode: number };

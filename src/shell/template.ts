@@ -9,10 +9,7 @@ export class TemplateError extends Error {
     readonly template: string,
     readonly known: string[],
   ) {
-    super(
-      `unknown placeholder${missing.length > 1 ? 's' : ''} ${missing.map((m) => `{{${m}}}`).join(', ')}` +
-        ` (known: ${known.join(', ')})`,
-    );
+    super(`unknown placeholder${missing.length > 1 ? 's' : ''} ${missing.map((m) => `{{${m}}}`).join(', ')}` + ` (known: ${known.join(', ')})`);
     this.name = 'TemplateError';
   }
 }
@@ -32,9 +29,7 @@ function fill(template: string, values: Record<string, string>, encode: (v: stri
  * Fills a shell command template. Every value becomes exactly one quoted shell word, so no
  * value can break out of its argument (write `echo {{release}}`, not `echo "{{release}}"`).
  */
-export const interpolateShell = (template: string, values: Record<string, string>): string =>
-  fill(template, values, quote);
+export const interpolateShell = (template: string, values: Record<string, string>): string => fill(template, values, quote);
 
 /** Fills a URL or plain-text template: values are inserted as they are. */
-export const interpolateText = (template: string, values: Record<string, string>): string =>
-  fill(template, values, (v) => v);
+export const interpolateText = (template: string, values: Record<string, string>): string => fill(template, values, (v) => v);

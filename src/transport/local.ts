@@ -75,7 +75,7 @@ export class LocalTransport implements Transport {
     } catch (e) {
       // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, timeout...)
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = (e as Error).name === 'TimeoutError' ? `timed out after ${opts.timeoutMs}ms` : cause?.code ?? cause?.message ?? (e as Error).message;
+      const why = (e as Error).name === 'TimeoutError' ? `timed out after ${opts.timeoutMs}ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
       throw new Error(`GET ${url}: ${why}`);
     }
     const body = (await res.text()).slice(0, BODY_LIMIT);

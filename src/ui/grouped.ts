@@ -8,7 +8,7 @@ import type { Reporter, ReporterOptions } from './reporter.js';
  */
 export function groupedReporter(o: ReporterOptions): Reporter {
   const c = o.color ?? false;
-  const write = (text: string) => o.out.write(o.redact(text) + '\n');
+  const write = (text: string) => o.out.write(`${o.redact(text)}\n`);
   const lines = new Map<string, string[]>();
   const ended = new Map<string, { exitCode: number | null; ms: number; error?: string }>();
   const order: string[] = [];
@@ -75,7 +75,14 @@ export function groupedReporter(o: ReporterOptions): Reporter {
           const what = e.event === 'exec:end' ? 'exec' : `run ${e.task ?? ''}`.trim();
           if (e.ok) write(paint(c, '32', `${what}: ok on ${hosts.length} host(s) in ${formatMs(e.ms)}`));
           // nothing ran (a host unreachable, the stage locked): the reason follows on stderr
-          else write(paint(c, '31', failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`));
+          else
+            write(
+              paint(
+                c,
+                '31',
+                failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`,
+              ),
+            );
           return;
         }
         default:

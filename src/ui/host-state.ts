@@ -11,7 +11,10 @@ export class HostStateTracker {
   observe(e: ShipEvent): void {
     const at = (h: string) => {
       let s = this.hosts.get(h);
-      if (!s) this.hosts.set(h, (s = {}));
+      if (!s) {
+        s = {};
+        this.hosts.set(h, s);
+      }
       return s;
     };
     switch (e.event) {

@@ -226,7 +226,7 @@ class ProgressModel implements Progress {
 
   private runStarted(e: Of<'deploy:start' | 'rollback:start'>): void {
     this.end();
-    e.hosts.forEach((h) => this.learn(h));
+    for (const h of e.hosts) this.learn(h);
     this.started =
       e.event === 'deploy:start'
         ? { kind: 'deploy', hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) }

@@ -36,7 +36,7 @@ export function jsonWriter(o: JsonOptions): (e: ShipEvent | ListingEvent) => voi
   const redacted = (_key: string, value: unknown) => (typeof value === 'string' ? o.redact(value) : value);
   return (e) => {
     const { event, ...rest } = e;
-    o.out.write(JSON.stringify({ ts: now().toISOString(), event, stage: o.stage, ...rest }, redacted) + '\n');
+    o.out.write(`${JSON.stringify({ ts: now().toISOString(), event, stage: o.stage, ...rest }, redacted)}\n`);
   };
 }
 
@@ -53,8 +53,11 @@ export function plainReporter(o: ReporterOptions): Reporter {
   const now = o.now ?? (() => new Date());
   const c = o.color ?? false;
   const line = (host: string | undefined, text: string) => {
-    const ts = now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-    o.out.write(o.redact(`${paint(c, '2', ts)} ${host ? paint(c, '36', `[${host}]`) + ' ' : ''}${text}`) + '\n');
+    const ts = now()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
+    o.out.write(`${o.redact(`${paint(c, '2', ts)} ${host ? `${paint(c, '36', `[${host}]`)} ` : ''}${text}`)}\n`);
   };
   return {
     emit(e) {
@@ -80,7 +83,8 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'publish':
           return line(e.host, `current -> ${e.release}${e.previous ? ` (was ${e.previous})` : ''}`);
         case 'health':
-          if (e.final) return line(e.host, e.ok ? paint(c, '32', `healthy: ${e.detail}`) : paint(c, '31', `unhealthy after ${e.attempt} attempt(s): ${e.detail}`));
+          if (e.final)
+            return line(e.host, e.ok ? paint(c, '32', `healthy: ${e.detail}`) : paint(c, '31', `unhealthy after ${e.attempt} attempt(s): ${e.detail}`));
           return o.verbose || !e.ok ? line(e.host, `health attempt ${e.attempt}: ${e.detail}`) : undefined;
         case 'rollback':
           return line(e.host, `${e.ok ? 'rolled back' : paint(c, '31', 'ROLLBACK FAILED')}: current -> ${e.to ?? '(none)'}${e.reason ? ` (${e.reason})` : ''}`);
@@ -91,8 +95,15 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'deploy:end':
         case 'rollback:end': {
           const what = e.event === 'deploy:end' ? 'deploy' : 'rollback';
-          const hosts = Object.entries(e.current).map(([h, r]) => `${h}=${r ?? 'none'}`).join(' ');
-          return line(undefined, e.ok ? paint(c, '32', `${what} done: release ${e.release} in ${formatMs(e.ms)}; ${hosts}`) : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}; ${hosts}`));
+          const hosts = Object.entries(e.current)
+            .map(([h, r]) => `${h}=${r ?? 'none'}`)
+            .join(' ');
+          return line(
+            undefined,
+            e.ok
+              ? paint(c, '32', `${what} done: release ${e.release} in ${formatMs(e.ms)}; ${hosts}`)
+              : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}; ${hosts}`),
+          );
         }
       }
     },

@@ -1,4 +1,14 @@
-import { color as paletteOf, figures, Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import {
+  color as paletteOf,
+  figures,
+  Listr,
+  ListrDefaultRendererLogLevels,
+  ListrLogger,
+  ProcessOutput,
+  type DefaultRenderer,
+  type ListrTaskWrapper,
+  type SimpleRenderer,
+} from 'listr2';
 import { paint } from './format.js';
 import { createProgress, phaseTitle, rowTitle, type Phase, type ProgressView, type Row } from './progress.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
@@ -97,7 +107,7 @@ class TreeView implements ProgressView {
 
   noted(p: Phase | undefined, text: string): void {
     const view = p && this.phases.get(p);
-    if (!view) return this.later(() => this.o.out.write(this.o.redact(text) + '\n'));
+    if (!view) return this.later(() => this.o.out.write(`${this.o.redact(text)}\n`));
     view.notes.push(text);
     if (view.wrapper) view.wrapper.output = this.o.redact(text);
   }
@@ -106,7 +116,7 @@ class TreeView implements ProgressView {
     this.later(() => {
       const [head, ...rest] = lines;
       this.o.out.write(`\n${paint(this.color, ok ? '32' : '31', `${ok ? '✔' : '✖'} ${this.o.redact(head ?? '')}`)}\n`);
-      for (const l of rest) this.o.out.write(this.o.redact(l) + '\n');
+      for (const l of rest) this.o.out.write(`${this.o.redact(l)}\n`);
     });
   }
 
@@ -121,7 +131,7 @@ class TreeView implements ProgressView {
 
   private later(fn: () => unknown): void {
     this.queue = this.queue.then(fn).catch((e: unknown) => {
-      this.o.out.write(this.o.redact(`(progress display failed: ${(e as Error)?.message ?? e})`) + '\n');
+      this.o.out.write(`${this.o.redact(`(progress display failed: ${(e as Error)?.message ?? e})`)}\n`);
     });
   }
 

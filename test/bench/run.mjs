@@ -49,7 +49,20 @@
  *   by size) with wallMs, cpuMs, rssMb, machineCpuMs.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +71,8 @@ import { loadFleetHarness } from './load-fleet.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILT = join(ROOT, 'dist', 'bin', 'main.js');
 const OUT_DIR = join(ROOT, 'bench-results');
-if (!existsSync(process.env.BENCH_SHIP ?? BUILT)) throw new Error(`${process.env.BENCH_SHIP ?? BUILT} is missing: run npm run build first (npm run bench does)`);
+if (!existsSync(process.env.BENCH_SHIP ?? BUILT))
+  throw new Error(`${process.env.BENCH_SHIP ?? BUILT} is missing: run npm run build first (npm run bench does)`);
 const SHIP = process.env.BENCH_SHIP ? resolve(process.env.BENCH_SHIP) : snapshotOfDist();
 const ALT = process.env.BENCH_ALT ? resolve(process.env.BENCH_ALT) : undefined;
 const ALT_ARGS = (process.env.BENCH_ALT_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -66,7 +80,11 @@ const ALT_ARGS = (process.env.BENCH_ALT_ARGS ?? '').split(/\s+/).filter(Boolean)
 const SHIPS = [{ key: 'ship', main: SHIP, dir: 'app', args: [] }, ...(ALT ? [{ key: 'alt', main: ALT, dir: 'alt', args: ALT_ARGS }] : [])];
 const LIMIT = join(ROOT, 'test', 'bench', 'limit.mjs');
 
-const envList = (name, dflt) => (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+const envList = (name, dflt) =>
+  (process.env[name] ?? dflt)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const SIZES = envList('BENCH_HOSTS', '1,10,50').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const STRATEGIES = envList('BENCH_STRATEGIES', 'remote,upload');
@@ -147,7 +165,12 @@ function measure(cmd, args, opts = {}) {
     const m0 = machineBusyMs();
     // its own process group: a timeout kills the measured command too, not only GNU time (a
     // command left running would hold the pipes open, and the bench would wait on it forever)
-    const child = spawn(exe, argv, { cwd: opts.cwd ?? scratch, env: { ...opts.env, BENCH_TIMES: timesFile }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(exe, argv, {
+      cwd: opts.cwd ?? scratch,
+      env: { ...opts.env, BENCH_TIMES: timesFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -180,17 +203,30 @@ function measure(cmd, args, opts = {}) {
           cpuMs = (user + sys) * 1000;
           rssMb = rss / 1024;
         } else {
-          const [u, s] = text.split('\n')[1].split(' ').map((t) => {
-            const m = /^(\d+)m([\d.]+)s$/.exec(t);
-            return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
-          });
+          const [u, s] = text
+            .split('\n')[1]
+            .split(' ')
+            .map((t) => {
+              const m = /^(\d+)m([\d.]+)s$/.exec(t);
+              return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+            });
           cpuMs = (u + s) * 1000;
         }
       } catch {
         // no times file: the command did not start
       }
       rmSync(timesFile, { force: true });
-      resolve({ code: timedOut ? 124 : code, wallMs, cpuMs, rssMb, machineCpuMs, stdout: stdout + (timedOut ? `\n(killed: no exit within ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s)` : ''), stderr, t0, tExit });
+      resolve({
+        code: timedOut ? 124 : code,
+        wallMs,
+        cpuMs,
+        rssMb,
+        machineCpuMs,
+        stdout: stdout + (timedOut ? `\n(killed: no exit within ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s)` : ''),
+        stderr,
+        t0,
+        tExit,
+      });
     });
   });
 }
@@ -205,10 +241,14 @@ function makeRepo() {
   const dir = mkdtempSync(join(os.tmpdir(), 'ship-bench-repo-'));
   chmodSync(dir, 0o755);
   const git = (...args) =>
-    execFileSync('git', ['-c', 'user.name=ship bench', '-c', 'user.email=bench@ship.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+    execFileSync('git', ['-c', 'user.name=ship bench', '-c', 'user.email=bench@ship.invalid', '-c', 'commit.gpgsign=false', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).trim();
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const words = 'const let return function deploy release host server current shared build module export import async await value error result config stage'.split(' ');
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const words =
+    'const let return function deploy release host server current shared build module export import async await value error result config stage'.split(' ');
   const text = (bytes) => {
     let s = '';
     while (s.length < bytes) s += `${words[Math.floor(rnd() * words.length)]}${rnd() < 0.1 ? '\n' : ' '}`;
@@ -308,7 +348,10 @@ function profileRun(events, t0, tExit) {
   const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
   if (!connects.length || !start || !end) return null;
   const connectStart = Math.min(...connects.map((c) => ts(c) - c.ms));
-  const marks = [['startup', t0], ['connect+lock', connectStart]];
+  const marks = [
+    ['startup', t0],
+    ['connect+lock', connectStart],
+  ];
   const phases = events.filter((e) => e.event === 'phase');
   if (phases.length) {
     // "publish 2/3" and the like add up under "publish"
@@ -391,7 +434,7 @@ function capProject(fleet, repo) {
   );
   writeFileSync(
     join(dir, 'config', 'deploy', 'bench.rb'),
-    fleet.hosts.map((h) => `server ${JSON.stringify(h.address)}, port: ${h.port}, roles: %w[web app]`).join('\n') + '\n',
+    `${fleet.hosts.map((h) => `server ${JSON.stringify(h.address)}, port: ${h.port}, roles: %w[web app]`).join('\n')}\n`,
   );
   return dir;
 }
@@ -510,15 +553,35 @@ async function benchSize(harness, size, repo, results) {
 
           // ship (and the alternative build, in alternating order so neither always goes first)
           for (const t of run % 2 ? SHIPS : [...SHIPS].reverse()) {
-            const args = ['--config', configs[t.key], scenario === 'rollback' ? 'rollback' : 'deploy', 'bench', '--json', ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : []), ...t.args];
+            const args = [
+              '--config',
+              configs[t.key],
+              scenario === 'rollback' ? 'rollback' : 'deploy',
+              'bench',
+              '--json',
+              ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : []),
+              ...t.args,
+            ];
             const r = await measure(process.execPath, [t.main, ...args], { cwd: work, env: shipEnv });
             const events = parseEvents(r.stdout);
             const end = events.find((e) => e.event === 'deploy:end' || e.event === 'rollback:end');
             const ok = r.code === 0 && end?.ok === true;
-            const sr = { run, ok, code: r.code, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMb: r.rssMb, machineCpuMs: r.machineCpuMs, profile: ok ? profileRun(events, r.t0, r.tExit) : null, ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }) };
+            const sr = {
+              run,
+              ok,
+              code: r.code,
+              wallMs: r.wallMs,
+              cpuMs: r.cpuMs,
+              rssMb: r.rssMb,
+              machineCpuMs: r.machineCpuMs,
+              profile: ok ? profileRun(events, r.t0, r.tExit) : null,
+              ...(ok ? {} : { error: r.stderr.trim().split('\n').slice(-8).join('\n') }),
+            };
             check(t.dir, sr);
             rec[t.key].push(sr);
-            log(`${size} hosts ${strategy} ${scenario} run ${run}: ${t.key} ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, machine cpu ${sec(r.machineCpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`);
+            log(
+              `${size} hosts ${strategy} ${scenario} run ${run}: ${t.key} ${ok ? `${sec(r.wallMs)} s, cpu ${sec(r.cpuMs)} s, machine cpu ${sec(r.machineCpuMs)} s, ${Math.round(r.rssMb ?? 0)} MB` : `FAILED (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`}`,
+            );
           }
 
           // the limit
@@ -541,10 +604,20 @@ async function benchSize(harness, size, repo, results) {
           const jobFile = join(work, 'limit-job.json');
           writeFileSync(jobFile, JSON.stringify(job));
           const l = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
-          const lr = { run, ok: l.code === 0, wallMs: l.wallMs, cpuMs: l.cpuMs, rssMb: l.rssMb, machineCpuMs: l.machineCpuMs, ...(l.code === 0 ? {} : { error: l.stderr.trim() }) };
+          const lr = {
+            run,
+            ok: l.code === 0,
+            wallMs: l.wallMs,
+            cpuMs: l.cpuMs,
+            rssMb: l.rssMb,
+            machineCpuMs: l.machineCpuMs,
+            ...(l.code === 0 ? {} : { error: l.stderr.trim() }),
+          };
           check('limit', lr);
           rec.limit.push(lr);
-          log(`${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s, machine cpu ${sec(l.machineCpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`);
+          log(
+            `${size} hosts ${strategy} ${scenario} run ${run}: limit ${l.code === 0 ? `${sec(l.wallMs)} s, cpu ${sec(l.cpuMs)} s, machine cpu ${sec(l.machineCpuMs)} s` : `FAILED: ${l.stderr.trim()}`}`,
+          );
 
           // Capistrano
           if (cap) {
@@ -552,10 +625,20 @@ async function benchSize(harness, size, repo, results) {
             // Capistrano 3.17 sometimes never exits after a deploy to 50 hosts (its log says it
             // finished): such a run counts as failed after 3 minutes
             const c = await measure('cap', ['bench', task], { cwd: capDir, env: { ...baseEnv(), HOME: fleet.home }, timeoutMs: 180_000 });
-            const cr = { run, ok: c.code === 0, wallMs: c.wallMs, cpuMs: c.cpuMs, rssMb: c.rssMb, machineCpuMs: c.machineCpuMs, ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }) };
+            const cr = {
+              run,
+              ok: c.code === 0,
+              wallMs: c.wallMs,
+              cpuMs: c.cpuMs,
+              rssMb: c.rssMb,
+              machineCpuMs: c.machineCpuMs,
+              ...(c.code === 0 ? {} : { error: (c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n') }),
+            };
             check('cap', cr);
             rec.cap.push(cr);
-            log(`${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s, machine cpu ${sec(c.machineCpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`);
+            log(
+              `${size} hosts ${strategy} ${scenario} run ${run}: capistrano ${c.code === 0 ? `${sec(c.wallMs)} s, cpu ${sec(c.cpuMs)} s, machine cpu ${sec(c.machineCpuMs)} s` : `FAILED (exit ${c.code})\n${(c.stdout + c.stderr).trim().split('\n').slice(-15).join('\n')}`}`,
+            );
           }
         }
       }
@@ -591,7 +674,15 @@ async function measureFloor(fleet, work, run) {
   const jobFile = join(work, 'floor-job.json');
   writeFileSync(jobFile, JSON.stringify(job));
   const f = await measure(process.execPath, [LIMIT, jobFile], { env: { ...baseEnv(), HOME: fleet.home } });
-  return { run, ok: f.code === 0, wallMs: f.wallMs, cpuMs: f.cpuMs, rssMb: f.rssMb, machineCpuMs: f.machineCpuMs, ...(f.code === 0 ? {} : { error: f.stderr.trim() }) };
+  return {
+    run,
+    ok: f.code === 0,
+    wallMs: f.wallMs,
+    cpuMs: f.cpuMs,
+    rssMb: f.rssMb,
+    machineCpuMs: f.machineCpuMs,
+    ...(f.code === 0 ? {} : { error: f.stderr.trim() }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,7 +695,10 @@ async function cpuProfile(fleet, repo, work, shipEnv, size) {
   mkdirSync(dir, { recursive: true });
   const config = shipConfig(fleet, repo, 'remote', work);
   repo.change();
-  const r = await measure(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, SHIP, '--config', config, 'deploy', 'bench', '--json'], { cwd: work, env: shipEnv });
+  const r = await measure(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, SHIP, '--config', config, 'deploy', 'bench', '--json'], {
+    cwd: work,
+    env: shipEnv,
+  });
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (r.code !== 0 || !file) return { error: `profiled deploy failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}` };
   const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
@@ -642,8 +736,20 @@ async function cpuProfile(fleet, repo, work, shipEnv, size) {
     const key = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}` : ''}`.trim();
     fns.set(key, (fns.get(key) ?? 0) + t);
   }
-  const top = (m, k) => [...(m instanceof Map ? m : Object.entries(m))].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, t]) => ({ name, ms: Math.round(t) }));
-  return { hosts: size, file: join('bench-results', 'cpuprof', file), wallMs: r.wallMs, cpuMs: r.cpuMs, sampledMs: Math.round(total), categories: top(cats, 20), functions: top(fns, 20) };
+  const top = (m, k) =>
+    [...(m instanceof Map ? m : Object.entries(m))]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, t]) => ({ name, ms: Math.round(t) }));
+  return {
+    hosts: size,
+    file: join('bench-results', 'cpuprof', file),
+    wallMs: r.wallMs,
+    cpuMs: r.cpuMs,
+    sampledMs: Math.round(total),
+    categories: top(cats, 20),
+    functions: top(fns, 20),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -705,11 +811,16 @@ function machine() {
  */
 function saturationNote(results) {
   const cores = results.machine.cpus;
-  const runs = [...Object.values(results.cells).flatMap((c) => [...c.ship, ...(c.alt ?? []), ...c.limit, ...c.cap]), ...Object.values(results.floor).flat()]
-    .filter((r) => r.ok && r.machineCpuMs !== null && r.machineCpuMs !== undefined && r.wallMs > 0);
+  const runs = [
+    ...Object.values(results.cells).flatMap((c) => [...c.ship, ...(c.alt ?? []), ...c.limit, ...c.cap]),
+    ...Object.values(results.floor).flat(),
+  ].filter((r) => r.ok && r.machineCpuMs !== null && r.machineCpuMs !== undefined && r.wallMs > 0);
   const full = runs.filter((r) => r.machineCpuMs >= 0.9 * cores * r.wallMs);
   if (!runs.length || full.length < runs.length / 4) return [];
-  return ['', `Machine CPU was at 90% or more of ${cores} cores × wall in ${full.length} of ${runs.length} runs: the machine was saturated (other work), so machine CPU there is mostly the ceiling, not what the deploys cost.`];
+  return [
+    '',
+    `Machine CPU was at 90% or more of ${cores} cores × wall in ${full.length} of ${runs.length} runs: the machine was saturated (other work), so machine CPU there is mostly the ceiling, not what the deploys cost.`,
+  ];
 }
 
 /**
@@ -718,31 +829,50 @@ function saturationNote(results) {
  * any SSH tool on this machine, whatever ship does.
  */
 function floorReport(results) {
-  const sizes = Object.keys(results.floor).map(Number).sort((a, b) => a - b);
+  const sizes = Object.keys(results.floor)
+    .map(Number)
+    .sort((a, b) => a - b);
   if (!sizes.length) return [];
   const floors = sizes.map((n) => {
     const ok = results.floor[n].filter((r) => r.ok);
-    return { n, runs: results.floor[n].length, failed: results.floor[n].length - ok.length, wall: stat(ok.map((r) => r.wallMs)), cpu: stat(ok.map((r) => r.cpuMs)), mcpu: stat(ok.map((r) => r.machineCpuMs)) };
+    return {
+      n,
+      runs: results.floor[n].length,
+      failed: results.floor[n].length - ok.length,
+      wall: stat(ok.map((r) => r.wallMs)),
+      cpu: stat(ok.map((r) => r.cpuMs)),
+      mcpu: stat(ok.map((r) => r.machineCpuMs)),
+    };
   });
   const base = stat((results.cells['1|remote|same']?.ship ?? []).filter((r) => r.ok).map((r) => r.wallMs));
   const L = ['', '### Connect floor', ''];
-  L.push('One ssh2 connection per host, all at once, one exec of `true` on each, then close (limit.mjs in mode floor): what any SSH deploy tool pays at the least here. Once per run, after the deploys.', '');
+  L.push(
+    'One ssh2 connection per host, all at once, one exec of `true` on each, then close (limit.mjs in mode floor): what any SSH deploy tool pays at the least here. Once per run, after the deploys.',
+    '',
+  );
   L.push(`| hosts | floor wall s | process CPU s | machine CPU s | floor / ship 1-host same (remote) |`, '|---:|---:|---:|---:|---:|');
-  for (const f of floors) L.push(`| ${f.n} | ${fmtS(f.wall)}${f.failed ? ` (${f.failed} failed)` : ''} | ${fmtS(f.cpu)} | ${fmtS(f.mcpu)} | ${ratio(f.wall, base)} |`);
+  for (const f of floors)
+    L.push(`| ${f.n} | ${fmtS(f.wall)}${f.failed ? ` (${f.failed} failed)` : ''} | ${fmtS(f.cpu)} | ${fmtS(f.mcpu)} | ${ratio(f.wall, base)} |`);
   L.push('');
   if (!base) {
-    L.push('ship\'s 1-host same-sha redeploy (remote) was not measured (BENCH_HOSTS without 1, or BENCH_STRATEGIES without remote): no ratio, no verdict on the 2x target.');
+    L.push(
+      "ship's 1-host same-sha redeploy (remote) was not measured (BENCH_HOSTS without 1, or BENCH_STRATEGIES without remote): no ratio, no verdict on the 2x target.",
+    );
     return L;
   }
   const target = 2 * base.median;
   const many = floors.filter((f) => f.n > 1 && f.wall);
   const over = many.filter((f) => f.wall.median > target);
   const under = many.filter((f) => f.wall.median <= target);
-  const list = (fs, headroom) => fs.map((f) => `${f.n} hosts (${sec(f.wall.median)} s${headroom ? `, leaving ${sec(target - f.wall.median)} s` : ''})`).join(', ');
+  const list = (fs, headroom) =>
+    fs.map((f) => `${f.n} hosts (${sec(f.wall.median)} s${headroom ? `, leaving ${sec(target - f.wall.median)} s` : ''})`).join(', ');
   const head = `Target "N hosts within 2x of ship's 1-host time" = 2 × ${sec(base.median)} s = ${sec(target)} s: `;
   if (!many.length) L.push(`${head}no fleet of more than 1 host measured, no verdict.`);
   else if (!over.length) L.push(`${head}the floor stays under it at ${list(under, true)}, so it is reachable on this machine as far as connecting goes.`);
-  else L.push(`${head}the floor alone exceeds it at ${list(over, false)}, so no SSH deploy tool can meet it there on this machine${under.length ? `; it stays under at ${list(under, true)}` : ''}.`);
+  else
+    L.push(
+      `${head}the floor alone exceeds it at ${list(over, false)}, so no SSH deploy tool can meet it there on this machine${under.length ? `; it stays under at ${list(under, true)}` : ''}.`,
+    );
   return L;
 }
 
@@ -751,18 +881,37 @@ function report(results) {
   const m = results.machine;
   L.push('## ship benchmark', '');
   L.push(`Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; ${m.node}; ${m.openssh}; ${m.git}; ship ${m.ship}.`);
-  L.push(`Load average (1, 5, 15 min) at start ${m.loadAvgAtStart.join(', ')}, at end ${m.loadAvgAtEnd.join(', ')}: other work on this machine skews the numbers; the limit and Capistrano run interleaved with ship, so the ratios suffer less than the absolute times.`);
-  L.push(`App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`);
-  L.push(`CPU = user+sys of the process and the children it waited for (git, tar); machine CPU = busy time of the whole machine during the run, all cores (/proc/stat): adds sshd and the hosts' shells, git and tar, and whatever else ran meanwhile; RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`);
+  L.push(
+    `Load average (1, 5, 15 min) at start ${m.loadAvgAtStart.join(', ')}, at end ${m.loadAvgAtEnd.join(', ')}: other work on this machine skews the numbers; the limit and Capistrano run interleaved with ship, so the ratios suffer less than the absolute times.`,
+  );
+  L.push(
+    `App: ${results.repo.files} files, ${Math.round(results.repo.bytes / 1024)} KB, ${results.repo.commits}+ commits. Runs: ${RUNS} per cell; median (min–max). Fleet: real sshd on loopback, on this machine.`,
+  );
+  L.push(
+    `CPU = user+sys of the process and the children it waited for (git, tar); machine CPU = busy time of the whole machine during the run, all cores (/proc/stat): adds sshd and the hosts' shells, git and tar, and whatever else ran meanwhile; RSS = peak of the largest single process${m.gnuTime ? '' : ' (n/a: GNU time not installed)'}. ship runs with --json${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ' and its default concurrency (20)'}.`,
+  );
   L.push('');
-  if (ALT) L.push(`alt = BENCH_ALT=${ALT}${ALT_ARGS.length ? ` with ${ALT_ARGS.join(' ')}` : ''}, run interleaved with ship on the same fleet (deploy_to /srv/alt).`, '');
+  if (ALT)
+    L.push(
+      `alt = BENCH_ALT=${ALT}${ALT_ARGS.length ? ` with ${ALT_ARGS.join(' ')}` : ''}, run interleaved with ship on the same fleet (deploy_to /srv/alt).`,
+      '',
+    );
   const withCap = Object.values(results.cells).some((c) => c.cap.length);
   const withAlt = Object.values(results.cells).some((c) => c.alt?.length);
-  L.push(`| hosts | strategy | step | ship wall s | ship CPU s | ship machine CPU s | ship RSS MB |${withAlt ? ' alt wall s | alt CPU s | alt RSS MB | alt/ship |' : ''} limit wall s | limit CPU s | limit machine CPU s | ship/limit |${withAlt ? ' alt/limit |' : ''}${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`);
-  L.push(`|---:|---|---|---:|---:|---:|---:|${withAlt ? '---:|---:|---:|---:|' : ''}---:|---:|---:|---:|${withAlt ? '---:|' : ''}${withCap ? '---:|---:|---:|' : ''}`);
+  L.push(
+    `| hosts | strategy | step | ship wall s | ship CPU s | ship machine CPU s | ship RSS MB |${withAlt ? ' alt wall s | alt CPU s | alt RSS MB | alt/ship |' : ''} limit wall s | limit CPU s | limit machine CPU s | ship/limit |${withAlt ? ' alt/limit |' : ''}${withCap ? ' cap wall s | cap CPU s | ship/cap |' : ''}`,
+  );
+  L.push(
+    `|---:|---|---|---:|---:|---:|---:|${withAlt ? '---:|---:|---:|---:|' : ''}---:|---:|---:|---:|${withAlt ? '---:|' : ''}${withCap ? '---:|---:|---:|' : ''}`,
+  );
   for (const c of Object.values(results.cells)) {
     const okS = c.ship.filter((r) => r.ok);
-    const s = { wall: stat(okS.map((r) => r.wallMs)), cpu: stat(okS.map((r) => r.cpuMs)), mcpu: stat(okS.map((r) => r.machineCpuMs)), rss: stat(okS.map((r) => r.rssMb)) };
+    const s = {
+      wall: stat(okS.map((r) => r.wallMs)),
+      cpu: stat(okS.map((r) => r.cpuMs)),
+      mcpu: stat(okS.map((r) => r.machineCpuMs)),
+      rss: stat(okS.map((r) => r.rssMb)),
+    };
     const okL = c.limit.filter((r) => r.ok);
     const l = { wall: stat(okL.map((r) => r.wallMs)), cpu: stat(okL.map((r) => r.cpuMs)), mcpu: stat(okL.map((r) => r.machineCpuMs)) };
     const okC = c.cap.filter((r) => r.ok);
@@ -770,16 +919,24 @@ function report(results) {
     const fails = c.ship.length - okS.length;
     const okA = (c.alt ?? []).filter((r) => r.ok);
     const a = { wall: stat(okA.map((r) => r.wallMs)), cpu: stat(okA.map((r) => r.cpuMs)), rss: stat(okA.map((r) => r.rssMb)) };
-    const altCells = withAlt ? ` ${fmtS(a.wall)}${okA.length < c.alt.length ? ` (${c.alt.length - okA.length} failed)` : ''} | ${fmtS(a.cpu)} | ${fmtMb(a.rss)} | ${ratio(a.wall, s.wall)} |` : '';
-    const capCells = c.cap.length ? ` ${fmtS(k.wall)}${okC.length < c.cap.length ? ` (${c.cap.length - okC.length} failed)` : ''} | ${fmtS(k.cpu)} | ${ratio(s.wall, k.wall)} |` : withCap ? ' | | |' : '';
-    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtS(s.mcpu)} | ${fmtMb(s.rss)} |${altCells} ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${fmtS(l.mcpu)} | ${ratio(s.wall, l.wall)} |${withAlt ? ` ${ratio(a.wall, l.wall)} |` : ''}${capCells}`);
+    const altCells = withAlt
+      ? ` ${fmtS(a.wall)}${okA.length < c.alt.length ? ` (${c.alt.length - okA.length} failed)` : ''} | ${fmtS(a.cpu)} | ${fmtMb(a.rss)} | ${ratio(a.wall, s.wall)} |`
+      : '';
+    const capCells = c.cap.length
+      ? ` ${fmtS(k.wall)}${okC.length < c.cap.length ? ` (${c.cap.length - okC.length} failed)` : ''} | ${fmtS(k.cpu)} | ${ratio(s.wall, k.wall)} |`
+      : withCap
+        ? ' | | |'
+        : '';
+    L.push(
+      `| ${c.hosts} | ${c.strategy} | ${c.scenario} | ${fmtS(s.wall)}${fails ? ` (${fails} failed)` : ''} | ${fmtS(s.cpu)} | ${fmtS(s.mcpu)} | ${fmtMb(s.rss)} |${altCells} ${fmtS(l.wall)} | ${fmtS(l.cpu)} | ${fmtS(l.mcpu)} | ${ratio(s.wall, l.wall)} |${withAlt ? ` ${ratio(a.wall, l.wall)} |` : ''}${capCells}`,
+    );
   }
   if (results.capistrano.requested && !results.capistrano.ok) L.push('', `Capistrano: not run: ${results.capistrano.why}`);
 
   L.push(...saturationNote(results));
   L.push(...floorReport(results));
 
-  L.push('', '### Where ship\'s time goes (medians, ms)', '');
+  L.push('', "### Where ship's time goes (medians, ms)", '');
   const segNames = ['startup', 'connect+lock', 'prepare', 'publish', 'switch', 'finish', 'exit'];
   for (const c of Object.values(results.cells)) {
     for (const r of [...c.ship, ...(c.alt ?? [])]) {
@@ -788,23 +945,37 @@ function report(results) {
   }
   L.push(`| hosts | strategy | step |${withAlt ? ' build |' : ''} wall | ${segNames.join(' | ')} | connect/host (med, max) | tasks/host (med, max) |`);
   L.push(`|---:|---|---|${withAlt ? '---|' : ''}---:|${segNames.map(() => '---:').join('|')}|---|---|`);
-  for (const c of Object.values(results.cells)) for (const build of withAlt ? ['ship', 'alt'] : ['ship']) {
-    const profs = c[build].filter((r) => r.ok && r.profile).map((r) => r.profile);
-    if (!profs.length) continue;
-    const seg = (n) => ms(median(profs.map((p) => p.segments[n]).filter((x) => x !== undefined)));
-    const conn = `${ms(median(profs.map((p) => p.connectMs?.median)))}, ${ms(median(profs.map((p) => p.connectMs?.max)))}`;
-    const taskNames = [...new Set(profs.flatMap((p) => Object.keys(p.tasks)))];
-    const tasks = taskNames.map((t) => `${t} ${ms(median(profs.map((p) => p.tasks[t]?.median)))}/${ms(median(profs.map((p) => p.tasks[t]?.max)))}`).join(', ');
-    L.push(`| ${c.hosts} | ${c.strategy} | ${c.scenario} |${withAlt ? ` ${build} |` : ''} ${ms(median(c[build].filter((r) => r.ok).map((r) => r.wallMs)))} | ${segNames.map(seg).join(' | ')} | ${conn} | ${tasks} |`);
-  }
+  for (const c of Object.values(results.cells))
+    for (const build of withAlt ? ['ship', 'alt'] : ['ship']) {
+      const profs = c[build].filter((r) => r.ok && r.profile).map((r) => r.profile);
+      if (!profs.length) continue;
+      const seg = (n) => ms(median(profs.map((p) => p.segments[n]).filter((x) => x !== undefined)));
+      const conn = `${ms(median(profs.map((p) => p.connectMs?.median)))}, ${ms(median(profs.map((p) => p.connectMs?.max)))}`;
+      const taskNames = [...new Set(profs.flatMap((p) => Object.keys(p.tasks)))];
+      const tasks = taskNames
+        .map((t) => `${t} ${ms(median(profs.map((p) => p.tasks[t]?.median)))}/${ms(median(profs.map((p) => p.tasks[t]?.max)))}`)
+        .join(', ');
+      L.push(
+        `| ${c.hosts} | ${c.strategy} | ${c.scenario} |${withAlt ? ` ${build} |` : ''} ${ms(median(c[build].filter((r) => r.ok).map((r) => r.wallMs)))} | ${segNames.map(seg).join(' | ')} | ${conn} | ${tasks} |`,
+      );
+    }
 
   L.push('', '### Startup (10 runs each)', '', '| command | wall ms | CPU ms | RSS MB |', '|---|---:|---:|---:|');
   for (const [name, s] of Object.entries(results.startup)) {
-    L.push(`| \`${name}\` | ${ms(s.wall?.median)} (${ms(s.wall?.min)}–${ms(s.wall?.max)}) | ${ms(s.cpu?.median)} | ${s.rss ? Math.round(s.rss.median) : '-'} |`);
+    L.push(
+      `| \`${name}\` | ${ms(s.wall?.median)} (${ms(s.wall?.min)}–${ms(s.wall?.max)}) | ${ms(s.cpu?.median)} | ${s.rss ? Math.round(s.rss.median) : '-'} |`,
+    );
   }
 
   if (results.importMs) {
-    L.push('', 'Importing each dependency alone (ms over `node -e 0`, median of 5): ' + Object.entries(results.importMs).map(([d, t]) => `${d} ${Math.round(t)}`).join(', ') + '.');
+    L.push(
+      '',
+      'Importing each dependency alone (ms over `node -e 0`, median of 5): ' +
+        Object.entries(results.importMs)
+          .map(([d, t]) => `${d} ${Math.round(t)}`)
+          .join(', ') +
+        '.',
+    );
   }
 
   if (results.cpuProfile) {
@@ -817,7 +988,7 @@ function report(results) {
       L.push('', '| top functions (self) | ms |', '|---|---:|', ...p.functions.map((f) => `| \`${f.name}\` | ${f.ms} |`));
     }
   }
-  return L.join('\n') + '\n';
+  return `${L.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,7 +1012,9 @@ async function main() {
   };
   if (WANT_CAP) {
     const why = ensureCapistrano();
-    results.capistrano = why ? { requested: true, ok: false, why } : { requested: true, ok: true, version: spawnSync('cap', ['--version'], { encoding: 'utf8' }).stdout.trim() };
+    results.capistrano = why
+      ? { requested: true, ok: false, why }
+      : { requested: true, ok: true, version: spawnSync('cap', ['--version'], { encoding: 'utf8' }).stdout.trim() };
     log(why ? `Capistrano: ${why}` : `Capistrano: ${results.capistrano.version}`);
   }
   try {

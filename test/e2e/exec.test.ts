@@ -50,9 +50,16 @@ hooks:
     const r = await ship('exec', 'test', '--roles', 'db', '--', 'pwd; echo "token=$DATABASE_URL host=$SHIP_HOST"');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const db = esc(addr(2));
-    expect(r.stdout).toMatch(new RegExp(`^${db}  ok in \\S+\\n  /srv/app/releases/${release}\\n  token=\\[REDACTED\\] host=${db}\\nexec: ok on 1 host\\(s\\) in \\S+\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^${db}  ok in \\S+\\n  /srv/app/releases/${release}\\n  token=\\[REDACTED\\] host=${db}\\nexec: ok on 1 host\\(s\\) in \\S+\\n$`),
+    );
     const json = await ship('--json', 'exec', 'test', '--roles', 'db', '--', 'hostname');
-    const hosts = new Set(json.events().filter((e) => 'host' in e).map((e) => e.host));
+    const hosts = new Set(
+      json
+        .events()
+        .filter((e) => 'host' in e)
+        .map((e) => e.host),
+    );
     expect([...hosts]).toEqual([addr(2)]);
   });
 

@@ -150,8 +150,15 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
     const first = await ship(['deploy', 'test', '--json']);
     expect(first.code, first.stderr).toBe(0);
     const id = release(first);
-    const owner =
-      JSON.stringify({ user: 'mallory', machine: 'elsewhere', pid: 4242, started: '2024-01-02T03:04:05.000Z', reason: 'hands off', command: 'lock', token: 'f0f0f0f0f0f0f0f0f0f0f0f0' }) + '\n';
+    const owner = `${JSON.stringify({
+      user: 'mallory',
+      machine: 'elsewhere',
+      pid: 4242,
+      started: '2024-01-02T03:04:05.000Z',
+      reason: 'hands off',
+      command: 'lock',
+      token: 'f0f0f0f0f0f0f0f0f0f0f0f0',
+    })}\n`;
     await onHost(2, `mkdir -p ${dir(2)}/.ship/lock && cat > ${dir(2)}/.ship/lock/owner.json`, owner);
     expect(readFileSync(at(2, '.ship/lock/owner.json'), 'utf8')).toBe(owner);
     const before = all.map((i) => tree(i, 'releases'));
@@ -253,7 +260,11 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
     for (const i of all) expect(current(i)).toBe(id);
 
     const key = (e: Record<string, unknown>) =>
-      e.event === 'task:start' || e.event === 'task:end' ? `${e.event as string} ${e.task as string}` : e.event === 'lock' ? `lock ${e.ok ? 'ok' : 'refused'}` : (e.event as string);
+      e.event === 'task:start' || e.event === 'task:end'
+        ? `${e.event as string} ${e.task as string}`
+        : e.event === 'lock'
+          ? `lock ${e.ok ? 'ok' : 'refused'}`
+          : (e.event as string);
     const publishAt = events.findIndex((e) => e.event === 'phase' && e.phase === 'publish');
     const startAt = events.indexOf(starts[0]!);
     expect(publishAt).toBeGreaterThan(startAt);
@@ -348,7 +359,12 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 12 hosts', () => {
     const { tasks, tentative } = early(r);
     expect(tentative).toBe(id);
     for (const i of hosts) {
-      expect(tasks(fleet.hosts[i]!.address), fleet.hosts[i]!.address).toEqual(['update 0', 'revision 0', 'link shared 0', ...(builds(i) ? [] : ['prepared 0'])]);
+      expect(tasks(fleet.hosts[i]!.address), fleet.hosts[i]!.address).toEqual([
+        'update 0',
+        'revision 0',
+        'link shared 0',
+        ...(builds(i) ? [] : ['prepared 0']),
+      ]);
     }
     for (const i of hosts) {
       const h = fleet.hosts[i]!;

@@ -32,9 +32,7 @@ describe.skipIf(skipWithout('fleet'))('fleet deploys over SSH', () => {
   });
 
   const config = (extra = '', stageExtra = '') => {
-    const hosts = fleet.hosts
-      .map((h, i) => `      - { host: ${h.address}, port: ${h.port}, roles: [${i === 2 ? 'db' : 'web, app'}] }`)
-      .join('\n');
+    const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}, port: ${h.port}, roles: [${i === 2 ? 'db' : 'web, app'}] }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
       `app: demo
@@ -84,7 +82,14 @@ ${hosts}
       expect(history(i)).toMatchObject([{ action: 'deploy', release: id, revision: repo.head(), result: 'deployed' }]);
       expect(existsSync(at(i, '.ship/lock'))).toBe(false);
     }
-    expect(new Set(r.events().filter((e) => e.event === 'host:connect').map((e) => e.host))).toEqual(new Set(fleet.hosts.map((h) => h.address)));
+    expect(
+      new Set(
+        r
+          .events()
+          .filter((e) => e.event === 'host:connect')
+          .map((e) => e.host),
+      ),
+    ).toEqual(new Set(fleet.hosts.map((h) => h.address)));
   });
 
   it('second deploy, rollback of all hosts, --to ID, and keep_releases pruning', async () => {
@@ -220,7 +225,10 @@ ${hosts}
   it('honours ~/.ssh/config aliases (HostName, User, IdentityFile) and reaches a host through ssh.jump', async () => {
     const [a, b] = fleet.hosts;
     mkdirSync(join(fleet.home, '.ssh'), { recursive: true });
-    writeFileSync(join(fleet.home, '.ssh', 'config'), `Host app-*\n  User ${fleet.user}\n  IdentityFile ${fleet.identityFile}\nHost app-one\n  HostName ${a!.address}\n`);
+    writeFileSync(
+      join(fleet.home, '.ssh', 'config'),
+      `Host app-*\n  User ${fleet.user}\n  IdentityFile ${fleet.identityFile}\nHost app-one\n  HostName ${a!.address}\n`,
+    );
     writeFileSync(
       join(work, 'deploy.yaml'),
       `app: demo

@@ -34,7 +34,10 @@ describe.skipIf(skipWithout('fleet'))('e2e fleet harness', () => {
     }
     // The fingerprints the harness reports are the ones ssh-keygen computes.
     const keygen = spawnSync('ssh-keygen', ['-lf', f().knownHostsFile], { encoding: 'utf8' });
-    const listed = keygen.stdout.trim().split('\n').map((l) => l.split(' ')[1]);
+    const listed = keygen.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[1]);
     expect(listed).toEqual(f().hostKeyFingerprints);
     expect(new Set(f().hostKeyFingerprints).size).toBe(3);
   });

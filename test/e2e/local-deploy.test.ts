@@ -82,7 +82,9 @@ stages:
     expect(readFileSync(join(deployTo(), 'current', 'REVISION'), 'utf8').trim()).toBe(repo.head());
     const h = await get('/health');
     expect(h).toEqual({ status: 200, body: `ok ${first} ${repo.head()}\n` });
-    const history = readFileSync(join(deployTo(), '.ship', 'history.jsonl'), 'utf8').trim().split('\n');
+    const history = readFileSync(join(deployTo(), '.ship', 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(history[0]!)).toMatchObject({ action: 'deploy', release: first, result: 'deployed', revision: repo.head() });
   });
 
@@ -132,7 +134,7 @@ stages:
     const r = await ship('deploy', 'local', '--json');
     expect(r.code).toBe(3);
     const end = r.events().at(-1)!;
-    expect(end, JSON.stringify(end)).toMatchObject({ event: "deploy:end", ok: false, exitCode: 3, current: { localhost: first } });
+    expect(end, JSON.stringify(end)).toMatchObject({ event: 'deploy:end', ok: false, exitCode: 3, current: { localhost: first } });
     const failed = r.events().find((e) => e.event === 'deploy:start')!.release as string;
     expect(current()).toBe(first);
     expect(existsSync(join(deployTo(), 'releases', failed, '.ship-failed'))).toBe(true);
@@ -165,7 +167,10 @@ describe('bad input', () => {
   });
 
   it('lists the known stages for an unknown one (exit 2)', async () => {
-    writeFileSync(join(work, 'deploy.yaml'), 'app: demo\nrepo: .\ndeploy_to: /srv/demo\nstages:\n  production:\n    hosts: [web1]\n  staging:\n    hosts: [web2]\n');
+    writeFileSync(
+      join(work, 'deploy.yaml'),
+      'app: demo\nrepo: .\ndeploy_to: /srv/demo\nstages:\n  production:\n    hosts: [web1]\n  staging:\n    hosts: [web2]\n',
+    );
     const r = await ship('deploy', 'prod');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown stage "prod"/);

@@ -64,7 +64,11 @@ stages:
     repo.commit({ FAIL: 'yes' });
     const bad = await ship(`${url}/hooks/T000/B000/xyzzy-token`, 'deploy', 'local');
     expect(bad.code).toBe(1);
-    expect(received.at(-1)).toMatchObject({ ok: false, exitCode: 1, text: expect.stringMatching(/^❌ deploy of demo to local .*failed before publish \(nothing changed\)/) });
+    expect(received.at(-1)).toMatchObject({
+      ok: false,
+      exitCode: 1,
+      text: expect.stringMatching(/^❌ deploy of demo to local .*failed before publish \(nothing changed\)/),
+    });
     repo.remove('FAIL');
     const rb = await ship(`${url}/hooks/T000/B000/xyzzy-token`, 'rollback', 'local');
     expect(received.at(-1)).toMatchObject({ action: 'rollback', exitCode: rb.code });

@@ -73,7 +73,9 @@ describe.skipIf(skipWithout('fleet'))('--json: NDJSON on stdout for every comman
     const ok = await json(0, 'deploy', 'test');
     expect(ok.end).toMatchObject({ event: 'deploy:end', ok: true, exitCode: 0, revision: repo.head() });
     expect(Object.keys(ok.end.current as object).sort()).toEqual(fleet.hosts.map((h) => h.address).sort());
-    expect(ok.events.map((e) => e.event)).toEqual(expect.arrayContaining(['host:connect', 'lock', 'deploy:start', 'phase', 'task:start', 'output', 'task:end', 'publish', 'deploy:end']));
+    expect(ok.events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['host:connect', 'lock', 'deploy:start', 'phase', 'task:start', 'output', 'task:end', 'publish', 'deploy:end']),
+    );
     expect(ok.r.stderr).toMatch(/^log: \.ship\/logs\/test-\d{14}\.log$/m);
 
     config({ build: 'echo broken >&2; exit 7' });
@@ -146,7 +148,9 @@ describe.skipIf(skipWithout('fleet'))('--json: NDJSON on stdout for every comman
     for (const h of nowhere) {
       const block = text.stdout.split(/\n(?=\S)/).find((b) => b.startsWith(`${h}\n`));
       expect(block, text.stdout).toBeDefined();
-      expect(block).toMatch(/ {4}swap\n {6}.*ln -s -- \/srv\/app\/releases\/\d{14} \/srv\/app\/\.ship\/next\/current && mv -f -- \/srv\/app\/\.ship\/next\/current \/srv\/app\//);
+      expect(block).toMatch(
+        / {4}swap\n {6}.*ln -s -- \/srv\/app\/releases\/\d{14} \/srv\/app\/\.ship\/next\/current && mv -f -- \/srv\/app\/\.ship\/next\/current \/srv\/app\//,
+      );
       expect(block).toMatch(/ {4}lock\n/);
       expect(block).toMatch(/ {4}unlock\n/);
     }
@@ -156,6 +160,8 @@ describe.skipIf(skipWithout('fleet'))('--json: NDJSON on stdout for every comman
     expect(plan.events.filter((e) => e.event === 'plan' && e.task === 'swap').map((e) => e.host)).toEqual(nowhere);
     expect(plan.end).toMatchObject({ event: 'plan:end', ok: true, exitCode: 0 });
     const rollback = await json(0, 'rollback', 'test', '--dry-run');
-    expect(rollback.events.filter((e) => e.event === 'plan' && e.task === 'swap').every((e) => String(e.command).includes('<previous good release>'))).toBe(true);
+    expect(rollback.events.filter((e) => e.event === 'plan' && e.task === 'swap').every((e) => String(e.command).includes('<previous good release>'))).toBe(
+      true,
+    );
   });
 });

@@ -57,7 +57,10 @@ describe.skipIf(skipWithout('fleet'))('built-in recipes, deployed over SSH', () 
     );
   };
   const deploy = async () => {
-    const r = await runShip(['--config', join(work, 'deploy.yaml'), 'deploy', 'test', '--json'], { cwd: work, env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile } });
+    const r = await runShip(['--config', join(work, 'deploy.yaml'), 'deploy', 'test', '--json'], {
+      cwd: work,
+      env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile },
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     return r.events().at(-1)!.release as string;
   };
@@ -108,7 +111,9 @@ describe.skipIf(skipWithout('fleet'))('built-in recipes, deployed over SSH', () 
     const id = await deploy();
     for (const i of [0, 1, 2]) {
       const release = `${fleet.hosts[i]!.deployTo}/releases/${id}`;
-      const calls = readFileSync(fleet.hosts[i]!.localPath(`${binOnHost(i)}/bundle.log`), 'utf8').trim().split('\n');
+      const calls = readFileSync(fleet.hosts[i]!.localPath(`${binOnHost(i)}/bundle.log`), 'utf8')
+        .trim()
+        .split('\n');
       expect(calls, `host ${i}`).toEqual([
         `${release}||config set --local deployment true`,
         `${release}||config set --local path ${fleet.hosts[i]!.deployTo}/shared/bundle`,

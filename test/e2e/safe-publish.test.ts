@@ -33,7 +33,12 @@ describe.skipIf(skipWithout('fleet'))('safe publishing over SSH', () => {
   beforeEach(async () => {
     // fresh hosts: stop the apps of the previous test, empty /srv/app
     await Promise.all(
-      fleet.hosts.map((h) => fleet.ssh(h.index, `[ -f ${h.deployTo}/shared/app.pid ] && kill $(cat ${h.deployTo}/shared/app.pid) 2>/dev/null; rm -rf ${h.deployTo}/* ${h.deployTo}/.ship; true`)),
+      fleet.hosts.map((h) =>
+        fleet.ssh(
+          h.index,
+          `[ -f ${h.deployTo}/shared/app.pid ] && kill $(cat ${h.deployTo}/shared/app.pid) 2>/dev/null; rm -rf ${h.deployTo}/* ${h.deployTo}/.ship; true`,
+        ),
+      ),
     );
     work = mkdtempSync(join(tmpdir(), 'ship-safe-'));
   });
@@ -83,7 +88,8 @@ ${hosts}
   const { at, current, releases, locked } = hostView(() => fleet);
   const all = [0, 1, 2];
   /** What the app on host i answers, asked from inside that host. */
-  const health = async (i: number) => (await fleet.ssh(i, `curl -s http://127.0.0.1:${basePort + i}/health || wget -qO- http://127.0.0.1:${basePort + i}/health`)).stdout;
+  const health = async (i: number) =>
+    (await fleet.ssh(i, `curl -s http://127.0.0.1:${basePort + i}/health || wget -qO- http://127.0.0.1:${basePort + i}/health`)).stdout;
   const deployOk = async () => {
     const r = await ship('deploy', 'test', '--json');
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -142,7 +148,12 @@ ${hosts}
     repo.commit({ UNHEALTHY: 'yes' });
     const r = await ship('deploy', 'test', '--json');
     expect(r.code).toBe(3);
-    expect(r.events().filter((e) => e.event === 'publish').map((e) => e.host)).toEqual([fleet.hosts[0]!.address]);
+    expect(
+      r
+        .events()
+        .filter((e) => e.event === 'publish')
+        .map((e) => e.host),
+    ).toEqual([fleet.hosts[0]!.address]);
     for (const i of all) expect(current(i)).toBe(one);
     repo.remove('UNHEALTHY');
   });
@@ -153,7 +164,12 @@ ${hosts}
     repo.commit({ FAIL_ON_THIRD: '' });
     const r = await ship('deploy', 'test', '--json');
     expect(r.code).toBe(3);
-    expect(r.events().filter((e) => e.event === 'publish').map((e) => [e.host, e.batch])).toEqual([
+    expect(
+      r
+        .events()
+        .filter((e) => e.event === 'publish')
+        .map((e) => [e.host, e.batch]),
+    ).toEqual([
       [fleet.hosts[0]!.address, 1],
       [fleet.hosts[1]!.address, 1],
       [fleet.hosts[2]!.address, 2],

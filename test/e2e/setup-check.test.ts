@@ -24,7 +24,27 @@ const listen = (server: Server) => new Promise<number>((resolve) => server.liste
 function certificate(dir: string, days: number): { key: string; cert: string; file: string } {
   const key = join(dir, `${days}.key`);
   const file = join(dir, `${days}.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', String(days), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', file], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      file,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(file, 'utf8'), file };
 }
 
@@ -102,7 +122,10 @@ ${hosts}
       env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, NODE_EXTRA_CA_CERTS: join(work, 'ca.pem') },
     });
   const checks = (r: ShipRun) => r.events().filter((e) => e.event === 'check') as { host: string; check: string; status: string; detail: string }[];
-  const failures = (r: ShipRun) => checks(r).filter((c) => c.status === 'fail').map((c) => `${c.host} ${c.check}: ${c.detail}`);
+  const failures = (r: ShipRun) =>
+    checks(r)
+      .filter((c) => c.status === 'fail')
+      .map((c) => `${c.host} ${c.check}: ${c.detail}`);
   const at = (i: number, p: string) => fleet.hosts[i]!.localPath(`${fleet.hosts[i]!.deployTo}/${p}`);
   const addresses = () => fleet.hosts.map((h) => h.address);
 
@@ -157,7 +180,11 @@ ${hosts}
     expect(failures(r)).toEqual([]);
     expect(r.code, r.stderr).toBe(0);
     for (const a of addresses()) {
-      const mine = Object.fromEntries(checks(r).filter((c) => c.host === a).map((c) => [c.check, c]));
+      const mine = Object.fromEntries(
+        checks(r)
+          .filter((c) => c.host === a)
+          .map((c) => [c.check, c]),
+      );
       expect(Object.keys(mine)).toEqual(['ssh', 'host key', 'deploy_to', 'disk', 'programs', 'lock', 'health', 'logrotate']);
       expect(mine.ssh!.detail).toMatch(new RegExp(`^${fleet.user}@${a}:${fleet.hosts[0]!.port}, key auth`));
       expect(mine.programs!.detail).toMatch(/^tar \S+, node \S+, npm \S+$/);
@@ -165,14 +192,18 @@ ${hosts}
     }
     expect(r.events().at(-1)).toMatchObject({ event: 'check:end', ok: true, fail: 0 });
     const human = await ship('check', 'test');
-    expect(human.stdout).toMatch(/^127\.0\.1\.\d+\n  ok    ssh /m);
+    expect(human.stdout).toMatch(/^127\.0\.1\.\d+\n {2}ok {4}ssh /m);
   });
 
   it('a disk floor above the free space fails, with both values', async () => {
     config('check: { disk_min: 100TB }');
     const r = await ship('check', 'test', '--json');
     expect(r.code).toBe(1);
-    expect(failures(r)).toEqual(addresses().map((a) => expect.stringMatching(new RegExp(`^${a.replace(/\./g, '\\.')} disk: [\\d.]+ [KMGT]?B free on .*, below the floor of 100 TB \\(check\\.disk_min\\)$`))));
+    expect(failures(r)).toEqual(
+      addresses().map((a) =>
+        expect.stringMatching(new RegExp(`^${a.replace(/\./g, '\\.')} disk: [\\d.]+ [KMGT]?B free on .*, below the floor of 100 TB \\(check\\.disk_min\\)$`)),
+      ),
+    );
   });
 
   it('a held lock fails, naming who holds it and why', async () => {
@@ -180,7 +211,9 @@ ${hosts}
     expect((await ship('lock', 'test', '--reason', 'db upgrade')).code).toBe(0);
     const r = await ship('check', 'test', '--json');
     expect(r.code).toBe(1);
-    expect(failures(r)).toEqual(addresses().map((a) => expect.stringMatching(new RegExp(`^${a.replace(/\./g, '\\.')} lock: locked for maintenance, held by .* since .*: db upgrade$`))));
+    expect(failures(r)).toEqual(
+      addresses().map((a) => expect.stringMatching(new RegExp(`^${a.replace(/\./g, '\\.')} lock: locked for maintenance, held by .* since .*: db upgrade$`))),
+    );
     expect((await ship('unlock', 'test')).code).toBe(0);
   });
 
@@ -188,7 +221,13 @@ ${hosts}
     config(`check: { urls: ["https://127.0.0.1:${tls[0]!.port}/", "https://127.0.0.1:${tls[1]!.port}/"] }`);
     const r = await ship('check', 'test', '--json');
     expect(r.code).toBe(1);
-    expect(failures(r)).toEqual([expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${tls[0]!.port} tls: https://127\\.0\\.0\\.1:${tls[0]!.port}/: expires in [45] day\\(s\\) \\(\\d{4}-\\d\\d-\\d\\d\\): renew it, under 14 days left$`))]);
+    expect(failures(r)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^127\\.0\\.0\\.1:${tls[0]!.port} tls: https://127\\.0\\.0\\.1:${tls[0]!.port}/: expires in [45] day\\(s\\) \\(\\d{4}-\\d\\d-\\d\\d\\): renew it, under 14 days left$`,
+        ),
+      ),
+    ]);
     expect(checks(r).find((c) => c.host === `127.0.0.1:${tls[1]!.port}`)).toMatchObject({ status: 'pass', detail: expect.stringMatching(/expires in 89 day/) });
   });
 
@@ -204,7 +243,15 @@ ${hosts}
     expect(fresh.code, fresh.stderr).toBe(0);
     // only the db primary runs the backup task, so only it is asked for backups
     expect(checks(fresh).filter((c) => c.check === 'backups')).toEqual([
-      { ts: expect.any(String), event: 'check', stage: 'test', host: fleet.hosts[2]!.address, check: 'backups', status: 'pass', detail: expect.stringMatching(/^newest db-new\.sql is \ds old \(limit 26h\)$/) },
+      {
+        ts: expect.any(String),
+        event: 'check',
+        stage: 'test',
+        host: fleet.hosts[2]!.address,
+        check: 'backups',
+        status: 'pass',
+        detail: expect.stringMatching(/^newest db-new\.sql is \ds old \(limit 26h\)$/),
+      },
     ]);
   });
 
@@ -217,7 +264,10 @@ ${hosts}
     });
     expect(r.code).toBe(1);
     const mine = checks(r).filter((c) => c.host === fleet.hosts[0]!.address);
-    expect(mine.map((c) => [c.check, c.status])).toEqual([['ssh', 'fail'], ['host key', 'fail']]);
+    expect(mine.map((c) => [c.check, c.status])).toEqual([
+      ['ssh', 'fail'],
+      ['host key', 'fail'],
+    ]);
     expect(mine[1]!.detail).toContain(fleet.hostKeyFingerprints[0]!);
   });
 
@@ -226,7 +276,11 @@ ${hosts}
     await fleet.kill(2);
     const r = await ship('check', 'test', '--json');
     expect(r.code).toBe(1);
-    expect(failures(r)).toEqual([expect.stringMatching(new RegExp(`^${fleet.hosts[2]!.address.replace(/\./g, '\\.')} ssh: unreachable: .*\\(the other checks of this host were skipped\\)$`))]);
+    expect(failures(r)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${fleet.hosts[2]!.address.replace(/\./g, '\\.')} ssh: unreachable: .*\\(the other checks of this host were skipped\\)$`),
+      ),
+    ]);
     expect(checks(r).filter((c) => c.host === fleet.hosts[0]!.address && c.status === 'pass').length).toBeGreaterThan(5);
   });
 });

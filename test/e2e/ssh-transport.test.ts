@@ -186,13 +186,7 @@ afterAll(async () => {
 describe.skipIf(noSshd)('commands', () => {
   it('runs a script with exported env; the secret never shows in ps', async () => {
     const secret = `s3cr3t-${process.pid}-${Date.now()}`;
-    const script = [
-      `export SHIP_SECRET='${secret}'`,
-      "export GREETING='hello world'",
-      'echo "$GREETING"',
-      'sleep 1',
-      'echo "len=${#SHIP_SECRET}"',
-    ].join('\n');
+    const script = [`export SHIP_SECRET='${secret}'`, "export GREETING='hello world'", 'echo "$GREETING"', 'sleep 1', 'echo "len=${#SHIP_SECRET}"'].join('\n');
     let started!: () => void;
     const greeted = new Promise<void>((r) => (started = r));
     const run = tr.runScript(script, { onData: (_s, c) => c.toString().includes('hello world') && started() });
@@ -244,7 +238,11 @@ describe.skipIf(noSshd)('commands', () => {
   });
 
   it('settles runWithInput when the command stops reading, and releases the input', async () => {
-    const endless = new Readable({ read() { this.push(Buffer.alloc(64 * 1024)); } });
+    const endless = new Readable({
+      read() {
+        this.push(Buffer.alloc(64 * 1024));
+      },
+    });
     const res = await tr.runWithInput('head -c 10 >/dev/null; exit 4', endless);
     expect(res.exitCode).toBe(4);
     expect(endless.destroyed).toBe(true);
@@ -410,9 +408,7 @@ describe.skipIf(noSshd)('connect failures', () => {
     keygen(locked, 'a passphrase');
     const err = await connectError(target(main.port, { identityFiles: [locked] }));
     expect(err.kind).toBe('key');
-    expect(err.message).toBe(
-      'the key ~/locked is encrypted: load it into ssh-agent (ssh-add) or set ssh.identity to an unencrypted deploy key',
-    );
+    expect(err.message).toBe('the key ~/locked is encrypted: load it into ssh-agent (ssh-add) or set ssh.identity to an unencrypted deploy key');
     // among default keys, an encrypted one is skipped and mentioned if nothing else works
     const stranger = join(tmp, 'stranger');
     const err2 = await connectError(target(main.port, { explicitIdentity: false, identityFiles: [locked, stranger] }));

@@ -33,7 +33,9 @@ describe('deploy protocol (flow, recorded per host)', () => {
       expect(readFileSync(join(h.deployTo, 'releases', r.release, 'built.txt'), 'utf8')).toBe('building 20261122021500\n');
       expect(readlinkSync(join(h.deployTo, 'releases', r.release, 'log'))).toBe(join(h.deployTo, 'shared', 'log'));
       expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);
-      expect(historyOf(h.deployTo)).toMatchObject([{ action: 'deploy', release: r.release, revision: repo.head(), result: 'deployed', user: 'tester', host: h.name }]);
+      expect(historyOf(h.deployTo)).toMatchObject([
+        { action: 'deploy', release: r.release, revision: repo.head(), result: 'deployed', user: 'tester', host: h.name },
+      ]);
     }
     expect(taskTrail(rec.events)).toEqual({
       h1: ['revision', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
@@ -42,7 +44,9 @@ describe('deploy protocol (flow, recorded per host)', () => {
     // one round trip per host per phase: lock+inspect, prepare, migrate (empty: skipped), publish, finish
     expect(rec.scripts.filter((s) => s.host === 'h1')).toHaveLength(4);
     const build = rec.events.find((e) => e.event === 'task:start' && e.task === 'build' && e.host === 'h1');
-    expect(build).toMatchObject({ command: `( set -e; cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500; { echo building 20261122021500 > built.txt; } )` });
+    expect(build).toMatchObject({
+      command: `( set -e; cd -- ${stage.hosts[0]!.deployTo}/releases/20261122021500; { echo building 20261122021500 > built.txt; } )`,
+    });
   });
 
   it('strategy remote: the code rides in each lock script; the leader delivers right after its own lock', async () => {
@@ -107,7 +111,11 @@ describe('deploy protocol (flow, recorded per host)', () => {
     // the first try delivered on h1 and h2 in their lock scripts and took it back; the try that
     // got every lock delivered in the prepare phase, once per host
     const started = base.events.findIndex((e) => e.event === 'deploy:start');
-    const updates = (from: number, to: number) => base.events.slice(from, to).filter((e) => e.event === 'task:start' && e.task === 'update').map((e) => (e as { host: string }).host);
+    const updates = (from: number, to: number) =>
+      base.events
+        .slice(from, to)
+        .filter((e) => e.event === 'task:start' && e.task === 'update')
+        .map((e) => (e as { host: string }).host);
     expect(updates(0, started).sort()).toEqual(['h1', 'h2']);
     expect(updates(started, base.events.length).sort()).toEqual(['h1', 'h2', 'h3']);
     for (const h of stage.hosts) {
@@ -210,7 +218,11 @@ describe('deploy protocol (flow, recorded per host)', () => {
     for (const h of stage.hosts) {
       expect(currentOf(h.deployTo)).toBe(two.release);
       expect(existsSync(join(h.deployTo, 'releases', '20261122021700', '.ship-failed'))).toBe(true);
-      expect(readFileSync(join(h.deployTo, 'shared', 'restarts'), 'utf8').trim().split('\n')).toEqual([
+      expect(
+        readFileSync(join(h.deployTo, 'shared', 'restarts'), 'utf8')
+          .trim()
+          .split('\n'),
+      ).toEqual([
         `restart ${one.release}`,
         `restart ${two.release}`,
         'restart 20261122021700',
@@ -274,7 +286,10 @@ describe('deploy protocol (flow, recorded per host)', () => {
       {
         tasks: {
           backup: task('backup', 'echo backup >> {{shared_path}}/../../ran', { roles: ['db'], once: true }),
-          migrate: task('migrate', 'echo "migrate on $SHIP_HOST; current=$(readlink {{current_path}} || echo none)" >> {{shared_path}}/../../ran', { roles: ['db'], once: true }),
+          migrate: task('migrate', 'echo "migrate on $SHIP_HOST; current=$(readlink {{current_path}} || echo none)" >> {{shared_path}}/../../ran', {
+            roles: ['db'],
+            once: true,
+          }),
         },
       },
       [{}, { roles: ['db'] }, { roles: ['db'] }],
@@ -284,7 +299,19 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(r.migrated).toBe(true);
     const ran = readFileSync(join(stage.configDir, 'ran'), 'utf8').trim().split('\n');
     expect(ran).toEqual(['backup', 'migrate on h2; current=none']);
-    expect(taskTrail(rec.events).h2).toEqual(['revision', 'link shared', 'prepared', 'backups dir', 'backup', 'prune backups', 'migrate', 'swap', 'mark migrated', 'history', 'unlock']);
+    expect(taskTrail(rec.events).h2).toEqual([
+      'revision',
+      'link shared',
+      'prepared',
+      'backups dir',
+      'backup',
+      'prune backups',
+      'migrate',
+      'swap',
+      'mark migrated',
+      'history',
+      'unlock',
+    ]);
   });
 
   it('refuses a locked stage with who holds it (exit 4) and changes nothing', async () => {
@@ -432,7 +459,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(readdirSync(join(stage.hosts[0]!.deployTo, 'shared', 'backups')).sort()).toEqual(ids.slice(2).map((id) => `db-${id}.sql`));
   });
 
-  it('when the way back fails too: exit 5, and every host\'s current is listed', async () => {
+  it("when the way back fails too: exit 5, and every host's current is listed", async () => {
     const repo = fixtureRepo();
     const stage = localStage(repo.dir, 2, {
       health: { command: '[ ! -e {{shared_path}}/sick ]', expect: { status: 200 }, timeoutMs: 200, intervalMs: 100 },
@@ -530,7 +557,9 @@ describe('deploy protocol (flow, recorded per host)', () => {
     writeFileSync(join(stage.hosts[1]!.deployTo, 'current', 'precious'), 'data');
     const err = await deploy(stage, {}, recordingEnv(stage).env, realGit).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeployError);
-    expect((err as DeployError).details).toEqual([expect.stringMatching(/^h2: .*\/current is a real directory, not a symlink: move it away by hand; ship will not delete it$/)]);
+    expect((err as DeployError).details).toEqual([
+      expect.stringMatching(/^h2: .*\/current is a real directory, not a symlink: move it away by hand; ship will not delete it$/),
+    ]);
     expect(readFileSync(join(stage.hosts[1]!.deployTo, 'current', 'precious'), 'utf8')).toBe('data');
     for (const h of stage.hosts) {
       expect(existsSync(join(h.deployTo, '.ship', 'lock'))).toBe(false);

@@ -73,7 +73,7 @@ function show(plan: DryRun, stage: StageConfig, names: Record<string, string>): 
   // as the CLI prints it: the whole text redacted once more
   const text = makeRedactor(stage.secretValues)(describePlan(plan, stage.app, stage.stage, stage.keepReleases, () => stage.env).join('\n'));
   const events = [...plan.steps].flatMap(([host, list]) => list.map((s) => JSON.stringify({ host, ...s })));
-  let out = [text, '', '--- events', ...events, '--- warnings', ...plan.warnings].join('\n') + '\n';
+  let out = `${[text, '', '--- events', ...events, '--- warnings', ...plan.warnings].join('\n')}\n`;
   for (const [value, name] of Object.entries(names)) out = out.split(value).join(name);
   return out.replace(/"token":"[0-9a-f]{24}"/g, '"token":"<token>"').replace(/\\"token\\":\\"[0-9a-f]{24}\\"/g, '\\"token\\":\\"<token>\\"');
 }
@@ -106,6 +106,6 @@ describe('--dry-run plan, held against a file', () => {
     const o = { clock: fakeClock(), operator, redact: makeRedactor(stage.secretValues), resolveRevision };
     const back = await dryRunRollback(stage, {}, o);
     const to = await dryRunRollback(stage, { to: '20261101000000' }, o);
-    await expect(show(back, stage, names()) + '\n=== --to\n' + show(to, stage, names())).toMatchFileSnapshot('golden/dry-run-rollback.txt');
+    await expect(`${show(back, stage, names())}\n=== --to\n${show(to, stage, names())}`).toMatchFileSnapshot('golden/dry-run-rollback.txt');
   });
 });

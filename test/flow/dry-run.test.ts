@@ -39,7 +39,18 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const s = stage(repo.dir);
     const plan = await dryRunDeploy(s, {}, { clock: fakeClock(), operator, redact: makeRedactor(s.secretValues), resolveRevision });
     expect(plan).toMatchObject({ command: 'deploy', release: '20261122021500', revision: repo.head(), hosts: ['h1', 'h2', 'h3'] });
-    const web = ['connect/lock', 'connect/inspect', 'prepare/upload', 'prepare/revision', 'prepare/link shared', 'prepare/build', 'prepare/prepared', 'publish/swap', 'publish/restart', 'publish/health'];
+    const web = [
+      'connect/lock',
+      'connect/inspect',
+      'prepare/upload',
+      'prepare/revision',
+      'prepare/link shared',
+      'prepare/build',
+      'prepare/prepared',
+      'publish/swap',
+      'publish/restart',
+      'publish/health',
+    ];
     expect(tasksOf(plan, 'h1')).toEqual([...web, 'finish/mark migrated', 'finish/history', 'finish/unlock']);
     expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 7), 'prepare/migrate', ...web.slice(7), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
     for (const h of s.hosts) {
@@ -57,7 +68,16 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const repo = fixtureRepo({ withApp: false });
     const s = { ...stage(repo.dir), strategy: 'remote' as const };
     const plan = await dryRunDeploy(s, {}, { clock: fakeClock(), operator, redact: makeRedactor(s.secretValues), resolveRevision });
-    const early = ['connect/lock', 'connect/inspect', 'connect/fresh id', 'connect/update', 'connect/revision', 'connect/link shared', 'prepare/build', 'prepare/prepared'];
+    const early = [
+      'connect/lock',
+      'connect/inspect',
+      'connect/fresh id',
+      'connect/update',
+      'connect/revision',
+      'connect/link shared',
+      'prepare/build',
+      'prepare/prepared',
+    ];
     expect(tasksOf(plan, 'h1').slice(0, 8)).toEqual(early);
     expect(tasksOf(plan, 'h2').slice(0, 8)).toEqual(early);
     expect(commandOf(plan, 'h2', 'fresh id')).toContain('-lt 20261122021500 ] || exit 75');
@@ -76,12 +96,16 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     // history carries times and unlock the run's token; quiet steps (lock, inspect, health
     // commands) and uploads report no task:start in a real run: everything else is the same text
     const comparable = (host: string, steps: { task: string; command: string }[]) =>
-      steps.filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'upload', 'health'].includes(x.task)).map((x) => `${host} ${x.task}: ${x.command}`);
+      steps
+        .filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'upload', 'health'].includes(x.task))
+        .map((x) => `${host} ${x.task}: ${x.command}`);
     for (const h of s.hosts) {
       const planned = comparable(h.name, plan.steps.get(h.name)!).map((l) => l.split('<current release>').join(first.release));
       const ran = comparable(
         h.name,
-        real.events.filter((e): e is Extract<ShipEvent, { event: 'task:start' }> => e.event === 'task:start' && e.host === h.name).map((e) => ({ task: e.task, command: e.command ?? '' })),
+        real.events
+          .filter((e): e is Extract<ShipEvent, { event: 'task:start' }> => e.event === 'task:start' && e.host === h.name)
+          .map((e) => ({ task: e.task, command: e.command ?? '' })),
       );
       expect(planned).toEqual(ran);
     }
@@ -94,7 +118,16 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const plan = await dryRunRollback(s, {}, env);
     expect(plan.target).toBe('<previous good release>');
     for (const h of s.hosts) {
-      expect(tasksOf(plan, h.name)).toEqual(['connect/lock', 'connect/inspect', 'rollback/swap', 'rollback/restart', 'rollback/health', 'rollback/mark failed', 'rollback/history', 'rollback/unlock']);
+      expect(tasksOf(plan, h.name)).toEqual([
+        'connect/lock',
+        'connect/inspect',
+        'rollback/swap',
+        'rollback/restart',
+        'rollback/health',
+        'rollback/mark failed',
+        'rollback/history',
+        'rollback/unlock',
+      ]);
       expect(commandOf(plan, h.name, 'swap')).toContain(`ln -s -- ${h.deployTo}/releases/<previous good release> `);
       expect(commandOf(plan, h.name, 'mark failed')).toContain(`${h.deployTo}/releases/<current release>/.ship-failed`);
     }

@@ -15,7 +15,7 @@ export interface ShipRun {
 /** Runs the built `ship` as a user would, with a clean environment of our choosing. */
 export function runShip(
   args: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; onSpawn?: (pid: number) => void } ,
+  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; onSpawn?: (pid: number) => void },
 ): Promise<ShipRun> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', CI: 'true', LANG: 'C.UTF-8' };

@@ -133,19 +133,21 @@ const ROOT_LACK: Lack = {
 
 /** What this machine lacks for `caps`, each lack once. */
 export function lacksFor(caps: readonly Capability[], m: MachineFacts): Lack[] {
-  const all = caps.flatMap((cap): Lack[] => {
-    switch (cap) {
-      case 'sshd':
-        return sshdLacks(m);
-      case 'fleet':
-        return fleetLacks(m);
-      case 'isolation':
-        return [...fleetLacks(m), ...(m.root ? [] : [ROOT_LACK])];
-      case 'terminal':
-        return m.tmux ? [] : [{ what: m.overrides.tmux !== undefined ? `tmux: SHIP_TEST_TMUX=${m.overrides.tmux} does not exist` : 'tmux', package: 'tmux' }];
-    }
-  });
+  const all = caps.flatMap((cap) => lacksOf(cap, m));
   return all.filter((l, i) => all.findIndex((o) => o.what === l.what) === i);
+}
+
+function lacksOf(cap: Capability, m: MachineFacts): Lack[] {
+  switch (cap) {
+    case 'sshd':
+      return sshdLacks(m);
+    case 'fleet':
+      return fleetLacks(m);
+    case 'isolation':
+      return [...fleetLacks(m), ...(m.root ? [] : [ROOT_LACK])];
+    case 'terminal':
+      return m.tmux ? [] : [{ what: m.overrides.tmux !== undefined ? `tmux: SHIP_TEST_TMUX=${m.overrides.tmux} does not exist` : 'tmux', package: 'tmux' }];
+  }
 }
 
 /** The commands that get what is lacking: one apt-get line for every package, then the advice. */
@@ -157,12 +159,7 @@ export function fixesFor(lacks: readonly Lack[], root: boolean): string[] {
 
 /** The lacks and their fixes as the lines of a message. */
 export function describeLacks(lacks: readonly Lack[], root: boolean): string[] {
-  return [
-    'This machine lacks what they need:',
-    ...lacks.map((l) => `  - ${l.what}`),
-    'To run them:',
-    ...fixesFor(lacks, root).map((f) => `  ${f}`),
-  ];
+  return ['This machine lacks what they need:', ...lacks.map((l) => `  - ${l.what}`), 'To run them:', ...fixesFor(lacks, root).map((f) => `  ${f}`)];
 }
 
 /** This machine, looked at once per process. */

@@ -130,6 +130,10 @@ export const realGit: GitOps = {
 /** (host, task) pairs in the order tasks started, per host. */
 export function taskTrail(events: ShipEvent[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const e of events) if (e.event === 'task:start') (out[e.host] ??= []).push(e.task);
+  for (const e of events) {
+    if (e.event !== 'task:start') continue;
+    out[e.host] ??= [];
+    out[e.host]!.push(e.task);
+  }
   return out;
 }

@@ -24,12 +24,18 @@ describe('disk', () => {
 `;
   test('df -Pk: the available column, in bytes, and the mount point (spaces allowed)', () => {
     expect(parseDf(df)).toEqual({ availableBytes: 83477204 * 1024, mount: '/' });
-    expect(parseDf('Filesystem 1024-blocks Used Available Capacity Mounted on\nmy fs 100 50 50 50% /mnt/my disk\n')).toEqual({ availableBytes: 51200, mount: '/mnt/my disk' });
+    expect(parseDf('Filesystem 1024-blocks Used Available Capacity Mounted on\nmy fs 100 50 50 50% /mnt/my disk\n')).toEqual({
+      availableBytes: 51200,
+      mount: '/mnt/my disk',
+    });
     expect(parseDf('df: /nope: No such file or directory\n')).toBeUndefined();
   });
 
   test('below the floor fails with both values; above passes with the measured value', () => {
-    expect(judgeDisk(parseDf(df), 100 * 1024 ** 4, '/srv/app')).toEqual({ status: 'fail', detail: '79.6 GB free on /, below the floor of 100 TB (check.disk_min)' });
+    expect(judgeDisk(parseDf(df), 100 * 1024 ** 4, '/srv/app')).toEqual({
+      status: 'fail',
+      detail: '79.6 GB free on /, below the floor of 100 TB (check.disk_min)',
+    });
     expect(judgeDisk(parseDf(df), 1024 ** 3, '/srv/app')).toEqual({ status: 'pass', detail: '79.6 GB free on / (floor 1.0 GB)' });
     expect(judgeDisk(undefined, 1, '/srv/app').status).toBe('fail');
     expect(humanBytes(512)).toBe('512 B');
@@ -48,13 +54,17 @@ describe('certificates', () => {
     expect(judgeCertificate(cert(-3), NOW).detail).toMatch(/^expired 3 day\(s\) ago/);
   });
   test('an untrusted certificate fails even with years left, and says why', () => {
-    expect(judgeCertificate(cert(400, 'DEPTH_ZERO_SELF_SIGNED_CERT'), NOW)).toEqual({ status: 'fail', detail: 'not trusted from here: DEPTH_ZERO_SELF_SIGNED_CERT; expires in 400 day(s) (2027-12-27)' });
+    expect(judgeCertificate(cert(400, 'DEPTH_ZERO_SELF_SIGNED_CERT'), NOW)).toEqual({
+      status: 'fail',
+      detail: 'not trusted from here: DEPTH_ZERO_SELF_SIGNED_CERT; expires in 400 day(s) (2027-12-27)',
+    });
   });
 });
 
 describe('locks', () => {
   const ctx = { now: NOW, machine: 'laptop', alive: (pid: number) => pid === 42, stage: 'production' };
-  const owner = (o: object) => JSON.stringify({ user: 'alice', machine: 'laptop', pid: 42, started: '2026-11-22T11:00:00Z', command: 'deploy', token: 't', ...o });
+  const owner = (o: object) =>
+    JSON.stringify({ user: 'alice', machine: 'laptop', pid: 42, started: '2026-11-22T11:00:00Z', command: 'deploy', token: 't', ...o });
   test('no lock passes; any lock fails naming who and since when', () => {
     expect(judgeLock('', ctx)).toEqual({ status: 'pass', detail: 'not locked' });
     expect(judgeLock(owner({}), ctx)).toEqual({
@@ -74,19 +84,28 @@ describe('locks', () => {
 
 describe('backups, programs, deploy_to, logrotate', () => {
   const hostNow = NOW.getTime() / 1000;
-  test('the newest backup is judged by its age on the host\'s clock against backup_max_age', () => {
+  test("the newest backup is judged by its age on the host's clock against backup_max_age", () => {
     const limit = 26 * 3600_000;
-    expect(judgeBackup({ hostNow, newest: { name: 'db-1.sql.gz', mtime: hostNow - 3 * 3600 } }, limit, '/srv/app/shared/backups')).toEqual({ status: 'pass', detail: 'newest db-1.sql.gz is 3h0m old (limit 26h)' });
+    expect(judgeBackup({ hostNow, newest: { name: 'db-1.sql.gz', mtime: hostNow - 3 * 3600 } }, limit, '/srv/app/shared/backups')).toEqual({
+      status: 'pass',
+      detail: 'newest db-1.sql.gz is 3h0m old (limit 26h)',
+    });
     expect(judgeBackup({ hostNow, newest: { name: 'old.sql.gz', mtime: hostNow - 2 * 86400 } }, limit, 'b').status).toBe('fail');
     expect(judgeBackup({ hostNow }, limit, '/srv/app/shared/backups')).toEqual({ status: 'fail', detail: 'no backup in /srv/app/shared/backups' });
   });
   test('programs: every missing one is named', () => {
     expect(judgePrograms({ git: '/usr/bin/git', tar: '/bin/tar' }, ['git', 'tar'])).toEqual({ status: 'pass', detail: 'git /usr/bin/git, tar /bin/tar' });
-    expect(judgePrograms({ git: '/usr/bin/git' }, ['git', 'tar', 'bundle'])).toEqual({ status: 'fail', detail: 'missing: tar, bundle; found git /usr/bin/git' });
+    expect(judgePrograms({ git: '/usr/bin/git' }, ['git', 'tar', 'bundle'])).toEqual({
+      status: 'fail',
+      detail: 'missing: tar, bundle; found git /usr/bin/git',
+    });
   });
   test('deploy_to: missing but creatable warns; not writable fails', () => {
     expect(judgeWritable({ exists: true, writable: true, nearest: '/srv/app' }, '/srv/app', 'deploy').status).toBe('pass');
-    expect(judgeWritable({ exists: true, writable: false, nearest: '/srv/app' }, '/srv/app', 'deploy')).toEqual({ status: 'fail', detail: '/srv/app is not writable by deploy' });
+    expect(judgeWritable({ exists: true, writable: false, nearest: '/srv/app' }, '/srv/app', 'deploy')).toEqual({
+      status: 'fail',
+      detail: '/srv/app is not writable by deploy',
+    });
     expect(judgeWritable({ exists: false, writable: true, nearest: '/srv' }, '/srv/app', 'deploy').status).toBe('warn');
     expect(judgeWritable({ exists: false, writable: false, nearest: '/' }, '/srv/app', 'deploy').status).toBe('fail');
   });
@@ -97,7 +116,10 @@ describe('backups, programs, deploy_to, logrotate', () => {
     const facts = { ...none, program: '/usr/sbin/logrotate' };
     expect(judgeLogrotate(facts, where)).toEqual({ status: 'fail', detail: 'no logrotate rule covers /srv/app/shared/log: run ship setup' });
     expect(judgeLogrotate({ ...facts, systemRule: true }, where).status).toBe('pass');
-    expect(judgeLogrotate({ ...facts, mentions: ['/etc/logrotate.d/myapp'] }, where)).toEqual({ status: 'pass', detail: '/etc/logrotate.d/myapp mention /srv/app/shared/log' });
+    expect(judgeLogrotate({ ...facts, mentions: ['/etc/logrotate.d/myapp'] }, where)).toEqual({
+      status: 'pass',
+      detail: '/etc/logrotate.d/myapp mention /srv/app/shared/log',
+    });
     expect(judgeLogrotate({ ...facts, userRule: true }, where).status).toBe('warn');
     expect(judgeLogrotate({ ...facts, userRule: true, scheduled: true }, where).status).toBe('pass');
   });

@@ -16,7 +16,15 @@ function jsonOut(secrets: string[]) {
   out.on('data', (c: Buffer) => (text += c.toString()));
   const list = jsonWriter({ stage: 'production', out, redact: makeRedactor(secrets), now: () => new Date('2026-01-02T03:04:05Z') });
   const rt = { json: true, list, say: (s: string) => out.write(`${s}\n`) };
-  return { rt, text: () => text, events: () => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    rt,
+    text: () => text,
+    events: () =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 const listing = (): HostListing => ({
@@ -70,7 +78,9 @@ describe('releases and history under --json', () => {
     const o = jsonOut([SECRET]);
     showHistory([entry()], o.rt);
     expect(o.text()).not.toContain(SECRET);
-    expect(o.events()).toEqual([expect.objectContaining({ event: 'history', stage: 'production', branch: 'feature/[REDACTED]', user: 'ann', result: 'deployed' })]);
+    expect(o.events()).toEqual([
+      expect.objectContaining({ event: 'history', stage: 'production', branch: 'feature/[REDACTED]', user: 'ann', result: 'deployed' }),
+    ]);
   });
 
   it('a secret that looks like a number or a keyword hides only in strings: every line stays JSON', () => {

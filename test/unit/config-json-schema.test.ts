@@ -7,8 +7,7 @@ describe('templates/deploy.schema.json', () => {
     const committed = await readFile(JSON_SCHEMA_PATH, 'utf8').catch(() => '(missing)');
     expect(
       committed,
-      'templates/deploy.schema.json is out of date with src/config/schema.ts: regenerate it with\n' +
-        '  npm run build && node dist/config/write-schema.js',
+      'templates/deploy.schema.json is out of date with src/config/schema.ts: regenerate it with\n' + '  npm run build && node dist/config/write-schema.js',
     ).toBe(renderJsonSchema());
   });
 

@@ -101,9 +101,7 @@ describe('the shipped files', () => {
     const result = await loadConfig({ path: 'deploy.example.yaml', cwd: ROOT, env: {} });
     if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
     const local = resolveStage(result.config, 'local', { homedir: '/home/me' });
-    expect(local.ok && local.stage.hosts.map((h) => [h.name, h.local, h.deployTo])).toEqual([
-      ['localhost', true, path.join(ROOT, '.ship/local')],
-    ]);
+    expect(local.ok && local.stage.hosts.map((h) => [h.name, h.local, h.deployTo])).toEqual([['localhost', true, path.join(ROOT, '.ship/local')]]);
     // production reads DATABASE_URL from the environment
     expect(resolveStage(result.config, 'production', { homedir: '/home/me' }).ok).toBe(false);
   });

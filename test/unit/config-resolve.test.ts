@@ -151,9 +151,7 @@ describe('resolveStage', () => {
       'deploy.yaml:4:1 stages: unknown stage "prod" (known stages: local, production; did you mean "production"?)',
     ]);
     expect(resolveProblems(text, 'qa')).toEqual(['deploy.yaml:4:1 stages: unknown stage "qa" (known stages: local, production)']);
-    expect(resolveProblems(text, 'constructor')).toEqual([
-      'deploy.yaml:4:1 stages: unknown stage "constructor" (known stages: local, production)',
-    ]);
+    expect(resolveProblems(text, 'constructor')).toEqual(['deploy.yaml:4:1 stages: unknown stage "constructor" (known stages: local, production)']);
   });
 });
 
@@ -302,7 +300,9 @@ describe('primary', () => {
 
   test('one declared primary per role is kept for each role', () => {
     expect(
-      primaries('      - { host: web1, roles: [web] }\n      - { host: web2, roles: [web], primary: true }\n      - { host: db1, roles: [db], primary: true }\n'),
+      primaries(
+        '      - { host: web1, roles: [web] }\n      - { host: web2, roles: [web], primary: true }\n      - { host: db1, roles: [db], primary: true }\n',
+      ),
     ).toEqual(['web2', 'db1']);
   });
 

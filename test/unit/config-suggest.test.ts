@@ -39,9 +39,7 @@ describe('closest', () => {
   test('didYouMean and knownAndClosest wording', () => {
     expect(didYouMean('usr', ['user', 'port'])).toBe(' (did you mean "user"?)');
     expect(didYouMean('xyz', ['user', 'port'])).toBe('');
-    expect(knownAndClosest('prod', ['production', 'local'], 'known stages')).toBe(
-      ' (known stages: local, production; did you mean "production"?)',
-    );
+    expect(knownAndClosest('prod', ['production', 'local'], 'known stages')).toBe(' (known stages: local, production; did you mean "production"?)');
     expect(knownAndClosest('qa', ['production', 'local'], 'known stages')).toBe(' (known stages: local, production)');
     expect(knownAndClosest('qa', [], 'known stages')).toBe('');
   });

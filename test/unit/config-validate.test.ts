@@ -93,9 +93,7 @@ describe('validation reports every problem at once, each with file:line:col and 
       'deploy.yaml:1:1: missing required key "repo"',
       'deploy.yaml:1:1: missing required key "stages"',
     ]);
-    expect(problems(config('', 'production:\n    branch: main'))).toEqual([
-      'deploy.yaml:6:5 stages.production: missing required key "hosts"',
-    ]);
+    expect(problems(config('', 'production:\n    branch: main'))).toEqual(['deploy.yaml:6:5 stages.production: missing required key "hosts"']);
     expect(problems(config('', 'production:\n    hosts:\n      - roles: [web]'))).toEqual([
       'deploy.yaml:7:9 stages.production.hosts.0: missing required key "host"',
     ]);
@@ -114,12 +112,8 @@ describe('validation reports every problem at once, each with file:line:col and 
   });
 
   test('stages: at least one, with sane names, and hosts: at least one', () => {
-    expect(problems('app: demo\nrepo: r\ndeploy_to: /srv\nstages: {}\n')).toEqual([
-      'deploy.yaml:4:9 stages: expected at least 1 entry, got an empty map',
-    ]);
-    expect(problems('app: demo\nrepo: r\ndeploy_to: /srv\nstages:\n')).toEqual([
-      'deploy.yaml:4:8 stages: expected a map, got nothing',
-    ]);
+    expect(problems('app: demo\nrepo: r\ndeploy_to: /srv\nstages: {}\n')).toEqual(['deploy.yaml:4:9 stages: expected at least 1 entry, got an empty map']);
+    expect(problems('app: demo\nrepo: r\ndeploy_to: /srv\nstages:\n')).toEqual(['deploy.yaml:4:8 stages: expected a map, got nothing']);
     expect(problems(config('', 'prod/eu:\n    hosts: []'))).toEqual([
       'deploy.yaml:5:3 stages.prod/eu: expected a stage name (letters, digits, ".", "_" and "-"), got "prod/eu"',
       'deploy.yaml:6:12 stages.prod/eu.hosts: expected at least 1 entry, got an empty list',
@@ -130,12 +124,7 @@ describe('validation reports every problem at once, each with file:line:col and 
 describe('keys', () => {
   test('unknown keys everywhere, with did-you-mean or a hint where the key belongs', () => {
     expect(
-      problems(
-        config(
-          'ssh:\n  usr: deploy\nhosts: [web1]\nstratgey: upload',
-          'production:\n    stages: {}\n    hosts:\n      - { host: web1, role: [web] }',
-        ),
-      ),
+      problems(config('ssh:\n  usr: deploy\nhosts: [web1]\nstratgey: upload', 'production:\n    stages: {}\n    hosts:\n      - { host: web1, role: [web] }')),
     ).toEqual([
       'deploy.yaml:5:3 ssh.usr: unknown key "usr" (did you mean "user"?)',
       'deploy.yaml:6:1 hosts: unknown key "hosts" (hosts are listed per stage, under stages.<name>.hosts)',
@@ -175,9 +164,7 @@ describe('keys', () => {
   });
 
   test('problems inside an anchor are reported where they are written', () => {
-    expect(problems(config('x-ssh: &ssh { usr: deploy }\nssh: *ssh'))).toEqual([
-      'deploy.yaml:4:15 ssh.usr: unknown key "usr" (did you mean "user"?)',
-    ]);
+    expect(problems(config('x-ssh: &ssh { usr: deploy }\nssh: *ssh'))).toEqual(['deploy.yaml:4:15 ssh.usr: unknown key "usr" (did you mean "user"?)']);
   });
 
   test('an alias inside the node it names is refused, not followed forever', () => {
@@ -210,7 +197,10 @@ describe('values', () => {
     ['rollout: { batch: 0 }', 'deploy.yaml:4:19 rollout.batch: expected an integer ≥ 1, got 0'],
     ['env: { A: [1] }', 'deploy.yaml:4:11 env.A: expected a string, number or boolean, got a list'],
     ['env: { A: }', 'deploy.yaml:4:11 env.A: expected a string, number or boolean, got nothing (write "" for an empty value)'],
-    ['vars: { port-number: 3 }', 'deploy.yaml:4:9 vars.port-number: expected a template name (letters, digits and "_", not starting with a digit), got "port-number"'],
+    [
+      'vars: { port-number: 3 }',
+      'deploy.yaml:4:9 vars.port-number: expected a template name (letters, digits and "_", not starting with a digit), got "port-number"',
+    ],
     ['vars: { release: x }', 'deploy.yaml:4:9 vars.release: {{release}} is filled in by ship itself: choose another name'],
     ['secrets: DB', 'deploy.yaml:4:10 secrets: expected a list of strings, got "DB"'],
     ['tasks: { build: 42 }', 'deploy.yaml:4:17 tasks.build: expected a string, a list of strings or a map, got 42 (quote it: "42")'],
@@ -218,7 +208,10 @@ describe('values', () => {
     ['tasks: { build: { roles: [web] } }', 'deploy.yaml:4:17 tasks.build: missing required key "run"'],
     ['tasks: { build: { run: [a, 1] } }', 'deploy.yaml:4:28 tasks.build.run.1: expected a string, got 1 (quote it: "1")'],
     ['tasks: { build: { run: x, once: yes } }', 'deploy.yaml:4:33 tasks.build.once: expected true or false, got "yes"'],
-    ['tasks: { "deploy assets": x }', 'deploy.yaml:4:10 tasks.deploy assets: expected a task name (letters, digits, ".", "_", ":" and "-"), got "deploy assets"'],
+    [
+      'tasks: { "deploy assets": x }',
+      'deploy.yaml:4:10 tasks.deploy assets: expected a task name (letters, digits, ".", "_", ":" and "-"), got "deploy assets"',
+    ],
     ['hooks: { after: [x] }', 'deploy.yaml:4:10 hooks.after: expected "before:<task>" or "after:<task>", got "after"'],
     ['hooks: { "after:build": x }', 'deploy.yaml:4:25 hooks.after:build: expected a list, got "x"'],
   ])('%s', (line, problem) => {
@@ -247,11 +240,9 @@ describe('values', () => {
 
 describe('hosts', () => {
   test('the same host twice in a stage is refused; in two stages it is fine', () => {
-    expect(
-      problems(
-        config('', 'a:\n    hosts: [web1, { host: web2 }, { host: web1, roles: [db] }]\n  b:\n    hosts: [web1, web2]'),
-      ),
-    ).toEqual(['deploy.yaml:6:43 stages.a.hosts.2.host: duplicate host "web1" (first at line 6)']);
+    expect(problems(config('', 'a:\n    hosts: [web1, { host: web2 }, { host: web1, roles: [db] }]\n  b:\n    hosts: [web1, web2]'))).toEqual([
+      'deploy.yaml:6:43 stages.a.hosts.2.host: duplicate host "web1" (first at line 6)',
+    ]);
   });
 
   test('at most one primary per role; primaries of different roles are fine', () => {
@@ -266,8 +257,7 @@ describe('hosts', () => {
   });
 
   test('deploy_to: required from somewhere for every host, absolute on remote hosts', () => {
-    const noTop = (stages: string): string[] =>
-      problems(`app: demo\nrepo: https://example.com/demo.git\nstages:\n  ${stages}\n`);
+    const noTop = (stages: string): string[] => problems(`app: demo\nrepo: https://example.com/demo.git\nstages:\n  ${stages}\n`);
     expect(noTop('production:\n    hosts: [web1, web2]')).toEqual([
       'deploy.yaml:5:5 stages.production: missing required key "deploy_to": set it at the top level, in the stage, or on every host',
     ]);
@@ -277,9 +267,7 @@ describe('hosts', () => {
     expect(noTop('production:\n    deploy_to: /srv/a\n    hosts: [web1, { host: web2, deploy_to: ~/app }]')).toEqual([
       'deploy.yaml:6:44 stages.production.hosts.1.deploy_to: expected an absolute path ("~" is not expanded on remote hosts), got "~/app"',
     ]);
-    expect(noTop('production:\n    deploy_to: /\n    hosts: [web1]')).toEqual([
-      'deploy.yaml:5:16 stages.production.deploy_to: deploy_to cannot be "/"',
-    ]);
+    expect(noTop('production:\n    deploy_to: /\n    hosts: [web1]')).toEqual(['deploy.yaml:5:16 stages.production.deploy_to: deploy_to cannot be "/"']);
     expect(noTop('local:\n    hosts: [{ host: localhost, local: true, deploy_to: ./.ship/local }]')).toEqual([]);
     expect(noTop('local:\n    deploy_to: .ship\n    hosts: [{ host: localhost, local: true }]')).toEqual([]);
   });
@@ -312,12 +300,12 @@ describe('tasks, hooks and roles', () => {
   });
 
   test('a stage may override the recipe: its task names are looked up for that recipe', () => {
-    const recipes = (recipe: string): string[] | undefined =>
-      ({ node: ['npm_install'], rails: ['assets_precompile'] })[recipe];
-    const text = config('recipe: node\nhooks: { "after:build": [npm_install] }', 'production:\n    hosts: [web1]\n  legacy:\n    recipe: rails\n    hosts: [web2]');
-    expect(problems(text, recipes)).toEqual([
-      'deploy.yaml:5:26 hooks.after:build.0: task "npm_install" is not defined in stage "legacy"',
-    ]);
+    const recipes = (recipe: string): string[] | undefined => ({ node: ['npm_install'], rails: ['assets_precompile'] })[recipe];
+    const text = config(
+      'recipe: node\nhooks: { "after:build": [npm_install] }',
+      'production:\n    hosts: [web1]\n  legacy:\n    recipe: rails\n    hosts: [web2]',
+    );
+    expect(problems(text, recipes)).toEqual(['deploy.yaml:5:26 hooks.after:build.0: task "npm_install" is not defined in stage "legacy"']);
     // An unknown recipe is reported by the recipe loader; its names are not guessed at here.
     expect(problems(config('recipe: ./my-recipe.yaml\nhooks: { "after:build": [mine] }'), recipes)).toEqual([]);
   });

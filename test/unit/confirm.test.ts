@@ -8,7 +8,10 @@ const stage = (confirm: boolean) => ({ stage: 'production', confirm }) as StageC
 describe('confirm: true stages', () => {
   it('asks a person at a terminal, and goes on only on yes', async () => {
     const asked: string[] = [];
-    const ask = (answer: string) => async (q: string) => (asked.push(q), answer);
+    const ask = (answer: string) => async (q: string) => {
+      asked.push(q);
+      return answer;
+    };
     await confirmRun(stage(true), 'deploy demo to production (3 hosts)', { interactive: true, ask: ask('y') });
     await confirmRun(stage(true), 'x', { interactive: true, ask: ask('YES') });
     await expect(confirmRun(stage(true), 'x', { interactive: true, ask: ask('') })).rejects.toThrow(DeployError);

@@ -5,16 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { requirementsReport } from '../helpers/requirements-reporter.js';
-import {
-  CAPABILITIES,
-  fixesFor,
-  inspectMachine,
-  isCi,
-  lacksFor,
-  mustSkip,
-  REQUIREMENTS_ERROR,
-  type MachineFacts,
-} from '../helpers/requirements.js';
+import { CAPABILITIES, fixesFor, inspectMachine, isCi, lacksFor, mustSkip, REQUIREMENTS_ERROR, type MachineFacts } from '../helpers/requirements.js';
 
 /** A root Linux machine with everything installed; `over` takes things away. */
 const machine = (over: Partial<MachineFacts> = {}): MachineFacts => ({
@@ -60,9 +51,7 @@ describe('what a machine lacks for the end-to-end suite', () => {
   });
 
   it('root where `unshare -m` fails, or without util-linux', () => {
-    expect(fixesFor(lacksFor(['fleet'], machine({ mountNamespaces: false })), true)).toEqual([
-      'give the container CAP_SYS_ADMIN (docker run --privileged)',
-    ]);
+    expect(fixesFor(lacksFor(['fleet'], machine({ mountNamespaces: false })), true)).toEqual(['give the container CAP_SYS_ADMIN (docker run --privileged)']);
     expect(lacksFor(['fleet'], machine({ unshare: undefined, nsenter: undefined, mountNamespaces: false }))).toEqual([
       { what: 'unshare', package: 'util-linux' },
       { what: 'nsenter', package: 'util-linux' },

@@ -28,7 +28,7 @@ describe('ship init', () => {
     expect(text).toContain(`recipe: ${name}\n`);
   });
 
-  test('the recipe\'s settings are listed, commented out, with the recipe\'s own explanations', () => {
+  test("the recipe's settings are listed, commented out, with the recipe's own explanations", () => {
     const text = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts, recipe: recipe('node'), schemaRef: './s.json' });
     expect(text).toContain('#   npm_flags: --omit=dev     # passed to npm ci\n');
     expect(text).toContain('#   build_script: ""          #');
@@ -49,15 +49,22 @@ describe('ship init', () => {
     expect(detectProject(dir)).toMatchObject({ recipe: 'node', app: 'web-shop' });
     mkdirSync(join(dir, '.git'));
     writeFileSync(join(dir, '.git/HEAD'), 'ref: refs/heads/trunk\n');
-    writeFileSync(join(dir, '.git/config'), '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://github.com/acme/shop.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n');
+    writeFileSync(
+      join(dir, '.git/config'),
+      '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://github.com/acme/shop.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n',
+    );
     expect(detectProject(dir)).toMatchObject({ repo: 'https://github.com/acme/shop.git', branch: 'trunk' });
   });
 
   test('app names and schema references', () => {
     expect(appName('My Shop!')).toBe('my-shop');
     expect(appName('---')).toBe('app');
-    expect(schemaReference('/proj', '/proj/node_modules/ship-deploy/templates/deploy.schema.json')).toBe('./node_modules/ship-deploy/templates/deploy.schema.json');
-    expect(schemaReference('/proj', '/usr/lib/node_modules/ship-deploy/templates/deploy.schema.json')).toBe('/usr/lib/node_modules/ship-deploy/templates/deploy.schema.json');
+    expect(schemaReference('/proj', '/proj/node_modules/ship-deploy/templates/deploy.schema.json')).toBe(
+      './node_modules/ship-deploy/templates/deploy.schema.json',
+    );
+    expect(schemaReference('/proj', '/usr/lib/node_modules/ship-deploy/templates/deploy.schema.json')).toBe(
+      '/usr/lib/node_modules/ship-deploy/templates/deploy.schema.json',
+    );
   });
 });
 
@@ -74,7 +81,14 @@ describe('ship setup: the plan', () => {
   });
   const stage = { app: 'demo', stage: 'production', shared: { dirs: ['log', 'storage'], files: ['.env'] }, vars: {} } as unknown as StageConfig;
   const templates = { logrotate: readTemplate('logrotate.tmpl'), systemd: readTemplate('systemd.service.tmpl') };
-  const user: SetupFacts = { uid: 1000, user: 'deploy', group: 'deploy', sudo: false, systemd: true, programs: { logrotate: '/usr/sbin/logrotate', crontab: '/usr/bin/crontab', systemctl: '/bin/systemctl' } };
+  const user: SetupFacts = {
+    uid: 1000,
+    user: 'deploy',
+    group: 'deploy',
+    sudo: false,
+    systemd: true,
+    programs: { logrotate: '/usr/sbin/logrotate', crontab: '/usr/bin/crontab', systemctl: '/bin/systemctl' },
+  };
   const plan = (facts: SetupFacts, r = 'base', h = host(), s = stage) => planSetup({ stage: s, host: h, recipe: recipe(r), facts, templates });
   const text = (p: ReturnType<typeof plan>, label: string) => render(p.steps.find((s) => s.label === label)!.command);
 
@@ -107,13 +121,17 @@ describe('ship setup: the plan', () => {
     });
   });
 
-  test('without root: directories, empty shared files, a rule in .ship run daily by the user\'s crontab', () => {
+  test("without root: directories, empty shared files, a rule in .ship run daily by the user's crontab", () => {
     const p = plan(user);
     expect(p.steps.map((s) => s.label)).toEqual(['directories', 'shared files', 'logrotate']);
     expect(text(p, 'directories')).toContain('if [ -d /srv/app/shared/storage ]; then');
     expect(text(p, 'shared files')).toContain('if [ -e /srv/app/shared/.env ]; then');
-    expect(text(p, 'logrotate')).toContain('printf %s "$SHIP_SETUP_LOGROTATE" >/srv/app/.ship/logrotate.conf.ship-tmp && mv -f -- /srv/app/.ship/logrotate.conf.ship-tmp /srv/app/.ship/logrotate.conf');
-    expect(text(p, 'logrotate')).toContain("crontab -l 2>/dev/null | grep -qxF -- '17 4 * * * /usr/sbin/logrotate -s /srv/app/.ship/logrotate.state /srv/app/.ship/logrotate.conf'");
+    expect(text(p, 'logrotate')).toContain(
+      'printf %s "$SHIP_SETUP_LOGROTATE" >/srv/app/.ship/logrotate.conf.ship-tmp && mv -f -- /srv/app/.ship/logrotate.conf.ship-tmp /srv/app/.ship/logrotate.conf',
+    );
+    expect(text(p, 'logrotate')).toContain(
+      "crontab -l 2>/dev/null | grep -qxF -- '17 4 * * * /usr/sbin/logrotate -s /srv/app/.ship/logrotate.state /srv/app/.ship/logrotate.conf'",
+    );
     expect(p.env.SHIP_SETUP_LOGROTATE).toContain('/srv/app/shared/log/*.log {\n');
     expect(p.env.SHIP_SETUP_LOGROTATE).toContain('    # no su: this rule runs as the owner of the logs\n');
   });
@@ -129,7 +147,9 @@ describe('ship setup: the plan', () => {
 
   test('without logrotate or crontab: the rule is still written, and the gap is said', () => {
     expect(text(plan({ ...user, programs: {} }), 'logrotate')).toContain("warn 'logrotate is not installed on this host");
-    expect(text(plan({ ...user, programs: { logrotate: '/usr/sbin/logrotate' } }), 'logrotate')).toContain("warn 'crontab is not installed: schedule this daily yourself: /usr/sbin/logrotate -s");
+    expect(text(plan({ ...user, programs: { logrotate: '/usr/sbin/logrotate' } }), 'logrotate')).toContain(
+      "warn 'crontab is not installed: schedule this daily yourself: /usr/sbin/logrotate -s",
+    );
   });
 
   test('node apps get a systemd unit: in /etc with root, else in .ship with the commands to install it', () => {

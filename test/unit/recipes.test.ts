@@ -25,7 +25,15 @@ describe('built-in recipes', () => {
     const { recipe } = load('node');
     expect(recipe!.lineage).toEqual(['node', 'base']);
     expect(recipe!.requires).toEqual(['node', 'npm']);
-    expect(recipe!.vars).toMatchObject({ npm_flags: '--omit=dev', build_script: '', migrate_script: '', restart_with: 'command', service: '', restart_command: '', start_command: 'npm start' });
+    expect(recipe!.vars).toMatchObject({
+      npm_flags: '--omit=dev',
+      build_script: '',
+      migrate_script: '',
+      restart_with: 'command',
+      service: '',
+      restart_command: '',
+      start_command: 'npm start',
+    });
     expect(recipe!.varDocs.npm_flags).toBe('passed to npm ci');
     expect(recipe!.tasks.build!.run[0]).toContain('npm ci --no-audit --no-fund');
     expect(recipe!.tasks.migrate).toMatchObject({ roles: ['db'], once: true, source: 'recipe:node' });
@@ -33,7 +41,7 @@ describe('built-in recipes', () => {
     expect(recipe!.tasks.restart!.run[0]).toContain('pm2 startOrReload');
   });
 
-  test('rails: the framework\'s own commands, migrate once on the primary db host, no JS', () => {
+  test("rails: the framework's own commands, migrate once on the primary db host, no JS", () => {
     const { recipe } = load('rails');
     const build = recipe!.tasks.build!.run.join('\n');
     for (const line of [
@@ -42,7 +50,8 @@ describe('built-in recipes', () => {
       'bundle config set --local without {{bundle_without}}',
       'bundle install',
       'RAILS_ENV={{rails_env}} bundle exec rake assets:precompile',
-    ]) expect(build).toContain(line);
+    ])
+      expect(build).toContain(line);
     expect(recipe!.tasks.migrate).toMatchObject({ run: ['RAILS_ENV={{rails_env}} bundle exec rake db:migrate'], roles: ['db'], once: true });
     expect(recipe!.tasks.restart!.run[0]).toContain('touch) mkdir -p tmp && touch tmp/restart.txt');
     expect(recipe!.vars).toMatchObject({ rails_env: 'production', bundle_without: 'development test', restart_with: 'touch' });
@@ -58,7 +67,7 @@ describe('built-in recipes', () => {
 });
 
 describe('recipe files', () => {
-  test('a child overrides vars and tasks by name, adds requirements, and its hooks follow the parent\'s', () => {
+  test("a child overrides vars and tasks by name, adds requirements, and its hooks follow the parent's", () => {
     const { recipe, problems: found } = load('child.yaml');
     expect(found).toEqual([]);
     expect(recipe!.name).toBe('child.yaml');
@@ -67,7 +76,14 @@ describe('recipe files', () => {
     expect(recipe!.vars.npm_flags).toBe('');
     expect(recipe!.vars.restart_with).toBe('command'); // inherited
     expect(recipe!.varDocs.npm_flags).toBe('dev deps are needed to compile');
-    expect(recipe!.tasks.build).toEqual({ name: 'build', run: ['npm ci', 'make {{compile_target}}'], once: false, local: false, desc: 'npm ci and compile', source: 'recipe:child.yaml' });
+    expect(recipe!.tasks.build).toEqual({
+      name: 'build',
+      run: ['npm ci', 'make {{compile_target}}'],
+      once: false,
+      local: false,
+      desc: 'npm ci and compile',
+      source: 'recipe:child.yaml',
+    });
     expect(recipe!.tasks.migrate!.source).toBe('recipe:node');
     expect(recipe!.tasks.compile).toMatchObject({ roles: ['web'], source: 'recipe:child.yaml' });
     expect(recipe!.hooks['after:build']).toEqual([
@@ -98,7 +114,7 @@ describe('recipe files', () => {
     expect(problems('./nowhere.yaml')).toEqual(['nowhere.yaml: recipe "./nowhere.yaml" not found']);
   });
 
-  test('deploy.yaml gets the recipe\'s tasks, vars and hooks (config hooks run after the recipe\'s)', async () => {
+  test("deploy.yaml gets the recipe's tasks, vars and hooks (config hooks run after the recipe's)", async () => {
     const { stage, recipe } = await loadStageAndRecipe(undefined, undefined, path.join(FIXTURES, 'project'), {});
     expect(stage.stage).toBe('production');
     expect(recipe.name).toBe('../child.yaml'); // a recipe file is named as the user would reach it

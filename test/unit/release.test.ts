@@ -33,7 +33,11 @@ function programsRun(script: string): { code: number; programs: string[]; out: s
   let code = 0;
   let out = '';
   try {
-    out = execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('sh', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     code = (e as { status: number }).status;
   }
@@ -180,7 +184,11 @@ describe('planFleetRollback', () => {
     expect(plan).toEqual({ ok: false, reason: 'release 2 is missing on 1 of 2 host(s); nothing was changed', details: ['b: has 3'] });
   });
   it('reports hosts that differ and still converges them', () => {
-    const plan = planFleetRollback([host('a', '3', [rel('1'), rel('2'), rel('3')]), host('b', '2', [rel('1'), rel('2'), rel('3')]), host('c', '3', [rel('1'), rel('2'), rel('3')])]);
+    const plan = planFleetRollback([
+      host('a', '3', [rel('1'), rel('2'), rel('3')]),
+      host('b', '2', [rel('1'), rel('2'), rel('3')]),
+      host('c', '3', [rel('1'), rel('2'), rel('3')]),
+    ]);
     expect(plan.ok && plan.target).toBe('2');
     expect(plan.ok && plan.differing).toEqual(['b']);
   });
@@ -200,7 +208,10 @@ describe('inspection', () => {
     const root = mkdtempSync(join(tmpdir(), 'ship-inspect-'));
     const p = serverPaths(root);
     for (const id of ['20260101000000', '20260102000000', '20260103000000']) mkdirSync(p.release(id), { recursive: true });
-    execFileSync('sh', ['-c', `echo ${'a'.repeat(40)} > ${p.release('20260101000000')}/REVISION; touch ${p.release('20260102000000')}/.ship-failed ${p.release('20260103000000')}/.ship-preparing ${p.release('20260101000000')}/.ship-migrated`]);
+    execFileSync('sh', [
+      '-c',
+      `echo ${'a'.repeat(40)} > ${p.release('20260101000000')}/REVISION; touch ${p.release('20260102000000')}/.ship-failed ${p.release('20260103000000')}/.ship-preparing ${p.release('20260101000000')}/.ship-migrated`,
+    ]);
     mkdirSync(join(p.releases, 'not-a-release'));
     symlinkSync(p.release('20260101000000'), p.current);
     const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
@@ -220,7 +231,7 @@ describe('inspection', () => {
     for (const id of ids) mkdirSync(p.release(id), { recursive: true });
     writeFileSync(`${p.release(ids[0]!)}/REVISION`, `${'b'.repeat(40)}\n`);
     writeFileSync(`${p.release(ids[1]!)}/REVISION`, 'c'.repeat(64)); // no newline (sha-256)
-    writeFileSync(`${p.release(ids[2]!)}/REVISION`, "not a sha; $(rm -rf /)\n");
+    writeFileSync(`${p.release(ids[2]!)}/REVISION`, 'not a sha; $(rm -rf /)\n');
     symlinkSync(p.release(ids[4]!), p.current);
     const r = programsRun(render(inspectHost(p)));
     expect(r.programs).toEqual(['readlink']);
@@ -236,7 +247,15 @@ describe('inspection', () => {
 });
 
 describe('locks', () => {
-  const owner = (token: string): LockOwner => ({ user: 'alice', machine: 'laptop', pid: 42, started: '2026-11-22T02:00:00.000Z', command: 'deploy', token, reason: "hotfix: it's urgent" });
+  const owner = (token: string): LockOwner => ({
+    user: 'alice',
+    machine: 'laptop',
+    pid: 42,
+    started: '2026-11-22T02:00:00.000Z',
+    command: 'deploy',
+    token,
+    reason: "hotfix: it's urgent",
+  });
   it('lets exactly one run take the lock; the other sees the owner and exits LOCK_HELD', () => {
     const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-lock-')));
     expect(sh(render(acquireLock(p, owner('t1')))).code).toBe(0);

@@ -12,7 +12,9 @@ import { interpolateShell, interpolateText, placeholders, TemplateError } from '
 
 /** What sh really makes of a rendered word: printf each argument on its own line. */
 const echoArgs = (rendered: string): string[] =>
-  execFileSync('sh', ['-c', `for a in ${rendered}; do printf '%s\\0' "$a"; done`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  execFileSync('sh', ['-c', `for a in ${rendered}; do printf '%s\\0' "$a"; done`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
 
 const HOSTILE = [
   "it's",
@@ -108,11 +110,22 @@ describe('sh`...` and shText`...`', () => {
   it('never runs an interpolated value: every payload arrives as data', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ship-sh-'));
     const pwned = join(dir, 'pwned');
-    const payloads = [`$(touch ${pwned})`, `\`touch ${pwned}\``, `; touch ${pwned}`, `' ; touch ${pwned} ; '`, `" ; touch ${pwned} ; "`, `\ntouch ${pwned}\n`, `$(touch ${pwned}) '$(touch ${pwned})'`];
+    const payloads = [
+      `$(touch ${pwned})`,
+      `\`touch ${pwned}\``,
+      `; touch ${pwned}`,
+      `' ; touch ${pwned} ; '`,
+      `" ; touch ${pwned} ; "`,
+      `\ntouch ${pwned}\n`,
+      `$(touch ${pwned}) '$(touch ${pwned})'`,
+    ];
     for (const payload of payloads) {
       // the payload as an argument, in an array, and in the path of a directory the command makes
       const made = join(dir, payload.replace(/\//g, '_'));
-      const out = execFileSync('sh', ['-c', shText`mkdir -- ${made} && printf '%s|' ${payload} ${[payload, payload]} && [ -d ${made} ]`], { encoding: 'utf8', cwd: dir });
+      const out = execFileSync('sh', ['-c', shText`mkdir -- ${made} && printf '%s|' ${payload} ${[payload, payload]} && [ -d ${made} ]`], {
+        encoding: 'utf8',
+        cwd: dir,
+      });
       expect(out).toBe(`${payload}|`.repeat(3));
     }
     expect(existsSync(pwned)).toBe(false);
@@ -125,7 +138,8 @@ describe('readFirstLine and lines', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ship-read-')), "it's $(x) `y`");
     mkdirSync(dir);
     writeFileSync(join(dir, 'f'), 'first line\nsecond\n');
-    const show = (file: string) => execFileSync('sh', ['-c', render(lines(readFirstLine('__v', file), sh`printf '[%s]' "$__v"`))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const show = (file: string) =>
+      execFileSync('sh', ['-c', render(lines(readFirstLine('__v', file), sh`printf '[%s]' "$__v"`))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(show(join(dir, 'f'))).toBe('[first line]');
     expect(show(join(dir, 'missing'))).toBe('[]');
   });
@@ -134,7 +148,9 @@ describe('readFirstLine and lines', () => {
     expect(() => readFirstLine('x; rm -rf /', '/f')).toThrow(/not a shell variable name/);
   });
   it('writes commands one per line', () => {
-    expect(render(lines(cmd('a', 'b c'), sh`if ${testFlag('-e', '/x')}; then d; fi`, and(cmd('e'), cmd('f'))))).toBe(`a 'b c'\nif [ -e /x ]; then d; fi\ne && f`);
+    expect(render(lines(cmd('a', 'b c'), sh`if ${testFlag('-e', '/x')}; then d; fi`, and(cmd('e'), cmd('f'))))).toBe(
+      `a 'b c'\nif [ -e /x ]; then d; fi\ne && f`,
+    );
   });
 });
 
@@ -189,7 +205,10 @@ describe('buildScript', () => {
       code = (e as { status: number }).status;
     }
     expect(code).toBe(7);
-    const markers = out.split('\n').map((l) => parseMarker(l, 'n0nce').marker).filter(Boolean);
+    const markers = out
+      .split('\n')
+      .map((l) => parseMarker(l, 'n0nce').marker)
+      .filter(Boolean);
     expect(markers).toEqual([
       { type: 'start', step: 0 },
       { type: 'end', step: 0, exitCode: 0 },
@@ -205,7 +224,13 @@ describe('buildScript', () => {
     expect(parseMarker('@@ship:other:start:0', 'abc')).toEqual({ text: '@@ship:other:start:0' });
   });
   it('gives commands an empty stdin: a step that reads stdin cannot eat the script', () => {
-    const s = buildScript([{ label: 'read', command: script('cat; echo after') }, { label: 'next', command: cmd('echo', 'still-here') }], { nonce: 'x' });
+    const s = buildScript(
+      [
+        { label: 'read', command: script('cat; echo after') },
+        { label: 'next', command: cmd('echo', 'still-here') },
+      ],
+      { nonce: 'x' },
+    );
     const out = execFileSync('sh', ['-c', 'eval "$(cat)"'], { input: s, encoding: 'utf8' });
     expect(out).toContain('after');
     expect(out).toContain('still-here');

@@ -62,7 +62,7 @@ describe('known_hosts parsing and lookup', () => {
       line('a.example.com,b.example.com,10.0.0.1', ed),
       'garbage-line-without-key',
       'host ssh-ed25519 !!!notbase64',
-      line('c.example.com', rsa) + ' a trailing comment',
+      `${line('c.example.com', rsa)} a trailing comment`,
     ].join('\n');
     const entries = parseKnownHosts(text, '~/.ssh/known_hosts');
     expect(entries).toHaveLength(2);
@@ -83,7 +83,7 @@ describe('known_hosts parsing and lookup', () => {
 
   it('matches entries hashed by ssh-keygen -H', () => {
     const file = join(tmp, 'known_hosts');
-    writeFileSync(file, [line('web1.example.com', ed), line('[127.0.1.2]:2200', ed2)].join('\n') + '\n');
+    writeFileSync(file, `${[line('web1.example.com', ed), line('[127.0.1.2]:2200', ed2)].join('\n')}\n`);
     execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
     const text = readFileSync(file, 'utf8');
     expect(text).not.toContain('web1.example.com');
@@ -135,11 +135,7 @@ describe('known_hosts parsing and lookup', () => {
     if (verdict.status !== 'mismatch') return;
     expect(verdict.known.map((k) => k.keyType)).toEqual(['ssh-ed25519', 'ssh-rsa']);
     expect(knownKeyTypes(entries, 'web1', 22)).toEqual(['ssh-ed25519', 'ssh-rsa']);
-    const msg = mismatchedHostKeyMessage(
-      { hostname: 'web1', port: 22, name: 'web1', knownHostsFile: '~/.ssh/known_hosts' },
-      verdict.known,
-      ed2,
-    );
+    const msg = mismatchedHostKeyMessage({ hostname: 'web1', port: 22, name: 'web1', knownHostsFile: '~/.ssh/known_hosts' }, verdict.known, ed2);
     expect(msg).toContain('HOST KEY MISMATCH for web1:22');
     expect(msg).toContain(`expected one of ssh-ed25519 ${fingerprint(ed)} (~/.ssh/known_hosts:1)`);
     expect(msg).toContain(`got ssh-ed25519 ${fingerprint(ed2)}`);
@@ -214,11 +210,6 @@ describe('host key gate (the policy the handshake asks)', () => {
   });
 
   it('asks first for the key types already known', () => {
-    expect(createHostKeyGate(target('strict'), entries, 'x').preferredAlgorithms).toEqual([
-      'ssh-ed25519',
-      'rsa-sha2-512',
-      'rsa-sha2-256',
-      'ssh-rsa',
-    ]);
+    expect(createHostKeyGate(target('strict'), entries, 'x').preferredAlgorithms).toEqual(['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
   });
 });

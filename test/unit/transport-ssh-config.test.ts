@@ -47,11 +47,7 @@ describe('resolveSshConfig', () => {
 
   it('accumulates IdentityFile in order and expands ~ and tokens', () => {
     const r = resolveSshConfig(CONFIG, 'web1', { homedir: home });
-    expect(r.identityFiles).toEqual([
-      '/home/alice/.ssh/deploy_key',
-      '/home/alice/.ssh/with space',
-      '/home/alice/.ssh/id_all',
-    ]);
+    expect(r.identityFiles).toEqual(['/home/alice/.ssh/deploy_key', '/home/alice/.ssh/with space', '/home/alice/.ssh/id_all']);
   });
 
   it('honours wildcards and negation in Host lines', () => {
@@ -152,12 +148,7 @@ describe('buildSshTarget', () => {
       { name: 'a', hostname: 'a', ...base },
       env({ SHIP_KNOWN_HOSTS: '/ci/known_hosts::~/more_hosts', fileExists: (p) => p === '/etc/ssh/ssh_known_hosts' }),
     );
-    expect(t.knownHostsFiles).toEqual([
-      '/ci/known_hosts',
-      '/home/alice/more_hosts',
-      '/home/alice/.ssh/known_hosts',
-      '/etc/ssh/ssh_known_hosts',
-    ]);
+    expect(t.knownHostsFiles).toEqual(['/ci/known_hosts', '/home/alice/more_hosts', '/home/alice/.ssh/known_hosts', '/etc/ssh/ssh_known_hosts']);
     expect(t.identityFiles).toEqual([]);
   });
 });

@@ -18,18 +18,18 @@ describe('the transport scripts, byte for byte', () => {
 
   it('the HTTP GET fallback', () => {
     expect(httpGetScript("http://127.0.0.1:8080/q?a='$HOME'&b=\"`", 2500)).toBe(
-      "url='http://127.0.0.1:8080/q?a='\\''$HOME'\\''&b=\"`'\nt=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$t.h\"' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o \"$t\" -w '%{http_code}' --max-time 3 -H 'Connection: close' -- \"$url\") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 3 -O \"$t\" -- \"$url\" 2>\"$t.h\"\n  code=$(sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' \"$t.h\" | tail -n 1)\n  if [ -z \"$code\" ]; then cat \"$t.h\" >&2; exit 1; fi\nelse\n  echo 'neither curl nor wget is installed on this host' >&2; exit 127\nfi\nprintf 'ship-http-status: %s\\n' \"$code\"\nhead -c 65536 \"$t\"\n",
+      'url=\'http://127.0.0.1:8080/q?a=\'\\\'\'$HOME\'\\\'\'&b="`\'\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 3 -H \'Connection: close\' -- "$url") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 3 -O "$t" -- "$url" 2>"$t.h"\n  code=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\n  if [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nelse\n  echo \'neither curl nor wget is installed on this host\' >&2; exit 127\nfi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
     );
     expect(httpGetScript('https://example.com/', 60000)).toBe(
-      "url=https://example.com/\nt=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$t.h\"' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o \"$t\" -w '%{http_code}' --max-time 60 -H 'Connection: close' -- \"$url\") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 60 -O \"$t\" -- \"$url\" 2>\"$t.h\"\n  code=$(sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' \"$t.h\" | tail -n 1)\n  if [ -z \"$code\" ]; then cat \"$t.h\" >&2; exit 1; fi\nelse\n  echo 'neither curl nor wget is installed on this host' >&2; exit 127\nfi\nprintf 'ship-http-status: %s\\n' \"$code\"\nhead -c 65536 \"$t\"\n",
+      'url=https://example.com/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 60 -H \'Connection: close\' -- "$url") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 60 -O "$t" -- "$url" 2>"$t.h"\n  code=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\n  if [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nelse\n  echo \'neither curl nor wget is installed on this host\' >&2; exit 127\nfi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
     );
   });
 
   it('the TCP probe fallback and the script runner', () => {
     expect(tcpProbeScript("host'name", 3000, 1500)).toBe(
-      "h='host'\\''name'; p=3000\nif command -v nc >/dev/null 2>&1; then\n  exec nc -z -w 2 \"$h\" \"$p\"\nelif command -v bash >/dev/null 2>&1; then\n  exec bash -c ': <\"/dev/tcp/$1/$2\"' probe \"$h\" \"$p\"\nelse\n  echo 'neither nc nor bash is installed on this host' >&2; exit 127\nfi\n",
+      'h=\'host\'\\\'\'name\'; p=3000\nif command -v nc >/dev/null 2>&1; then\n  exec nc -z -w 2 "$h" "$p"\nelif command -v bash >/dev/null 2>&1; then\n  exec bash -c \': <"/dev/tcp/$1/$2"\' probe "$h" "$p"\nelse\n  echo \'neither nc nor bash is installed on this host\' >&2; exit 127\nfi\n',
     );
-    expect(SCRIPT_RUNNER).toBe("sh -c 'eval \"$(cat)\"'");
+    expect(SCRIPT_RUNNER).toBe('sh -c \'eval "$(cat)"\'');
   });
 });
 

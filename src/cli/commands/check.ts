@@ -44,7 +44,12 @@ const MARK: Record<CheckStatus, string> = { pass: 'ok  ', warn: 'warn', fail: 'F
 
 function checklist(report: CheckReport): string {
   const block = (title: string, items: CheckItem[], label: (i: CheckItem) => string) =>
-    [title, ...table(items.map((i) => [MARK[i.status], label(i), i.detail])).split('\n').map((l) => `  ${l}`)].join('\n');
+    [
+      title,
+      ...table(items.map((i) => [MARK[i.status], label(i), i.detail]))
+        .split('\n')
+        .map((l) => `  ${l}`),
+    ].join('\n');
   const parts = report.hosts.map((h) => block(h.host, h.items, (i) => i.check));
   if (report.certificates.length) parts.push(block('TLS certificates, read from this machine', report.certificates, (i) => i.host));
   return parts.join('\n');

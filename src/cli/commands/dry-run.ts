@@ -32,13 +32,21 @@ export async function dryRunCommand(command: 'deploy' | 'rollback', stageName: s
     return { ...stage.env, ...h?.env };
   };
   if (flags.json) return printJson(plan, stage.stage, redact, Math.round(performance.now() - t0));
-  process.stdout.write(redact(describe(plan, stage.app, stage.stage, stage.keepReleases, envOf).join('\n')) + '\n');
+  process.stdout.write(`${redact(describe(plan, stage.app, stage.stage, stage.keepReleases, envOf).join('\n'))}\n`);
 }
 
 function printJson(plan: DryRun, stage: string, redact: Redact, ms: number): void {
   const out = jsonReporter({ stage, out: process.stdout, redact });
   const { command, hosts, release, revision, branch, target } = plan;
-  out.emit({ event: 'plan:start', command, hosts, ...(release ? { release } : {}), ...(revision ? { revision } : {}), ...(branch ? { branch } : {}), ...(target ? { target } : {}) });
+  out.emit({
+    event: 'plan:start',
+    command,
+    hosts,
+    ...(release ? { release } : {}),
+    ...(revision ? { revision } : {}),
+    ...(branch ? { branch } : {}),
+    ...(target ? { target } : {}),
+  });
   for (const message of plan.warnings) out.emit({ event: 'log', level: 'warn', message });
   let steps = 0;
   for (const [host, list] of plan.steps) {
@@ -76,7 +84,10 @@ export function describe(plan: DryRun, app: string, stage: string, keep: number,
     if (env.length) lines.push(`  env: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and SHIP_* facts)`);
     let phase: string | undefined;
     for (const s of list) {
-      if (s.phase !== phase) lines.push(`  ${(phase = s.phase)}`);
+      if (s.phase !== phase) {
+        phase = s.phase;
+        lines.push(`  ${phase}`);
+      }
       lines.push(`    ${s.task}${s.note ? `  (${s.note})` : ''}`);
       for (const l of s.command.split('\n')) lines.push(`      ${l}`);
     }

@@ -27,7 +27,16 @@ export function showHistory(entries: HistoryEntry[], rt: Pick<Runtime, 'json' | 
   if (!entries.length) return rt.say('no history yet');
   const rows = [['finished', 'host', 'action', 'release', 'revision', 'result', 'by', 'previous']];
   for (const h of entries) {
-    rows.push([h.finished.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), h.host ?? '', h.action, h.release, (h.revision ?? '').slice(0, 12), h.result + (h.migrated ? ' (migrated)' : ''), h.user + (h.ci && h.ci !== h.user ? ` (${h.ci})` : ''), h.previous ?? '']);
+    rows.push([
+      h.finished.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      h.host ?? '',
+      h.action,
+      h.release,
+      (h.revision ?? '').slice(0, 12),
+      h.result + (h.migrated ? ' (migrated)' : ''),
+      h.user + (h.ci && h.ci !== h.user ? ` (${h.ci})` : ''),
+      h.previous ?? '',
+    ]);
   }
   rt.say(table(rows));
 }

@@ -27,10 +27,22 @@ export async function initCommand(flags: GlobalOptions & { recipe?: string; forc
   const check = parseConfig({ text, path: target, cwd, env: {}, recipeTasks: Object.keys(loaded.recipe.tasks) });
   if (!check.ok) throw new Error(`ship init made an invalid ${shown}: ${check.problems.map(formatProblem).join('; ')}`);
   writeFileSync(target, text);
-  const why = detected ? (facts.recipe === 'node' ? ' (package.json found)' : facts.recipe === 'rails' ? ' (Gemfile found)' : ' (no package.json or Gemfile)') : '';
+  const why = detected
+    ? facts.recipe === 'node'
+      ? ' (package.json found)'
+      : facts.recipe === 'rails'
+        ? ' (Gemfile found)'
+        : ' (no package.json or Gemfile)'
+    : '';
   if (flags.json) {
     // no stage and no secrets yet: the file is all there is to say
-    return jsonWriter({ stage: undefined, out: process.stdout, redact: (s) => s })({ event: 'init', file: target, recipe: facts.recipe, detected, app: facts.app });
+    return jsonWriter({ stage: undefined, out: process.stdout, redact: (s) => s })({
+      event: 'init',
+      file: target,
+      recipe: facts.recipe,
+      detected,
+      app: facts.app,
+    });
   }
   process.stdout.write(
     `wrote ${shown}: app ${facts.app}, recipe ${facts.recipe}${why}\n` +

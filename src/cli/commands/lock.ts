@@ -6,7 +6,9 @@ export async function lockCommand(stageName: string, flags: GlobalOptions & { re
   const rt = await prepareRuntime(stageName, flags);
   try {
     await lockStage(rt.stage, { ...(flags.reason ? { reason: flags.reason } : {}) }, rt.env);
-    rt.say(`stage ${rt.stage.stage} locked on ${rt.stage.hosts.length} host(s)${flags.reason ? `: ${flags.reason}` : ''}; ship unlock ${rt.stage.stage} to release it`);
+    rt.say(
+      `stage ${rt.stage.stage} locked on ${rt.stage.hosts.length} host(s)${flags.reason ? `: ${flags.reason}` : ''}; ship unlock ${rt.stage.stage} to release it`,
+    );
   } finally {
     rt.dispose();
   }

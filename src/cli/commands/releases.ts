@@ -22,7 +22,14 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
         event: 'releases',
         host: h.host,
         current: h.current ?? null,
-        releases: h.releases.map((r) => ({ id: r.id, revision: r.revision ?? null, failed: r.failed, current: r.id === h.current, migrated: h.migrated.has(r.id), incomplete: !!r.preparing })),
+        releases: h.releases.map((r) => ({
+          id: r.id,
+          revision: r.revision ?? null,
+          failed: r.failed,
+          current: r.id === h.current,
+          migrated: h.migrated.has(r.id),
+          incomplete: !!r.preparing,
+        })),
         ...(h.lock ? { lock: h.lock } : {}),
       });
     }
@@ -37,7 +44,9 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
     }
     const rows = [['', 'release', 'revision', 'state']];
     for (const r of [...h.releases].reverse()) {
-      const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : ''].filter(Boolean).join(', ');
+      const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : '']
+        .filter(Boolean)
+        .join(', ');
       rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
     }
     rt.say(table(rows).replace(/^/gm, '  '));

@@ -21,12 +21,20 @@ export async function setupCommand(stageName: string, flags: GlobalOptions & Hos
       }
       const shown = r.lines.filter((l) => l.kind !== 'unchanged' || flags.verbose).map((l) => `  ${l.kind.padEnd(9)} ${l.text}`);
       const kept = r.lines.length - changed - r.lines.filter((l) => l.kind === 'warn' || l.kind === 'note').length;
-      const summary = r.error ? `  FAILED: ${r.error}` : changed === 0 ? `  nothing changed: already set up (${kept} item(s) in place)` : `  ${changed} change(s), ${kept} item(s) already in place`;
+      const summary = r.error
+        ? `  FAILED: ${r.error}`
+        : changed === 0
+          ? `  nothing changed: already set up (${kept} item(s) in place)`
+          : `  ${changed} change(s), ${kept} item(s) already in place`;
       rt.say(`${r.host}\n${[...shown, summary].join('\n')}`);
     }
     const failed = results.filter((r) => r.error);
     if (failed.length) {
-      throw new DeployError(`setup failed on ${failed.length} of ${results.length} host(s)`, failed.map((r) => `${r.host}: ${r.error}`), 'fix what is named above, then run ship setup again: it only does what is missing');
+      throw new DeployError(
+        `setup failed on ${failed.length} of ${results.length} host(s)`,
+        failed.map((r) => `${r.host}: ${r.error}`),
+        'fix what is named above, then run ship setup again: it only does what is missing',
+      );
     }
   } finally {
     rt.dispose();

@@ -21,5 +21,5 @@ export async function tasksCommand(stageName: string | undefined, flags: GlobalO
   if (tasks.length === 0) out.push('no tasks (the base recipe: add some under tasks: in deploy.yaml)');
   else out.push(table([['task', 'slot', 'runs on', 'from', 'description'], ...tasks.map((t) => [t.name, t.slot, whereItRuns(t), t.source, t.desc])]));
   if (hooks.length) out.push('', table([['hook', 'runs'], ...hooks.map((h) => [h.hook, h.runs.join(', ')])]));
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -39,11 +39,7 @@ export const secretsNameEnvEntries: Rule = (ctx) => {
   };
   check(ctx.raw.secrets, ['secrets'], everywhere);
   for (const [name, stage] of stagesOf(ctx.raw)) {
-    const names = [
-      ...definedKeys(ctx.raw.env),
-      ...definedKeys(stage.env),
-      ...hostsOf(name, stage).flatMap((h) => definedKeys(h.details?.env)),
-    ];
+    const names = [...definedKeys(ctx.raw.env), ...definedKeys(stage.env), ...hostsOf(name, stage).flatMap((h) => definedKeys(h.details?.env))];
     check(stage.secrets, ['stages', name, 'secrets'], names);
   }
 };

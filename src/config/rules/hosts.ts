@@ -67,10 +67,7 @@ export const deployToEverywhere: Rule = (ctx) => {
           : undefined;
     const without = hosts.filter((h) => h.details?.deploy_to === undefined && inherited === undefined);
     if (without.length > 0 && without.length === hosts.length) {
-      ctx.report(
-        ['stages', stageName],
-        'missing required key "deploy_to": set it at the top level, in the stage, or on every host',
-      );
+      ctx.report(['stages', stageName], 'missing required key "deploy_to": set it at the top level, in the stage, or on every host');
     } else {
       for (const host of without) {
         ctx.report(host.path, `host ${JSON.stringify(host.name)} has no deploy_to: set it on the host, in the stage or at the top level`);

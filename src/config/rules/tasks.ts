@@ -9,7 +9,7 @@ import { definedKeys, hostsOf, stagesOf, type LooseConfig, type LooseStage, type
 export const rolesExist: Rule = (ctx) => {
   const known = new Set<string>();
   for (const [stageName, stage] of stagesOf(ctx.raw)) {
-    for (const host of hostsOf(stageName, stage)) host.roles.forEach((r) => known.add(r));
+    for (const host of hostsOf(stageName, stage)) for (const r of host.roles) known.add(r);
   }
   if (known.size === 0) return; // no usable host at all: already reported
   const checkRoles = (roles: readonly (string | undefined)[] | undefined, path: Path): void => {
@@ -75,12 +75,7 @@ function checkHooks(
   }
 }
 
-function unknownIn(
-  name: string,
-  scopes: { name?: string; tasks: string[] }[],
-  builtIn: readonly string[],
-  what: string,
-): string | undefined {
+function unknownIn(name: string, scopes: { name?: string; tasks: string[] }[], builtIn: readonly string[], what: string): string | undefined {
   const missing = scopes.filter((scope) => !scope.tasks.includes(name) && !builtIn.includes(name));
   if (missing.length === 0) return undefined;
   if (missing.length < scopes.length) {

@@ -48,7 +48,9 @@ export function parseDf(out: string): { availableBytes: number; mount: string } 
 export function judgeDisk(df: ReturnType<typeof parseDf>, minBytes: number, path: string): Judged {
   if (!df) return fail(`could not read free space of ${path} (df -Pk gave nothing usable)`);
   const measured = `${humanBytes(df.availableBytes)} free on ${df.mount}`;
-  return df.availableBytes < minBytes ? fail(`${measured}, below the floor of ${humanBytes(minBytes)} (check.disk_min)`) : pass(`${measured} (floor ${humanBytes(minBytes)})`);
+  return df.availableBytes < minBytes
+    ? fail(`${measured}, below the floor of ${humanBytes(minBytes)} (check.disk_min)`)
+    : pass(`${measured} (floor ${humanBytes(minBytes)})`);
 }
 
 export interface DeployToFacts {
@@ -117,7 +119,9 @@ export function judgeBackup(b: BackupFacts, limitMs: number, dir: string): Judge
   if (!b.newest) return fail(`no backup in ${dir}`);
   const ageMs = Math.max(0, (b.hostNow - b.newest.mtime) * 1000);
   const measured = `newest ${b.newest.name} is ${formatAge(ageMs)} old`;
-  return ageMs > limitMs ? fail(`${measured}, older than ${formatDuration(limitMs)} (vars.backup_max_age)`) : pass(`${measured} (limit ${formatDuration(limitMs)})`);
+  return ageMs > limitMs
+    ? fail(`${measured}, older than ${formatDuration(limitMs)} (vars.backup_max_age)`)
+    : pass(`${measured} (limit ${formatDuration(limitMs)})`);
 }
 
 export interface LogrotateFacts {

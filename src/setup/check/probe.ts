@@ -104,7 +104,9 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
     logrotate: {
       ...(programs.logrotate ? { program: programs.logrotate } : {}),
       systemRule: has('logrotate', 'system'),
-      mentions: out('logrotate').split('\n').flatMap((l) => (l.startsWith('mentions ') ? [l.slice(9)] : [])),
+      mentions: out('logrotate')
+        .split('\n')
+        .flatMap((l) => (l.startsWith('mentions ') ? [l.slice(9)] : [])),
       userRule: has('logrotate', 'user'),
       scheduled: has('logrotate', 'scheduled'),
     },

@@ -56,7 +56,10 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const settled = await mapSettled(hosts, o.env.concurrency, (host) => checkHost(o, host, httpsUrls));
   const results = settled.map((s, i) => ({
     host: hosts[i]!.name,
-    items: s.status === 'fulfilled' ? s.value : [{ host: hosts[i]!.name, check: 'ssh', status: 'fail' as const, detail: String((s.reason as Error)?.message ?? s.reason) }],
+    items:
+      s.status === 'fulfilled'
+        ? s.value
+        : [{ host: hosts[i]!.name, check: 'ssh', status: 'fail' as const, detail: String((s.reason as Error)?.message ?? s.reason) }],
   }));
   const certificates = await checkCertificates(o.stage.check.urls, httpsUrls, () => o.env.clock.now());
   return { hosts: results, certificates };
@@ -72,7 +75,10 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
   } catch (e) {
     const message = o.env.redact(String((e as Error)?.message ?? e));
     const hostKey = (e as { kind?: string }).kind === 'hostkey';
-    add('ssh', { status: 'fail', detail: `unreachable: ${hostKey ? 'its host key was refused (see host key)' : message} (the other checks of this host were skipped)` });
+    add('ssh', {
+      status: 'fail',
+      detail: `unreachable: ${hostKey ? 'its host key was refused (see host key)' : message} (the other checks of this host were skipped)`,
+    });
     if (hostKey) add('host key', { status: 'fail', detail: message });
     await transport.close().catch(() => {});
     return items;
@@ -81,13 +87,24 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
     const ms = Math.round(performance.now() - t0);
     const paths = serverPaths(host.deployTo);
     const probeInput = probeFor(o, host, paths);
-    const outcome = await runOn(o.env, { host: host.name, transport, steps: checkProbe(probeInput), quiet: true, ...(o.env.signal ? { signal: o.env.signal } : {}) });
+    const outcome = await runOn(o.env, {
+      host: host.name,
+      transport,
+      steps: checkProbe(probeInput),
+      quiet: true,
+      ...(o.env.signal ? { signal: o.env.signal } : {}),
+    });
     if (!outcome.ok) {
       add('ssh', { status: 'fail', detail: `connected, but the check script failed: ${outcome.error?.message ?? `exit ${outcome.exitCode}`}` });
       return items;
     }
     const facts = parseCheckProbe(probeInput, outcome.steps);
-    add('ssh', host.local ? { status: 'pass', detail: 'local host: commands run here, no SSH' } : { status: 'pass', detail: `${facts.user}@${host.name}:${host.ssh.port ?? 22}, key auth, ${ms} ms` });
+    add(
+      'ssh',
+      host.local
+        ? { status: 'pass', detail: 'local host: commands run here, no SSH' }
+        : { status: 'pass', detail: `${facts.user}@${host.name}:${host.ssh.port ?? 22}, key auth, ${ms} ms` },
+    );
     if (!host.local) add('host key', judgeHostKey(host));
     add('deploy_to', judgeWritable(facts.deployTo, paths.root, facts.user));
     add('disk', judgeDisk(parseDf(facts.df), o.stage.check.diskMinBytes ?? DEFAULT_DISK_MIN, paths.root));
@@ -115,17 +132,28 @@ function judgeHostKey(host: HostConfig): Judged {
     case 'strict':
       return { status: 'pass', detail: 'known (known_hosts: strict)' };
     case 'accept-new':
-      return { status: 'pass', detail: 'accepted (known_hosts: accept-new records a new host\'s key on first use)' };
+      return { status: 'pass', detail: "accepted (known_hosts: accept-new records a new host's key on first use)" };
     case 'off':
       return { status: 'warn', detail: 'not verified (known_hosts: off): anything on the way could pose as this host' };
   }
 }
 
-async function judgeHealth(o: CheckOptions, host: HostConfig, transport: Transport, paths: ServerPaths, facts: ProbeFacts, httpsUrls: string[]): Promise<Judged[]> {
+async function judgeHealth(
+  o: CheckOptions,
+  host: HostConfig,
+  transport: Transport,
+  paths: ServerPaths,
+  facts: ProbeFacts,
+  httpsUrls: string[],
+): Promise<Judged[]> {
   const checks = healthChecksFor(o.stage, host);
   if (checks.length === 0) return [{ status: 'warn', detail: 'no health check configured (health: in deploy.yaml)' }];
   if (!facts.current) return [{ status: 'warn', detail: 'not checked: nothing is deployed yet (no current release)' }];
-  const f = hostFacts(o.stage, host, paths, facts.current, { revision: facts.revision ?? '', ...(o.stage.branch ? { branch: o.stage.branch } : {}), previous: undefined });
+  const f = hostFacts(o.stage, host, paths, facts.current, {
+    revision: facts.revision ?? '',
+    ...(o.stage.branch ? { branch: o.stage.branch } : {}),
+    previous: undefined,
+  });
   const values = templateValues(o.stage, host, f);
   const verdicts: Judged[] = [];
   for (const health of checks) {
@@ -137,15 +165,21 @@ async function judgeHealth(o: CheckOptions, host: HostConfig, transport: Transpo
       }
     }
     // every attempt would be noise here: the verdict is the item
-    const result = await checkHealth({ ...o.env, emit: () => {} }, {
-      host: host.name,
-      transport,
-      health: { ...health, timeoutMs: Math.min(health.timeoutMs, HEALTH_LIMIT_MS) },
-      values,
-      taskEnv: taskEnv(o.stage, host, f),
-    }).catch((e: unknown) => ({ ok: false, attempts: 0, last: { ok: false, detail: o.env.redact(String((e as Error)?.message ?? e)) } }));
+    const result = await checkHealth(
+      { ...o.env, emit: () => {} },
+      {
+        host: host.name,
+        transport,
+        health: { ...health, timeoutMs: Math.min(health.timeoutMs, HEALTH_LIMIT_MS) },
+        values,
+        taskEnv: taskEnv(o.stage, host, f),
+      },
+    ).catch((e: unknown) => ({ ok: false, attempts: 0, last: { ok: false, detail: o.env.redact(String((e as Error)?.message ?? e)) } }));
     const what = health.http ? `GET ${interpolateOr(health.http, values)}` : health.tcp ? `tcp ${interpolateOr(health.tcp, values)}` : 'command';
-    verdicts.push({ status: result.ok ? 'pass' : 'fail', detail: `${what}: ${result.last.detail}${result.ok ? '' : ` (after ${result.attempts} attempt(s))`}` });
+    verdicts.push({
+      status: result.ok ? 'pass' : 'fail',
+      detail: `${what}: ${result.last.detail}${result.ok ? '' : ` (after ${result.attempts} attempt(s))`}`,
+    });
   }
   return verdicts;
 }
@@ -181,7 +215,9 @@ async function checkCertificates(configured: string[], fromHealth: string[], now
     seen.add(u.origin);
     const item = (j: Judged): CheckItem => ({ host: u.host, check: 'tls', status: j.status, detail: `${url}: ${j.detail}` });
     if (health && LOOPBACK.test(u.hostname)) {
-      jobs.push(Promise.resolve(item({ status: 'warn', detail: 'not checked: the health URL names the host\'s own loopback; put the public URL in check.urls' })));
+      jobs.push(
+        Promise.resolve(item({ status: 'warn', detail: "not checked: the health URL names the host's own loopback; put the public URL in check.urls" })),
+      );
       continue;
     }
     jobs.push(

@@ -23,7 +23,7 @@ export async function readCertificate(url: string, timeoutMs: number): Promise<C
     socket.once('error', (e) => done(new Error(`${host}:${port}: ${e.message}`)));
     socket.once('secureConnect', () => {
       const cert: PeerCertificate = socket.getPeerCertificate();
-      if (!cert || !cert.valid_to) return done(new Error(`${host}:${port} sent no certificate`));
+      if (!cert?.valid_to) return done(new Error(`${host}:${port} sent no certificate`));
       const nameError = checkServerIdentity(host, cert);
       const chainError = socket.authorized ? undefined : String(socket.authorizationError ?? 'not authorized');
       const untrusted = chainError ?? nameError?.message;

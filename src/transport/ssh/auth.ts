@@ -107,11 +107,7 @@ function encryptedKeyAdvice(file: string): string {
   return `the key ${file} is encrypted: load it into ssh-agent (ssh-add) or set ssh.identity to an unencrypted deploy key`;
 }
 
-type KeyFile =
-  | { status: 'ok'; key: ParsedKey }
-  | { status: 'missing' }
-  | { status: 'encrypted' }
-  | { status: 'invalid'; message: string };
+type KeyFile = { status: 'ok'; key: ParsedKey } | { status: 'missing' } | { status: 'encrypted' } | { status: 'invalid'; message: string };
 
 /** A key file is read and parsed once per run, however many hosts use it. */
 const readPrivateKey = fileCache(readPrivateKeyNow);
@@ -130,6 +126,6 @@ async function readPrivateKeyNow(file: string): Promise<KeyFile> {
     return { status: 'invalid', message: parsed.message };
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || !key.isPrivateKey()) return { status: 'invalid', message: 'not a private key' };
+  if (!key?.isPrivateKey()) return { status: 'invalid', message: 'not a private key' };
   return { status: 'ok', key };
 }

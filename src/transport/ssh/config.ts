@@ -136,7 +136,10 @@ export function buildSshTarget(input: SshTargetInput, env: SshTargetEnv): SshTar
 
 /** `[user@]host[:port]`, `[user@][v6addr]:port` or `ssh://[user@]host[:port]`. */
 export function parseJumpSpec(spec: string): { user?: string; host: string; port?: number } {
-  let rest = spec.trim().replace(/^ssh:\/\//, '').replace(/\/$/, '');
+  let rest = spec
+    .trim()
+    .replace(/^ssh:\/\//, '')
+    .replace(/\/$/, '');
   let user: string | undefined;
   const at = rest.lastIndexOf('@');
   if (at !== -1) {
@@ -172,8 +175,7 @@ function resolveOne(input: SshTargetInput, env: SshTargetEnv): SshTarget {
   if (input.identity !== undefined) {
     identityFiles = [expandHome(input.identity, env.homedir)];
   } else {
-    const candidates =
-      cfg.identityFiles.length > 0 ? cfg.identityFiles : DEFAULT_IDENTITIES.map((f) => path.join(env.homedir, f));
+    const candidates = cfg.identityFiles.length > 0 ? cfg.identityFiles : DEFAULT_IDENTITIES.map((f) => path.join(env.homedir, f));
     identityFiles = [...new Set(candidates)].filter((f) => env.fileExists(f));
   }
   const target: SshTarget = {
@@ -218,14 +220,17 @@ function hostPatternsMatch(host: string, patterns: readonly string[]): boolean {
 
 function wildcard(text: string, pattern: string): boolean {
   const re = new RegExp(
-    `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
     's',
   );
   return re.test(text);
 }
 
 function expandTokens(value: string, tokens: Record<string, string>): string {
-  return value.replace(/%(.)/g, (whole, ch: string) => (ch === '%' ? '%' : tokens[ch] ?? whole));
+  return value.replace(/%(.)/g, (whole, ch: string) => (ch === '%' ? '%' : (tokens[ch] ?? whole)));
 }
 
 /** One config line → lowercased keyword and its arguments (quotes removed), or null. */

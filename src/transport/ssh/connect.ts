@@ -80,8 +80,7 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
   const offer = credentialOffer(creds);
   const client = new ssh2.Client();
   await handshake(client, clientConfig(t, gate, offer.handler, sock), {
-    error: (err, notes) =>
-      describeConnectError(t, label, err, gate.refusal, () => authFailure(label, creds, offer.methodsLeft(), notes, home)),
+    error: (err, notes) => describeConnectError(t, label, err, gate.refusal, () => authFailure(label, creds, offer.methodsLeft(), notes, home)),
     closed: () => {
       const refusal = gate.refusal;
       return new SshConnectError(t.name, refusal !== undefined ? 'hostkey' : 'other', refusal ?? `${label} closed the connection during the SSH handshake`);
@@ -98,9 +97,7 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
 }
 
 function clientConfig(t: SshTarget, gate: HostKeyGate, authHandler: AuthHandlerMiddleware, sock?: Duplex): ConnectConfig {
-  const preferred = gate.preferredAlgorithms.filter((a): a is ServerHostKeyAlgorithm =>
-    (HOST_KEY_ALGORITHMS as string[]).includes(a),
-  );
+  const preferred = gate.preferredAlgorithms.filter((a): a is ServerHostKeyAlgorithm => (HOST_KEY_ALGORITHMS as string[]).includes(a));
   return {
     username: t.user,
     readyTimeout: t.connectTimeoutMs,
@@ -168,11 +165,13 @@ function describeConnectError(
   refusal: string | undefined,
   auth: () => { kind: 'key' | 'auth'; message: string },
 ): SshConnectError {
-  const make = (kind: SshConnectError['kind'], message: string): SshConnectError =>
-    new SshConnectError(t.name, kind, message, { cause: err });
+  const make = (kind: SshConnectError['kind'], message: string): SshConnectError => new SshConnectError(t.name, kind, message, { cause: err });
   if (refusal !== undefined) return make('hostkey', refusal);
   if (err.level === 'client-timeout') {
-    return make('timeout', `connecting to ${label} timed out after ${formatDuration(t.connectTimeoutMs)} (no SSH handshake: is the host up and the port right?)`);
+    return make(
+      'timeout',
+      `connecting to ${label} timed out after ${formatDuration(t.connectTimeoutMs)} (no SSH handshake: is the host up and the port right?)`,
+    );
   }
   switch (err.code) {
     case 'ECONNREFUSED':

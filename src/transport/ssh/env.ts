@@ -19,8 +19,8 @@ export function readSshTargetEnv(env: NodeJS.ProcessEnv = process.env): SshTarge
     homedir: home,
     username: localUsername(env),
     ...(sshConfigText !== undefined ? { sshConfigText } : {}),
-    ...(env['SSH_AUTH_SOCK'] ? { SSH_AUTH_SOCK: env['SSH_AUTH_SOCK'] } : {}),
-    ...(env['SHIP_KNOWN_HOSTS'] ? { SHIP_KNOWN_HOSTS: env['SHIP_KNOWN_HOSTS'] } : {}),
+    ...(env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: env.SSH_AUTH_SOCK } : {}),
+    ...(env.SHIP_KNOWN_HOSTS ? { SHIP_KNOWN_HOSTS: env.SHIP_KNOWN_HOSTS } : {}),
     fileExists: (p) => existsSync(p),
   };
 }
@@ -30,6 +30,6 @@ function localUsername(env: NodeJS.ProcessEnv): string {
   try {
     return userInfo().username;
   } catch {
-    return env['USER'] || env['LOGNAME'] || 'root';
+    return env.USER || env.LOGNAME || 'root';
   }
 }

@@ -40,13 +40,7 @@ export function openShellChannel(conn: SshConnection, command: string): Promise<
  * Runs `command` on its own exec channel with `input` on its stdin. Settles once: with the
  * exit code, with 255 and a note when the connection drops, or with an AbortError.
  */
-export function execWithInput(
-  conn: SshConnection,
-  client: Client,
-  command: string,
-  input: Readable | Buffer,
-  opts: ExecOptions,
-): Promise<ExecResult> {
+export function execWithInput(conn: SshConnection, client: Client, command: string, input: Readable | Buffer, opts: ExecOptions): Promise<ExecResult> {
   if (opts.signal?.aborted) return Promise.reject(abortError(`command on ${conn.host}`));
   return new Promise<ExecResult>((resolve, reject) => {
     new InputCommand(conn, command, input, opts, resolve, reject).start(client);

@@ -144,19 +144,12 @@ export class ForwardProbes {
   private noticeFallback(): void {
     if (this.fallbackNoticed) return;
     this.fallbackNoticed = true;
-    this.notice?.(
-      `${this.conn.label} does not allow TCP forwarding (AllowTcpForwarding); HTTP and TCP checks run curl/wget/nc on the host instead`,
-    );
+    this.notice?.(`${this.conn.label} does not allow TCP forwarding (AllowTcpForwarding); HTTP and TCP checks run curl/wget/nc on the host instead`);
   }
 }
 
 /** Runs `fn` with a signal that fires on the caller's signal or after `timeoutMs`. */
-async function withDeadline<T>(
-  what: string,
-  timeoutMs: number,
-  outer: AbortSignal | undefined,
-  fn: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+async function withDeadline<T>(what: string, timeoutMs: number, outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const limit = deadline(timeoutMs, () => new Error(`${what}: no answer within ${formatDuration(timeoutMs)}`));
   const { signal } = limit;
   const onOuterAbort = (): void => limit.abort(abortError(what));

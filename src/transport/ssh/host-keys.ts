@@ -43,9 +43,7 @@ export function createHostKeyGate(
   const preferredAlgorithms =
     t.knownHosts === 'off'
       ? []
-      : knownKeyTypes(entries, t.hostname, t.port).flatMap((type) =>
-          type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type],
-        );
+      : knownKeyTypes(entries, t.hostname, t.port).flatMap((type) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]));
 
   const verify = (key: Buffer): boolean => {
     if (accepted) {
@@ -108,10 +106,7 @@ export async function recordAcceptedKey(
 }
 
 /** Reads and parses every known_hosts file; missing ones are empty. */
-async function loadKnownHosts(
-  files: readonly string[],
-  display: (file: string) => string,
-): Promise<KnownHostEntry[]> {
+async function loadKnownHosts(files: readonly string[], display: (file: string) => string): Promise<KnownHostEntry[]> {
   const entries: KnownHostEntry[] = [];
   for (const file of files) {
     try {

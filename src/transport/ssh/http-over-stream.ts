@@ -53,8 +53,7 @@ export function httpGetOverStream(stream: Duplex, url: URL, signal: AbortSignal)
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        const done = (): void =>
-          finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        const done = (): void => finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
         res.on('data', (chunk: Buffer) => {
           if (size >= HTTP_BODY_LIMIT) return;
           const take = chunk.subarray(0, HTTP_BODY_LIMIT - size);
@@ -90,6 +89,6 @@ function decorateAsSocket(stream: Duplex): Duplex {
   for (const method of ['setKeepAlive', 'setNoDelay', 'setTimeout', 'ref', 'unref']) {
     if (typeof s[method] !== 'function') s[method] = noop;
   }
-  if (typeof s['destroySoon'] !== 'function') s['destroySoon'] = () => stream.destroy();
+  if (typeof s.destroySoon !== 'function') s.destroySoon = () => stream.destroy();
   return stream;
 }

@@ -8,9 +8,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export type KnownHostMarker = 'revoked' | 'cert-authority';
 
-export type HostMatcher =
-  | { kind: 'patterns'; patterns: string[] }
-  | { kind: 'hashed'; salt: Buffer; hash: Buffer };
+export type HostMatcher = { kind: 'patterns'; patterns: string[] } | { kind: 'hashed'; salt: Buffer; hash: Buffer };
 
 export interface KnownHostEntry {
   marker?: KnownHostMarker;
@@ -85,12 +83,7 @@ export function entryMatchesHost(entry: Pick<KnownHostEntry, 'hosts'>, name: str
 }
 
 /** Checks the key a host presented against every entry for it. */
-export function checkHostKey(
-  entries: readonly KnownHostEntry[],
-  hostname: string,
-  port: number,
-  key: Buffer,
-): HostKeyVerdict {
+export function checkHostKey(entries: readonly KnownHostEntry[], hostname: string, port: number, key: Buffer): HostKeyVerdict {
   const name = knownHostsName(hostname, port);
   const relevant = entries.filter((e) => e.marker !== 'cert-authority' && entryMatchesHost(e, name));
   const revoked = relevant.find((e) => e.marker === 'revoked' && e.key.equals(key));
@@ -170,8 +163,7 @@ export function mismatchedHostKeyMessage(ctx: HostKeyContext, known: readonly Kn
 
 export function revokedHostKeyMessage(ctx: HostKeyContext, entry: KnownKey): string {
   return (
-    `host key for ${hostLabel(ctx)} is REVOKED (@revoked in ${entry.file}:${entry.line}):` +
-    ` ${entry.keyType} ${entry.fingerprint} — refusing to connect`
+    `host key for ${hostLabel(ctx)} is REVOKED (@revoked in ${entry.file}:${entry.line}):` + ` ${entry.keyType} ${entry.fingerprint} — refusing to connect`
   );
 }
 

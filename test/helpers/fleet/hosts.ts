@@ -102,18 +102,30 @@ class FleetImpl implements Fleet {
   sshArgs(i: number): string[] {
     const h = this.host(i);
     return [
-      '-F', '/dev/null', // The developer's ~/.ssh/config must not change what is tested.
-      '-i', this.identityFile,
-      '-p', String(h.port),
-      '-l', this.user,
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'IdentityAgent=none',
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${this.knownHostsFile}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'ConnectTimeout=5',
-      '-o', 'LogLevel=ERROR',
+      '-F',
+      '/dev/null', // The developer's ~/.ssh/config must not change what is tested.
+      '-i',
+      this.identityFile,
+      '-p',
+      String(h.port),
+      '-l',
+      this.user,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${this.knownHostsFile}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=5',
+      '-o',
+      'LogLevel=ERROR',
       h.address,
     ];
   }

@@ -29,19 +29,14 @@ export const ownNs = readLinkOr('/proc/self/ns/mnt');
 /** Other users' namespaces and environments are readable only as root. */
 const asRoot = process.getuid?.() === 0;
 
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<ExecResult> {
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer =
-      opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.on('error', (err) => {
       if (timer) clearTimeout(timer);
       reject(err);

@@ -17,30 +17,46 @@
  * namespace and its process tree. Keep in step with how sshd.ts selects a host's processes
  * and names its files (hostN/sshd_config).
  */
-const fs = require('fs');
-const path = require('path');
-const { spawnSync } = require('child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 
 const [mode, tagVar, dirPrefix, ownerArg] = process.argv.slice(2);
 const prefix = String(dirPrefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const LISTENER = new RegExp(`(?:^|\\s)-f (\\S*\\/${prefix}(\\d+)-[^\\/\\s]+)\\/host\\d+\\/sshd_config(?:\\s|$)`);
 const FLEET_DIR = new RegExp(`\\/${prefix}\\d+-[^\\/]+$`);
 
-const read = (p) => { try { return fs.readFileSync(p, 'latin1'); } catch { return ''; } };
-const readlink = (p) => { try { return fs.readlinkSync(p); } catch { return undefined; } };
+const read = (p) => {
+  try {
+    return fs.readFileSync(p, 'latin1');
+  } catch {
+    return '';
+  }
+};
+const readlink = (p) => {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+};
 const ownNs = readlink('/proc/self/ns/mnt');
 /** 0, -1, 1 and negative pids are groups, every process, or init: never a victim. */
 const isProcessPid = (pid) => Number.isInteger(pid) && pid > 1;
 
 function stat(pid) {
-  const s = read('/proc/' + pid + '/stat');
+  const s = read(`/proc/${pid}/stat`);
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return { state: f[0], ppid: Number(f[1]) };
 }
 
 function alive(pid) {
   if (!isProcessPid(pid)) return false;
-  try { process.kill(pid, 0); } catch (e) { if (e.code !== 'EPERM') return false; }
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if (e.code !== 'EPERM') return false;
+  }
   const st = stat(pid).state;
   return !!st && st !== 'Z'; // this machine's init reaps orphans lazily
 }
@@ -51,12 +67,19 @@ function scan() {
     if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
     const st = stat(n);
     if (!st.state || st.state === 'Z' || st.state === 'X') continue;
-    const kv = read('/proc/' + n + '/environ').split('\0').find((s) => s.startsWith(tagVar + '='));
-    const tag = kv && kv.slice(tagVar.length + 1);
-    const m = LISTENER.exec(read('/proc/' + n + '/cmdline').replace(/\0/g, ' '));
-    const p = { pid: Number(n), ppid: st.ppid, ns: readlink('/proc/' + n + '/ns/mnt'), listener: !!m };
-    if (m) { p.owner = Number(m[2]); p.dir = m[1]; }
-    else if (tag) { p.owner = Number(tag.split(':')[0]); p.dir = path.dirname(tag.slice(tag.indexOf(':') + 1)); }
+    const kv = read(`/proc/${n}/environ`)
+      .split('\0')
+      .find((s) => s.startsWith(`${tagVar}=`));
+    const tag = kv?.slice(tagVar.length + 1);
+    const m = LISTENER.exec(read(`/proc/${n}/cmdline`).replace(/\0/g, ' '));
+    const p = { pid: Number(n), ppid: st.ppid, ns: readlink(`/proc/${n}/ns/mnt`), listener: !!m };
+    if (m) {
+      p.owner = Number(m[2]);
+      p.dir = m[1];
+    } else if (tag) {
+      p.owner = Number(tag.split(':')[0]);
+      p.dir = path.dirname(tag.slice(tag.indexOf(':') + 1));
+    }
     out.push(p);
   }
   return out;
@@ -79,12 +102,15 @@ function select(procs, isDead, dirs) {
 
 function unmountAndRemove(dir) {
   if (!FLEET_DIR.test(dir)) return;
-  const mounts = read('/proc/self/mounts').split('\n')
+  const mounts = read('/proc/self/mounts')
+    .split('\n')
     .map((l) => (l.split(' ')[1] || '').replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
-  for (const m of mounts.filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length)) {
+  for (const m of mounts.filter((m) => m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length)) {
     spawnSync('umount', ['-l', m]);
   }
-  try { fs.rmSync(dir, { recursive: true, force: true }); } catch {}
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {}
 }
 
 function reap(isDead) {
@@ -92,7 +118,11 @@ function reap(isDead) {
   for (let round = 0; round < 400; round++) {
     const victims = select(scan(), isDead, dirs).filter(isProcessPid);
     if (!victims.length) break;
-    for (const pid of victims) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    for (const pid of victims) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   }
   for (const d of dirs) unmountAndRemove(d);
@@ -100,10 +130,18 @@ function reap(isDead) {
 
 if (mode === 'watch') {
   const owner = Number(ownerArg);
-  setInterval(() => { if (!alive(owner)) { reap((o) => o === owner); process.exit(0); } }, 500);
+  setInterval(() => {
+    if (!alive(owner)) {
+      reap((o) => o === owner);
+      process.exit(0);
+    }
+  }, 500);
 } else if (mode === 'reap-dead') {
   const dead = new Map();
-  reap((o) => { if (!dead.has(o)) dead.set(o, !alive(o)); return dead.get(o); });
+  reap((o) => {
+    if (!dead.has(o)) dead.set(o, !alive(o));
+    return dead.get(o);
+  });
 } else {
   process.stderr.write(`reaper.cjs: unknown mode ${mode}\n`);
   process.exitCode = 2;

@@ -20,18 +20,7 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { machine } from '../requirements.js';
-import {
-  isAlive,
-  killSelectedSync,
-  ownNs,
-  readLinkOr,
-  scanProcs,
-  settledWithin,
-  sleep,
-  TAG_VAR,
-  withDescendants,
-  type ProcInfo,
-} from './processes.js';
+import { isAlive, killSelectedSync, ownNs, readLinkOr, scanProcs, settledWithin, sleep, TAG_VAR, withDescendants, type ProcInfo } from './processes.js';
 import type { FleetHost } from './types.js';
 
 const START_TIMEOUT_MS = 10_000;
@@ -84,13 +73,7 @@ export class HostRuntime implements FleetHost {
   select(procs: ProcInfo[]): number[] {
     const confArg = ` -f ${this.conf} `;
     const seeds = procs
-      .filter(
-        (p) =>
-          p.pid === this.pid ||
-          p.tag === this.tag ||
-          `${p.cmd} `.includes(confArg) ||
-          (this.ns !== undefined && p.ns === this.ns),
-      )
+      .filter((p) => p.pid === this.pid || p.tag === this.tag || `${p.cmd} `.includes(confArg) || (this.ns !== undefined && p.ns === this.ns))
       .map((p) => p.pid);
     return withDescendants(procs, seeds);
   }
@@ -145,9 +128,7 @@ export class HostRuntime implements FleetHost {
     const opts: SpawnOptions = { detached: true, stdio: ['ignore', logFd, logFd], env };
     const bindSrv = ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /srv && shift && exec "$@"', 'sh', this.root];
     try {
-      return machine.root
-        ? spawn(machine.unshare!, [...bindSrv, ...sshdArgs], opts)
-        : spawn(sshdArgs[0]!, sshdArgs.slice(1), opts);
+      return machine.root ? spawn(machine.unshare!, [...bindSrv, ...sshdArgs], opts) : spawn(sshdArgs[0]!, sshdArgs.slice(1), opts);
     } finally {
       closeSync(logFd);
     }
@@ -160,9 +141,7 @@ export class HostRuntime implements FleetHost {
       if (exit.exited || child.pid === undefined) {
         await settledWithin(this.exited, 500);
         const log = this.readLog();
-        const hint = /Address already in use/.test(log)
-          ? ` Something else listens there: see \`ss -ltnp 'src ${this.address}'\`.`
-          : '';
+        const hint = /Address already in use/.test(log) ? ` Something else listens there: see \`ss -ltnp 'src ${this.address}'\`.` : '';
         throw new Error(
           `${this.name} (${this.address}:${this.port}): sshd exited at start` +
             `${exit.spawnError ? ` (${exit.spawnError.message})` : ''}.${hint}\n--- ${this.logFile}\n${log}`,
@@ -192,7 +171,10 @@ export class HostRuntime implements FleetHost {
 
   async kill(): Promise<void> {
     const deadline = Date.now() + KILL_TIMEOUT_MS;
-    await this.afterKill(killSelectedSync((procs) => this.select(procs), deadline), deadline);
+    await this.afterKill(
+      killSelectedSync((procs) => this.select(procs), deadline),
+      deadline,
+    );
   }
 
   /** Waits for the listener to be reaped and forgets it; `left` are pids that would not die. */
