@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 
-/** Every path of DESIGN section 3 on one host, from its deploy_to. Hosts are POSIX. */
+/** Every path of the server layout (releases/, shared/, repo/, current, .ship/) on one host, from its deploy_to. Hosts are POSIX. */
 export interface ServerPaths {
   root: string;
   releases: string;

@@ -13,7 +13,7 @@ export function refuseRealCurrent(paths: ServerPaths): Command {
 }
 
 /**
- * The portable atomic swap (DESIGN section 3): make the new link in a scratch directory, then
+ * The portable atomic swap: make the new link in a scratch directory, then
  * rename(2) it over `current`. At no moment is `current` absent or half-written, and no
  * GNU-only `mv -T` is needed: `mv` into the directory renames the link onto the old one.
  * Two programs run (ln, mv): the scratch directory and a stale scratch link are checked with

@@ -1,4 +1,5 @@
 import { formatMs, paint } from './format.js';
+import type { ShipEvent } from './events.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /**
@@ -63,32 +64,38 @@ export function groupedReporter(o: ReporterOptions): Reporter {
           write(`${e.host ? `${e.host}: ` : ''}${e.level === 'info' ? e.message : paint(c, e.level === 'warn' ? '33' : '31', `${e.level}: ${e.message}`)}`);
           return;
         case 'exec:end':
-        case 'run:end': {
+        case 'run:end':
           for (const h of order) block(h);
-          const hosts = order.length ? order : Object.keys(e.hosts);
-          if (hosts.length > 1) {
-            const width = Math.max(...hosts.map((h) => h.length));
-            write('');
-            for (const h of hosts) write(`${h.padEnd(width)}  ${verdict(h)}`);
-          }
-          const failed = hosts.filter((h) => ended.get(h)?.exitCode !== 0);
-          const what = e.event === 'exec:end' ? 'exec' : `run ${e.task ?? ''}`.trim();
-          if (e.ok) write(paint(c, '32', `${what}: ok on ${hosts.length} host(s) in ${formatMs(e.ms)}`));
-          // nothing ran (a host unreachable, the stage locked): the reason follows on stderr
-          else
-            write(
-              paint(
-                c,
-                '31',
-                failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`,
-              ),
-            );
+          for (const line of summary(e, order.length ? order : Object.keys(e.hosts), (h) => ended.get(h)?.exitCode === 0, verdict, c)) write(line);
           return;
-        }
         default:
           return;
       }
     },
     close: async () => {},
   };
+}
+
+/** The closing lines of exec and run: a line per host when there are several, then the verdict. */
+function summary(
+  e: Extract<ShipEvent, { event: 'exec:end' | 'run:end' }>,
+  hosts: string[],
+  succeeded: (host: string) => boolean,
+  verdict: (host: string) => string,
+  c: boolean,
+): string[] {
+  const out: string[] = [];
+  if (hosts.length > 1) {
+    const width = Math.max(...hosts.map((h) => h.length));
+    out.push('', ...hosts.map((h) => `${h.padEnd(width)}  ${verdict(h)}`));
+  }
+  const failed = hosts.filter((h) => !succeeded(h));
+  const what = e.event === 'exec:end' ? 'exec' : `run ${e.task ?? ''}`.trim();
+  if (e.ok) out.push(paint(c, '32', `${what}: ok on ${hosts.length} host(s) in ${formatMs(e.ms)}`));
+  // nothing ran (a host unreachable, the stage locked): the reason follows on stderr
+  else
+    out.push(
+      paint(c, '31', failed.length ? `${what}: failed on ${failed.length} of ${hosts.length} host(s)` : `${what}: nothing was run (exit ${e.exitCode})`),
+    );
+  return out;
 }

@@ -1,5 +1,5 @@
 /**
- * `ship check <stage>` (DESIGN section 8): per host, can it be deployed to and is it ready to
+ * `ship check <stage>`: per host, can it be deployed to and is it ready to
  * be live. Unlike a deploy, an unreachable host is a finding, not the end of the run: every
  * host is connected on its own, probed in one round trip, and judged; then the TLS
  * certificates are read from this machine.
