@@ -1,5 +1,5 @@
 import type { StageConfig } from '../config/types.js';
-import { closeFleet, releaseLocks, type RunEnv } from '../engine/index.js';
+import { releaseFleet, type RunEnv } from '../engine/index.js';
 import { InterruptedError, ShipError } from '../errors.js';
 import { connectAndLock } from './connect.js';
 import { finish } from './finish.js';
@@ -74,10 +74,7 @@ async function afterPublish(run: DeployRun, phases: () => Promise<void>): Promis
   }
 }
 
-async function giveUp(run: DeployRun): Promise<void> {
-  await releaseLocks(run.members, run.token, run.calm).catch(() => {});
-  await closeFleet(run.members);
-}
+const giveUp = (run: DeployRun) => releaseFleet(run.members, run.token, run.calm);
 
 function isAbort(e: unknown): boolean {
   return (e as Error)?.name === 'AbortError';

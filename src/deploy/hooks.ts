@@ -1,6 +1,7 @@
 import { describeHookPoints, HOOK_POINTS } from '../config/protocol.js';
 import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import {
+  describeFailures,
   hookTasks,
   type HostFacts,
   type Member,
@@ -50,9 +51,7 @@ export async function runTasks(tasks: TaskDef[], ctx: HookContext, label: string
       (m) => stepsFor(remote, m.host, ctx.selected, templateValues(ctx.stage, m.host, ctx.facts(m)), ctx.cwd(m)),
       (m) => ({ ...taskEnv(ctx.stage, m.host, ctx.facts(m)), ...(ctx.result ? { SHIP_RESULT: ctx.result } : {}) }),
     );
-    outcomes.forEach((o, i) => {
-      if (!o.ok) failures.push(o.error?.message ?? `${label} failed on ${ctx.members[i]!.host.name} (exit ${o.exitCode})`);
-    });
+    failures.push(...describeFailures(ctx.members, outcomes));
   }
   const local = tasks.filter((t) => t.local);
   if (local.length) failures.push(...(await runLocalTasks(local, ctx, label)));

@@ -1,8 +1,7 @@
-import { runOnEach, slotSteps, slotTasks, taskEnv, templateValues, type Member } from '../engine/index.js';
+import { describeFailures, runOnEach, slotSteps, slotTasks, taskEnv, templateValues, type Member } from '../engine/index.js';
 import { InterruptedError } from '../errors.js';
 import { cmd } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
-import { describeFailures } from '../engine/index.js';
 import { pruneBackups } from './deploy-steps.js';
 import { runHooks, runTasks } from './hooks.js';
 import { stopOn } from './prepare.js';

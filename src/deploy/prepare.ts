@@ -1,9 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { describeFailures, mapSettled, runOnEach, slotTasks, taskEnv } from '../engine/index.js';
+import { describeFailures, mapSettled, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
 import { DeployError, InterruptedError, type ShipError } from '../errors.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
-import { stepOfKind } from '../engine/index.js';
 import { prepareSteps } from './deploy-steps.js';
 import { runHooks, runTasks } from './hooks.js';
 import type { DeployRun } from './run.js';

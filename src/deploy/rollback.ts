@@ -3,14 +3,14 @@ import {
   calm,
   closeFleet,
   hostFacts,
+  type HostSelection,
+  type Member,
   openFleet,
-  releaseLocks,
+  releaseFleet,
+  type RunEnv,
   runOnEach,
   selectHosts,
   unlockWhereFailed,
-  type HostSelection,
-  type Member,
-  type RunEnv,
 } from '../engine/index.js';
 import { DeployError, RollbackFailedError, UsageError } from '../errors.js';
 import { planFleetRollback } from '../release/choose.js';
@@ -105,8 +105,7 @@ function rollbackRun(stage: StageConfig, env: RunEnv, members: Member[], token: 
 const revisionOf = (m: Member, id: string) => m.state.releases.find((r) => r.id === id)?.revision;
 
 async function refuse(env: RunEnv, members: Member[], token: string, error: Error): Promise<never> {
-  await releaseLocks(members, token, calm(env));
-  await closeFleet(members);
+  await releaseFleet(members, token, env);
   throw error;
 }
 

@@ -136,6 +136,8 @@ class FleetOpening {
   private readonly sentEarly = new Set<string>();
   /** Dropped for a refused leader, and after a try that found a lock. */
   private early: Piggyback | undefined;
+  /** What the leader held in this try: the piggybacked steps are made from it. */
+  private leaderState: InspectedHost | undefined;
 
   constructor(
     readonly _stage: StageConfig,
@@ -220,8 +222,6 @@ class FleetOpening {
     const more = await this.run(host, transport, share, this.early?.env?.(host, paths));
     return { paths, transport, r: { ...more, steps: [...r.steps, ...more.steps] }, own: steps.length };
   }
-
-  private leaderState: InspectedHost | undefined;
 
   /** Every other host: once the leader is locked, lock, look, and carry the piggybacked work. */
   private async tryFollower(host: HostConfig, gate: Promise<boolean>): Promise<HostTry> {

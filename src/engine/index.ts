@@ -7,7 +7,7 @@ export { systemClock, type Clock } from './clock.js';
 export { startConnecting, type Connections } from './connections.js';
 export { describeFailures, runOn, runOnEach, type Reached, type StepsOn } from './fan-out.js';
 export { openFleet, type EarlyWork, type Member, type OpenFleet, type OpenFleetOptions, type Piggyback } from './fleet.js';
-export { closeFleet, releaseLocks, unlockWhereFailed, type Lockable } from './locks.js';
+export { closeFleet, releaseFleet, releaseLocks, unlockWhereFailed, type Lockable } from './locks.js';
 export { mapSettled } from './pool.js';
 export { calm, type Operator, type RunEnv } from './run-env.js';
 export { runSteps, stepOfKind, type RunStepsOptions, type ScriptOutcome, type StepOutcome, type StepRunner } from './run-steps.js';

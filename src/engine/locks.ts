@@ -31,6 +31,15 @@ export async function unlockWhereFailed(members: Lockable[], outcomes: ScriptOut
   if (failed.length) await releaseLocks(failed, token, env);
 }
 
+/**
+ * A run lets go of its fleet: our lock released on every host, then every connection closed.
+ * Runs to the end after Ctrl-C too (releasing never takes the interrupt signal). Never throws.
+ */
+export async function releaseFleet(members: Lockable[], token: string, env: RunEnv): Promise<void> {
+  await releaseLocks(members, token, env);
+  await closeFleet(members);
+}
+
 export async function closeFleet(members: Reached[]): Promise<void> {
   await Promise.all(members.map((m) => m.transport.close().catch(() => {})));
 }

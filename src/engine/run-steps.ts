@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
-import { render } from '../shell/render.js';
-import { parseMarker, scriptOf, type Step, type StepKind } from '../shell/script.js';
+import { parseMarker, renderSteps, scriptOf, type Step, type StepKind } from '../shell/script.js';
 import type { ExecResult, OutputStream, Transport } from '../transport/types.js';
 import type { Emit, ShipEvent } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
@@ -50,12 +49,13 @@ const STDERR_TAIL = 12;
 export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   if (o.steps.length === 0) return { ok: true, exitCode: 0, steps: [] };
   const nonce = randomBytes(8).toString('hex');
-  const rendered = o.steps.map((s) => render(s.command));
-  const reader = new ScriptReader(o, rendered, nonce);
-  const script = scriptOf(
-    o.steps.map((s, i) => ({ text: rendered[i]!, ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })),
-    { nonce, ...(o.env ? { env: o.env } : {}) },
+  const rendered = renderSteps(o.steps);
+  const reader = new ScriptReader(
+    o,
+    rendered.map((r) => r.text),
+    nonce,
   );
+  const script = scriptOf(rendered, { nonce, ...(o.env ? { env: o.env } : {}) });
   const result = await o.transport.runScript(script, { onData: (stream, chunk) => reader.read(stream, chunk), ...(o.signal ? { signal: o.signal } : {}) });
   reader.flush();
   return result.exitCode === 0 ? { ok: true, exitCode: 0, steps: reader.outcomes } : reader.failed(result);

@@ -56,14 +56,6 @@ export function taskRunsOn(task: TaskDef, host: HostConfig, selected: HostConfig
   return true;
 }
 
-/**
- * A task's commands, filled for this host, run in `cwd` with `set -e`: like a CI `run:`
- * block, a multi-line command stops at its first failing line instead of carrying on.
- */
-export function taskCommand(task: TaskDef, values: Record<string, string>, cwd: string): Command {
-  return wrapTask(task, values, taskLines(task, values), cwd);
-}
-
 function taskLines(task: TaskDef, values: Record<string, string>): string[] {
   try {
     return task.run.map((r) => interpolateShell(r, values));
@@ -73,6 +65,10 @@ function taskLines(task: TaskDef, values: Record<string, string>): string[] {
   }
 }
 
+/**
+ * A task's commands, filled for this host, run in `cwd` with `set -e`: like a CI `run:`
+ * block, a multi-line command stops at its first failing line instead of carrying on.
+ */
 function wrapTask(task: TaskDef, values: Record<string, string>, lines: string[], cwd: string): Command {
   const body = subshell(seq(cmd('set', '-e'), cmd('cd', '--', cwd), ...lines.map(script)));
   return task.whenChanged?.length ? skipWhenUnchanged(task, values, body) : body;

@@ -8,14 +8,14 @@ import {
   closeFleet,
   hostFacts,
   type HostFacts,
+  type HostSelection,
   mapSettled,
   type Member,
   openFleet,
-  releaseLocks,
+  releaseFleet,
   type RunEnv,
   runOn,
   selectHosts,
-  type HostSelection,
   slotTasks,
   stepsFor,
   taskEnv,
@@ -112,8 +112,8 @@ async function onCurrentReleases(
     });
   } finally {
     // unlocking and closing must happen even after Ctrl-C
-    if (lock) await releaseLocks(members, token, { ...env, signal: undefined });
-    await closeFleet(members);
+    if (lock) await releaseFleet(members, token, env);
+    else await closeFleet(members);
   }
   if (env.signal?.aborted) throw new InterruptedError('interrupted: commands still running on the hosts were stopped', outcomes.map(describeOutcome));
   return outcomes;

@@ -6,7 +6,7 @@
  * (the others still get set up); the caller decides the exit code.
  */
 import type { StageConfig } from '../config/types.js';
-import { closeFleet, mapSettled, type Member, openFleet, releaseLocks, type RunEnv, runOn, selectHosts, type HostSelection } from '../engine/index.js';
+import { type HostSelection, mapSettled, type Member, openFleet, releaseFleet, type RunEnv, runOn, selectHosts } from '../engine/index.js';
 import type { Recipe } from '../recipes/load.js';
 import type { Step } from '../shell/script.js';
 import { parseActionLines, type ActionLine } from './actions.js';
@@ -27,8 +27,7 @@ export async function setupStage(stage: StageConfig, recipe: Recipe, templates: 
         s.status === 'fulfilled' ? s.value : { host: members[i]!.host.name, lines: [], error: String((s.reason as Error)?.message ?? s.reason) },
     );
   } finally {
-    await releaseLocks(members, token, env);
-    await closeFleet(members);
+    await releaseFleet(members, token, env);
   }
 }
 

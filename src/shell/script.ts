@@ -33,11 +33,12 @@ export interface RenderedStep {
   skipCode?: number;
 }
 
+/** Each step's command as shell text, with its skip code: rendered once, for the script and for display. */
+export const renderSteps = (steps: Step[]): RenderedStep[] =>
+  steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) }));
+
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {
-  return scriptOf(
-    steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) })),
-    opts,
-  );
+  return scriptOf(renderSteps(steps), opts);
 }
 
 /** The same from commands already rendered (a caller that also shows them renders them once). */
