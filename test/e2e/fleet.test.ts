@@ -76,6 +76,22 @@ describe.skipIf(skipWithout('fleet'))('e2e fleet harness', () => {
     expect(existsSync('/srv/app/isolated.txt')).toBe(false);
   });
 
+  it('gives every host its own home directory (npm cache, pm2 daemon), with git trusting every repository', async () => {
+    const results = await Promise.all(f().hosts.map((h) => f().ssh(h.index, `echo "$HOME"; echo ${h.name} > "$HOME/whoami"; git config --get safe.directory`)));
+    const homes = new Set<string>();
+    for (const [i, r] of results.entries()) {
+      expect(r.code, r.stderr).toBe(0);
+      const [home, safe] = r.stdout.trim().split('\n');
+      homes.add(home!);
+      expect(safe).toBe('*');
+      const h = f().hosts[i]!;
+      expect(readFileSync(h.localPath(`${home}/whoami`), 'utf8').trim()).toBe(h.name);
+      expect(readFileSync(join(h.home, 'whoami'), 'utf8').trim()).toBe(h.name);
+    }
+    // Root mode: one home path, a different directory behind it on each host.
+    if (f().isolated) expect(homes.size).toBe(1);
+  });
+
   it('kills a host with its running sessions, then restarts it with its data', async () => {
     const h2 = f().hosts[1]!;
     await f().ssh(1, `echo kept > ${h2.deployTo}/kept.txt`);

@@ -2,13 +2,17 @@
  * The fleet: N real OpenSSH servers on loopback, started and torn down by the test itself.
  * No SSH is mocked here.
  *
- * Root mode (uid 0): host i listens on 127.0.1.(first+i):22 inside its own mount namespace,
- * where a per-host backing directory is bind-mounted over /srv. Every host therefore has the
- * same deploy path (/srv/app) with different contents, like a real fleet, and the test can
- * still inspect each host's files on this machine through `root` / `localPath()`.
+ * Root mode (uid 0): host i listens on 127.0.NET.(first+i):22 inside its own mount namespace,
+ * where a per-host backing directory is bind-mounted over /srv and another over the login
+ * user's home. Every host therefore has the same deploy path (/srv/app) and the same home path
+ * with different contents, like a real fleet (its own npm cache, its own pm2 daemon), and the
+ * test can still inspect each host's files on this machine through `root` / `localPath()`.
+ * NET is SHIP_E2E_NET (default 1): two checkouts can run their suites at once on different
+ * nets.
  *
  * Non-root mode: sshd on 127.0.0.1 with a free high port per host and no namespace; each host
- * deploys to `${root}/app` instead. Weaker isolation, but it needs no privileges.
+ * deploys to `${root}/app` instead, and its sessions get HOME=`${hostDir}/home` from sshd's
+ * SetEnv. Weaker isolation, but it needs no privileges.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +27,14 @@ import type { Fleet, FleetHost } from './types.js';
 import { currentUser, ensureLoginUser, type LoginUser } from './users.js';
 
 const fleetLacks = lacksFor(['fleet'], machine);
+
+/** The third octet of every fleet address in root mode (SHIP_E2E_NET, 1-254, default 1). */
+export const E2E_NET = ((): number => {
+  const raw = process.env.SHIP_E2E_NET ?? '1';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 254) throw new Error(`SHIP_E2E_NET=${raw}: expected 1-254`);
+  return n;
+})();
 
 /** Whether startFleet can work on this machine, and if not, why. */
 export const fleetAvailable: { ok: boolean; why?: string } =
@@ -159,11 +171,16 @@ class FleetImpl implements Fleet {
   /** Keys, known_hosts, backing dirs and sshd configs, before any host starts. */
   async provision(): Promise<void> {
     const user = this.loginUser;
+    const gitconfig = readOr(join(user.home, '.gitconfig'));
     for (const h of this.runtimes) {
       mkdirSync(join(h.root, 'app'), { recursive: true });
+      mkdirSync(h.home, { recursive: true, mode: 0o755 });
       chmodSync(h.hostDir, 0o755);
       chownSync(h.root, user.uid, user.gid);
       chownSync(join(h.root, 'app'), user.uid, user.gid);
+      // Each host's own home starts like the login user's (git's safe.directory).
+      if (gitconfig) writeFileSync(join(h.home, '.gitconfig'), gitconfig);
+      for (const f of gitconfig ? [h.home, join(h.home, '.gitconfig')] : [h.home]) chownSync(f, user.uid, user.gid);
     }
     const [userKey, ...hostKeys] = await Promise.all([
       keygen(this.identityFile, `${user.name}@ship-e2e`),
@@ -182,8 +199,9 @@ export async function startFleet(opts: { count: number; firstAddress?: number })
   const { count } = opts;
   const first = opts.firstAddress ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`bad fleet size ${count}`);
+  const net = E2E_NET;
   if (machine.root && (first < 1 || first + count - 1 > 254)) {
-    throw new Error(`127.0.1.${first}..${first + count - 1} is outside 127.0.1.1-254`);
+    throw new Error(`127.0.${net}.${first}..${first + count - 1} is outside 127.0.${net}.1-254`);
   }
 
   reapOrphans();
@@ -198,8 +216,8 @@ export async function startFleet(opts: { count: number; firstAddress?: number })
   const ports = machine.root ? Array.from({ length: count }, () => 22) : await freePorts(count);
   const runtimes = ports.map((port, i) => {
     const hostDir = join(dir, `host${i + 1}`);
-    const address = machine.root ? `127.0.1.${first + i}` : '127.0.0.1';
-    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'));
+    const address = machine.root ? `127.0.${net}.${first + i}` : '127.0.0.1';
+    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'), user.home);
   });
   const fleet = new FleetImpl(runtimes, user, dir, home);
   // Under the safety net before anything starts, so a failure half-way is still cleaned up.
@@ -217,6 +235,14 @@ export async function startFleet(opts: { count: number; firstAddress?: number })
 }
 
 /** The login user, and as root what sshd needs of this machine. */
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 async function prepareLogin(): Promise<LoginUser> {
   if (!machine.root) return currentUser();
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation chroot

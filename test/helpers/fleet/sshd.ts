@@ -1,9 +1,10 @@
 /**
  * One fleet host: its sshd_config, and starting, finding and killing its sshd and sessions.
  *
- * Root mode: sshd listens on 127.0.1.N:22 inside its own mount namespace, where the host's
- * backing directory is bind-mounted over /srv. Non-root mode: sshd on 127.0.0.1 with a free
- * high port and no namespace; the host deploys to `${root}/app` instead.
+ * Root mode: sshd listens on 127.0.NET.N:22 inside its own mount namespace, where the host's
+ * backing directory is bind-mounted over /srv and its home directory over the login user's
+ * home. Non-root mode: sshd on 127.0.0.1 with a free high port and no namespace; the host
+ * deploys to `${root}/app` instead, and sshd's SetEnv points HOME at the host's home.
  *
  * A host's processes, picked from one /proc snapshot, are:
  *   - the listener: by pid, or by `-f <its sshd_config>` in its command line;
@@ -44,6 +45,8 @@ export class HostRuntime implements FleetHost {
   readonly logFile: string;
   readonly pidFile: string;
   readonly tag: string;
+  /** This host's home directory on this machine (the login user's home as the host sees it). */
+  readonly home: string;
   /** Settles when node has reaped the current listener (or at once when none was started). */
   private exited: Promise<void> = Promise.resolve();
 
@@ -53,8 +56,11 @@ export class HostRuntime implements FleetHost {
     readonly port: number,
     readonly hostDir: string,
     readonly root: string,
+    /** The login user's home path as sessions see it. */
+    readonly loginHome: string,
   ) {
     this.name = `host${index + 1}`;
+    this.home = join(hostDir, 'home');
     this.deployTo = machine.root ? '/srv/app' : `${root}/app`;
     this.conf = join(hostDir, 'sshd_config');
     this.logFile = join(hostDir, 'sshd.log');
@@ -66,7 +72,9 @@ export class HostRuntime implements FleetHost {
     if (!machine.root) return p;
     if (p === '/srv') return this.root;
     if (p.startsWith('/srv/')) return join(this.root, p.slice('/srv/'.length));
-    return p; // Outside /srv every host shares this machine's filesystem.
+    if (p === this.loginHome) return this.home;
+    if (p.startsWith(`${this.loginHome}/`)) return join(this.home, p.slice(this.loginHome.length + 1));
+    return p; // Outside /srv and the home every host shares this machine's filesystem.
   }
 
   /** This host's processes in a snapshot (see the top of this file). */
@@ -126,7 +134,8 @@ export class HostRuntime implements FleetHost {
     // die before the test has seen what it was waiting for; stop() or the safety net takes
     // them down.
     const opts: SpawnOptions = { detached: true, stdio: ['ignore', logFd, logFd], env };
-    const bindSrv = ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /srv && shift && exec "$@"', 'sh', this.root];
+    const bind = 'mount --bind "$1" /srv && mount --bind "$2" "$3" && shift 3 && exec "$@"';
+    const bindSrv = ['-m', '--propagation', 'private', 'sh', '-c', bind, 'sh', this.root, this.home, this.loginHome];
     try {
       return machine.root ? spawn(machine.unshare!, [...bindSrv, ...sshdArgs], opts) : spawn(sshdArgs[0]!, sshdArgs.slice(1), opts);
     } finally {
@@ -224,7 +233,7 @@ export class HostRuntime implements FleetHost {
       'X11Forwarding no',
       'Subsystem sftp internal-sftp',
       // Marks every session process as this host's, for kill() (see the top of this file).
-      `SetEnv ${TAG_VAR}=${this.tag}`,
+      `SetEnv ${TAG_VAR}=${this.tag}${machine.root ? '' : ` HOME=${this.home}`}`,
       'LogLevel INFO',
       '',
     ].join('\n');

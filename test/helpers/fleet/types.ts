@@ -7,7 +7,7 @@ export interface FleetHost {
   index: number;
   /** 'host1', 'host2', ... */
   name: string;
-  /** '127.0.1.N' in root mode, '127.0.0.1' otherwise. */
+  /** '127.0.NET.N' in root mode (NET: SHIP_E2E_NET, default 1), '127.0.0.1' otherwise. */
   address: string;
   /** 22 in root mode, a free high port otherwise. */
   port: number;
@@ -15,6 +15,11 @@ export interface FleetHost {
   root: string;
   /** The deploy path as the host sees it: '/srv/app' (root mode) or `${root}/app`. */
   deployTo: string;
+  /**
+   * The host's own home directory on this machine: the login user's HOME as the host's
+   * sessions see it (its npm cache, its pm2 daemon), like a real server's.
+   */
+  home: string;
   /** Maps a path as the host sees it (e.g. '/srv/app/current') to the path on this machine. */
   localPath(p: string): string;
   /** False after kill() (or if sshd died), true again after restart(). */
