@@ -13,6 +13,9 @@ import { hostView } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { skipWithout } from '../helpers/requirements.js';
 
+/** A fleet address as a literal inside a RegExp. */
+const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe.skipIf(skipWithout('fleet'))('fleet deploys over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
@@ -188,7 +191,7 @@ ${hosts}
     const ok = await ship(['deploy', 'test', '--json'], {});
     // the hook fails on host 3 from the first deploy on: nothing may be live anywhere
     expect(ok.code).toBe(1);
-    expect(ok.stderr).toMatch(/failed on 127\.0\.1\.43 \(exit 9\)/);
+    expect(ok.stderr).toMatch(new RegExp(`failed on ${escaped(fleet.hosts[2]!.address)} \\(exit 9\\)`));
     expect(ok.stderr).toMatch(/disk on fire/);
     for (const i of all) {
       expect(current(i)).toBeUndefined();
@@ -203,7 +206,7 @@ ${hosts}
     expect(l.code, l.stderr).toBe(0);
     const r = await ship(['deploy', 'test']);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/stage test is locked \(on 127\.0\.1\.41\); nothing was changed/);
+    expect(r.stderr).toMatch(new RegExp(`stage test is locked \\(on ${escaped(fleet.hosts[0]!.address)}\\); nothing was changed`));
     expect(r.stderr).toMatch(/held by .* since .*: migrating the db by hand/);
     for (const i of all) expect(releases(i)).toEqual([]);
     const u = await ship(['unlock', 'test']);
@@ -272,7 +275,7 @@ stages:
       const r = await ship(['deploy', 'test']);
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stderr).toContain(fleet.hosts[1]!.address);
-      expect(r.stderr).toMatch(/update failed on 127\.0\.1\.42[\s\S]*No space left on device/);
+      expect(r.stderr).toMatch(new RegExp(`update failed on ${escaped(fleet.hosts[1]!.address)}[\\s\\S]*No space left on device`));
       for (const i of [0, 2]) {
         expect(current(i)).toBe(id);
         expect(releases(i)).toEqual([id]);

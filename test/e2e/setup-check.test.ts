@@ -192,7 +192,7 @@ ${hosts}
     }
     expect(r.events().at(-1)).toMatchObject({ event: 'check:end', ok: true, fail: 0 });
     const human = await ship('check', 'test');
-    expect(human.stdout).toMatch(/^127\.0\.1\.\d+\n {2}ok {4}ssh /m);
+    expect(human.stdout).toMatch(/^127\.0\.\d+\.\d+\n {2}ok {4}ssh /m);
   });
 
   it('a disk floor above the free space fails, with both values', async () => {
