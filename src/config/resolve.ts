@@ -11,9 +11,9 @@ import { markPrimaries } from './primary.js';
 import { sortProblems } from './problem.js';
 import { expandEnvMap, envValues, secretValuesOf, type EnvValue, type MissingVariable } from './resolve-env.js';
 import { mergeHooks, mergeTasks } from './resolve-tasks.js';
-import { DEFAULTS, type RawConfig, type RawHealth, type RawHostObject, type RawSsh, type RawStage } from './schema.js';
+import { DEFAULTS, type RawConfig, type RawHealth, type RawHostObject, type RawLoadBalancer, type RawSsh, type RawStage } from './schema.js';
 import { knownAndClosest } from './suggest.js';
-import type { ConfigProblem, HealthSettings, HookEntry, HostConfig, SshSettings, StageConfig, TaskDef } from './types.js';
+import type { ConfigProblem, HealthSettings, HookEntry, HostConfig, LoadBalancerSettings, SshSettings, StageConfig, TaskDef } from './types.js';
 
 export interface ResolveOptions {
   /** For `~` in paths; default os.homedir(). */
@@ -131,6 +131,7 @@ function stageConfig(
       ...(diskMin !== undefined ? { diskMinBytes: diskMin } : {}),
     },
     rollout: { ...(stage.rollout ?? top.rollout ?? {}) },
+    ...loadBalancerSettings(stage.load_balancer ?? top.load_balancer),
     tasks: mergeTasks(opts.recipeTasks ?? {}, top.tasks, stage.tasks),
     hooks: mergeHooks(opts.recipeHooks ?? {}, top.hooks, stage.hooks),
     vars: stageVars,
@@ -186,6 +187,25 @@ function sshSettings(layers: (RawSsh | undefined)[], configDir: string, homedir:
     ...(ssh.jump !== undefined ? { jump: ssh.jump } : {}),
     connectTimeoutMs: ssh.connect_timeout ?? DEFAULTS.connectTimeoutMs,
     keepaliveMs: ssh.keepalive ?? DEFAULTS.keepaliveMs,
+  };
+}
+
+function loadBalancerSettings(raw: RawLoadBalancer | undefined): { loadBalancer?: LoadBalancerSettings } {
+  if (!raw) return {};
+  const { kind, on, socket, backend, server, drain, enable, sessions, drain_timeout, drain_all } = raw;
+  return {
+    loadBalancer: {
+      kind,
+      on: on ?? 'local',
+      ...(socket !== undefined ? { socket } : {}),
+      ...(backend !== undefined ? { backend } : {}),
+      server: server ?? '{{host}}',
+      ...(drain !== undefined ? { drain } : {}),
+      ...(enable !== undefined ? { enable } : {}),
+      ...(sessions !== undefined ? { sessions } : {}),
+      drainTimeoutMs: drain_timeout ?? DEFAULTS.drainTimeoutMs,
+      drainAll: drain_all ?? false,
+    },
   };
 }
 

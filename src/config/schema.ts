@@ -16,6 +16,7 @@ export const DEFAULTS = {
   healthStatus: 200,
   healthTimeoutMs: 60_000,
   healthIntervalMs: 1_000,
+  drainTimeoutMs: 30_000,
   hostRoles: ['web', 'app'],
 } as const;
 
@@ -197,6 +198,51 @@ const rollout = obj(
   },
 );
 
+const loadBalancer = obj(
+  {
+    kind: req(
+      enumOf(['haproxy', 'commands'], {
+        description: 'haproxy: its runtime API over the admin socket; commands: your own drain and enable commands (nginx, a cloud CLI).',
+      }),
+    ),
+    on: str({
+      pattern: /^(local|[a-z][a-z0-9_-]*)$/,
+      patternHint: '"local" or a role name',
+      default: 'local',
+      description: 'Where the balancer is driven from: local (this machine), or a role: the first selected host with that role.',
+    }),
+    socket: str({
+      minLength: 1,
+      description: 'haproxy: the admin socket ("stats socket ... level admin"): a path, or host:port for a TCP socket.',
+    }),
+    backend: str({ minLength: 1, description: "haproxy: the backend that holds the app's servers." }),
+    server: str({
+      minLength: 1,
+      default: '{{host}}',
+      description: 'How each host is named in the balancer; placeholders as in tasks ({{host}}, {{address}}, vars).',
+    }),
+    drain: str({ minLength: 1, description: 'commands: takes {{server}} out of rotation (new requests go elsewhere).' }),
+    enable: str({ minLength: 1, description: 'commands: puts {{server}} back in rotation.' }),
+    sessions: str({
+      minLength: 1,
+      description: 'commands: prints the number of requests or connections {{server}} still has; waited for until 0. Without it ship waits drain_timeout.',
+    }),
+    drain_timeout: duration({
+      default: DEFAULTS.drainTimeoutMs,
+      description: 'Longest wait for a drained server to finish its open sessions before its swap.',
+    }),
+    drain_all: bool({
+      default: false,
+      description: 'Allow a rollout wave to drain every server of the backend at once (an outage). Off: such a deploy is refused.',
+    }),
+  },
+  {
+    id: 'loadBalancer',
+    description:
+      'The load balancer in front of the hosts. Each host of a wave is drained, waited for, swapped, restarted, health-checked and enabled again, on the way back too.',
+  },
+);
+
 const sshShortcut = (field: string) => `Shortcut for ssh.${field} on this host.`;
 
 const hostObject = obj(
@@ -266,6 +312,7 @@ const common = {
   check,
   health,
   rollout,
+  load_balancer: loadBalancer,
   notify: obj(
     {
       webhook: str({
@@ -333,3 +380,4 @@ export type RawTaskObject = Infer<typeof taskObject>;
 export type RawHookEntry = Infer<typeof hookEntry>;
 export type RawHealth = Infer<typeof healthCheck>;
 export type RawHealthField = Infer<typeof health>;
+export type RawLoadBalancer = Infer<typeof loadBalancer>;

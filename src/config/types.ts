@@ -50,6 +50,23 @@ export interface RolloutSettings {
   canary?: number;
 }
 
+/**
+ * The load balancer in front of the hosts. haproxy: `socket` and `backend` are set; commands:
+ * `drain` and `enable` (and maybe `sessions`) are set. Templates are not yet filled.
+ */
+export interface LoadBalancerSettings {
+  kind: 'haproxy' | 'commands';
+  on: string; // 'local' or a role
+  socket?: string;
+  backend?: string;
+  server: string; // template: the host's name in the balancer
+  drain?: string;
+  enable?: string;
+  sessions?: string;
+  drainTimeoutMs: number;
+  drainAll: boolean;
+}
+
 /** A task: shell commands written by the user or a recipe, run in the release directory. */
 export interface TaskDef {
   name: string;
@@ -98,6 +115,7 @@ export interface StageConfig {
   healthChecks: HealthSettings[]; // every check; a host passes those whose roles it has
   check: CheckSettings;
   rollout: RolloutSettings;
+  loadBalancer?: LoadBalancerSettings;
   notify?: { webhook?: string }; // ${VAR} expanded; the URL is also in secretValues
   tasks: Record<string, TaskDef>; // recipe tasks merged with config tasks
   hooks: Record<string, HookEntry[]>; // "before:build" -> entries

@@ -8,6 +8,7 @@ import { sortProblems } from './problem.js';
 import type { LooseConfig, Rule, RuleContext } from './rules/context.js';
 import { envReferencesWellFormed, secretsNameEnvEntries, varsDoNotShadowBuiltIns } from './rules/env.js';
 import { deployToEverywhere, onePrimaryPerRole, sshShortcutsNotTwice, uniqueHostNames } from './rules/hosts.js';
+import { loadBalancerComplete } from './rules/load-balancer.js';
 import { hooksNameKnownTasks, rolesExist } from './rules/tasks.js';
 import { configSchema, type RawConfig } from './schema.js';
 import type { ConfigProblem } from './types.js';
@@ -35,6 +36,7 @@ export const RULES: readonly Rule[] = [
   envReferencesWellFormed,
   secretsNameEnvEntries,
   varsDoNotShadowBuiltIns,
+  loadBalancerComplete,
 ];
 
 export function validateConfigText({ text, file, recipeTasks }: ValidateOptions): Validated {

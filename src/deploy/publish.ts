@@ -21,9 +21,16 @@ export async function publish(run: DeployRun): Promise<void> {
       run.selected,
       hosts.map((m) => ({ member: m, release: run.release, facts: run.factsOf(m) })),
       env,
-      { wave: w + 1 },
+      { wave: w + 1, balancer: run.balancer },
     );
     for (const o of outcomes) if (o.swapped) run.current[o.host] = run.release;
+    // a host the balancer could not drain was never changed: the way back leaves it alone
+    for (const o of outcomes)
+      if (o.untouched)
+        run.touched.splice(
+          run.touched.findIndex((m) => m.host.name === o.host),
+          1,
+        );
     if (env.signal?.aborted) await undoPublish(run, { interrupted: true });
     const bad = outcomes.filter((o) => !o.ok);
     if (bad.length) await undoPublish(run, { interrupted: false, reasons: bad.map((b) => b.detail ?? `${b.host} failed`) });

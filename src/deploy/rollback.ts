@@ -1,3 +1,4 @@
+import { balancerFor, type Balancer } from '../balancer/balancer.js';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import {
   calm,
@@ -20,7 +21,7 @@ import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
 import { runHooks, warnOnFailure, type HookContext } from './hooks.js';
 import { switchHosts, type SwitchTarget } from './switch.js';
-import { planWaves } from './rollout.js';
+import { planBalancer, planWaves } from './rollout.js';
 
 export interface RollbackOptions extends HostSelection {
   to?: string | undefined;
@@ -42,6 +43,7 @@ interface RollbackRun {
   target: string;
   started: Date;
   current: Record<string, string | null>;
+  balancer: Balancer | undefined;
   hooks(o?: { calm?: boolean; result?: string }): HookContext;
   switchTo(m: Member): SwitchTarget;
 }
@@ -56,6 +58,7 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
   if (opts.to !== undefined && !isReleaseId(opts.to))
     throw new UsageError(`--to ${opts.to}: a release id is 14 digits, like 20261122021500 (see ship releases ${stage.stage})`);
   const selected = selectHosts(stage, opts);
+  planBalancer(stage, selected);
   const started = env.clock.now();
   const { members, token } = await openFleet(stage, selected, env, { lock: { command: 'rollback' } });
   const plan = planFleetRollback(
@@ -89,6 +92,7 @@ function rollbackRun(stage: StageConfig, env: RunEnv, members: Member[], token: 
     target,
     started,
     current: Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null])),
+    balancer: balancerFor(stage, members, env),
     switchTo,
     hooks: (o = {}) => ({
       stage,
@@ -132,7 +136,7 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
       run.selected,
       wave.map((i) => run.switchTo(moving[i]!)),
       run.env,
-      { wave: w + 1 },
+      { wave: w + 1, balancer: run.balancer },
     );
     for (const o of outcomes) {
       const m = moving.find((x) => x.host.name === o.host)!;

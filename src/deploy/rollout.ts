@@ -1,4 +1,6 @@
-import type { RolloutSettings } from '../config/types.js';
+import type { HostConfig, RolloutSettings, StageConfig } from '../config/types.js';
+import { isBalanced } from '../balancer/balancer.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Publish order: all at once by default; `batch: N` N hosts at a time;
@@ -17,4 +19,33 @@ export function planWaves(count: number, rollout: RolloutSettings): number[][] {
   const size = rollout.batch && rollout.batch > 0 ? rollout.batch : rest.length;
   for (let i = 0; i < rest.length; i += size) waves.push(rest.slice(i, i + size));
   return waves;
+}
+
+/**
+ * Checked before anything runs: the balancer can be driven (a selected host has its role), and
+ * capacity is kept: no rollout wave takes every balanced host of the stage out of rotation at
+ * once, unless `drain_all` allows it.
+ */
+export function planBalancer(stage: StageConfig, selected: HostConfig[]): void {
+  const s = stage.loadBalancer;
+  if (!s) return;
+  if (s.on !== 'local' && !selected.some((h) => h.roles.includes(s.on))) {
+    throw new UsageError(
+      `load_balancer.on: ${s.on}: no selected host has role ${s.on}`,
+      [],
+      `select one too (--roles ${s.on}), or drive the balancer from this machine (on: local)`,
+    );
+  }
+  if (s.drainAll) return;
+  const balanced = (h: HostConfig) => isBalanced(s, h);
+  const all = stage.hosts.filter(balanced).length;
+  const moving = selected.filter(balanced);
+  const widest = Math.max(0, ...planWaves(moving.length, stage.rollout).map((w) => w.length));
+  if (all > 0 && widest >= all) {
+    throw new UsageError(
+      `load_balancer: this rollout drains all ${all} balanced host(s) at once, an outage`,
+      [],
+      `publish in waves (rollout: { batch: ${Math.max(1, Math.floor(all / 2))} }) or allow it with load_balancer.drain_all: true`,
+    );
+  }
 }

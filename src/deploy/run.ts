@@ -1,3 +1,4 @@
+import { balancerFor, type Balancer } from '../balancer/balancer.js';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { calm, hostFacts, stepOfKind, type Connections, type HostFacts, type Member, type RunEnv } from '../engine/index.js';
 import type { HistoryEntry, HistoryResult } from '../release/history.js';
@@ -39,6 +40,8 @@ export class DeployRun {
   readonly current: Record<string, string | null>;
   /** Hosts whose `current` was switched to the new release (in publish order). */
   readonly touched: Member[] = [];
+  /** The load balancer in front of the hosts, if the stage has one. */
+  readonly balancer: Balancer | undefined;
   /** Migrations ran (and were not skipped as unchanged). */
   migrated = false;
   private readonly facts = new Map<string, HostFacts>();
@@ -55,6 +58,7 @@ export class DeployRun {
     this.env = plan.env;
     this.calm = calm(plan.env);
     this.current = Object.fromEntries(members.map((m) => [m.host.name, m.state.current ?? null]));
+    this.balancer = balancerFor(this.stage, members, plan.env);
     for (const m of members) {
       this.facts.set(
         m.host.name,

@@ -1,5 +1,6 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { mapSettled, runOn, slotSteps, stepOfKind, taskEnv, templateValues, type HostFacts, type Member, type RunEnv } from '../engine/index.js';
+import type { Balancer } from '../balancer/balancer.js';
 import { checkHealth } from '../health/check.js';
 import { healthChecksFor } from '../health/select.js';
 import { removeCurrentLink, swapCurrent } from '../release/swap.js';
@@ -15,24 +16,34 @@ export interface SwitchTarget {
 export interface SwitchOutcome {
   host: string;
   swapped: boolean; // `current` now points at the target
-  ok: boolean; // swapped, restarted and healthy
+  ok: boolean; // swapped, restarted, healthy (and back in the load balancer's rotation)
+  /** Nothing ran on the host: the load balancer could not take it out of rotation. */
+  untouched?: boolean;
   detail?: string;
+}
+
+/** How a wave is switched: its number (0: the way back) and the load balancer, if any. */
+export interface SwitchOptions {
+  wave: number;
+  balancer?: Balancer | undefined;
 }
 
 /**
  * The publish step shared by deploy, the way back and rollback: swap `current`, run `restart`
  * (with its hooks) in one round trip per host, then the health checks, all hosts of the wave
- * in parallel. Wave 0 is the way back after a failure: reported as rollback events, not
- * publishes. Never throws: each host's outcome is returned.
+ * in parallel. Behind a load balancer each host is drained first (a host that cannot be is
+ * left untouched) and put back in rotation once healthy; an unhealthy host stays out. Wave 0
+ * is the way back after a failure: reported as rollback events, not publishes. Never throws:
+ * each host's outcome is returned.
  */
 export async function switchHosts(
   stage: StageConfig,
   selected: HostConfig[],
   targets: SwitchTarget[],
   env: RunEnv,
-  opts: { wave: number },
+  opts: SwitchOptions,
 ): Promise<SwitchOutcome[]> {
-  const settled = await mapSettled(targets, env.concurrency, (t) => switchOne(stage, selected, t, env, opts.wave));
+  const settled = await mapSettled(targets, env.concurrency, (t) => switchOne(stage, selected, t, env, opts));
   return settled.map((s, i) =>
     s.status === 'fulfilled'
       ? s.value
@@ -40,10 +51,37 @@ export async function switchHosts(
   );
 }
 
-async function switchOne(stage: StageConfig, selected: HostConfig[], t: SwitchTarget, env: RunEnv, wave: number): Promise<SwitchOutcome> {
+async function switchOne(stage: StageConfig, selected: HostConfig[], t: SwitchTarget, env: RunEnv, opts: SwitchOptions): Promise<SwitchOutcome> {
   const { member, release, facts } = t;
+  const { wave, balancer } = opts;
   const host = member.host.name;
   const values = templateValues(stage, member.host, facts);
+  const dance = balancer?.danceFor(member.host, values);
+  if (dance) {
+    const drained = await balancer!.run(env, host, dance.drain);
+    if (!drained.ok)
+      return { host, swapped: false, ok: false, untouched: true, detail: `${host} could not be taken out of the load balancer: ${drained.detail}` };
+  }
+  const outcome = await swapRestartCheck(stage, selected, t, env, wave, values);
+  if (!dance || !outcome.ok) return outcome;
+  if (!release) {
+    env.emit({ event: 'log', level: 'warn', message: `${host} stays out of the load balancer (${dance.server}): it has no release to serve` });
+    return outcome;
+  }
+  const enabled = await balancer!.run(env, host, dance.enable);
+  return enabled.ok ? outcome : { ...outcome, ok: false, detail: `${host} is healthy but could not be put back in the load balancer: ${enabled.detail}` };
+}
+
+async function swapRestartCheck(
+  stage: StageConfig,
+  selected: HostConfig[],
+  t: SwitchTarget,
+  env: RunEnv,
+  wave: number,
+  values: Record<string, string>,
+): Promise<SwitchOutcome> {
+  const { member, release, facts } = t;
+  const host = member.host.name;
   const steps: Step[] = [{ label: 'swap', kind: 'swap', command: release ? swapCurrent(member.paths, release) : removeCurrentLink(member.paths) }];
   if (release) steps.push(...slotSteps('restart', stage, member.host, selected, values, member.paths.release(release)));
   if (release && wave > 0) env.emit({ event: 'publish', host, release, ...(facts.previous_release ? { previous: facts.previous_release } : {}), batch: wave });

@@ -1,9 +1,10 @@
-import { closeFleet, runOnEach, unlockWhereFailed } from '../engine/index.js';
+import { closeFleet, runOnEach, unlockWhereFailed, type Member } from '../engine/index.js';
 import { InterruptedError, RollbackFailedError, RolledBackError, type ShipError } from '../errors.js';
 import { appendHistory } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed, removeReleaseUnlessCurrent } from '../release/prepare.js';
 import { warnOnFailure } from './hooks.js';
+import { planWaves } from './rollout.js';
 import { switchHosts, type SwitchTarget } from './switch.js';
 import type { DeployRun } from './run.js';
 
@@ -62,9 +63,21 @@ export async function undoPublish(run: DeployRun, failure: PublishFailure): Prom
   throw Object.assign(wayBackError(run, failure, failedBack, reasons, where), { current: run.snapshot() });
 }
 
-/** Switches every touched host back; returns one line per host that could not go back. */
+/**
+ * Switches every touched host back; returns one line per host that could not go back. Behind a
+ * load balancer the way back keeps capacity like the way out: in waves no wider than the
+ * rollout's, the last published (where the failure is, already out of rotation) first.
+ */
 async function switchBack(run: DeployRun): Promise<string[]> {
-  const targets: SwitchTarget[] = run.touched.map((m) => {
+  const order = run.balancer ? [...run.touched].reverse() : run.touched;
+  const width = run.balancer ? Math.max(1, ...planWaves(run.members.length, run.stage.rollout).map((w) => w.length)) : order.length;
+  const failedBack: string[] = [];
+  for (let i = 0; i < order.length; i += width) failedBack.push(...(await switchBackWave(run, order.slice(i, i + width))));
+  return failedBack;
+}
+
+async function switchBackWave(run: DeployRun, members: Member[]): Promise<string[]> {
+  const targets: SwitchTarget[] = members.map((m) => {
     const prev = m.state.current;
     return {
       member: m,
@@ -72,10 +85,10 @@ async function switchBack(run: DeployRun): Promise<string[]> {
       facts: { ...run.factsOf(m), release: prev ?? '', release_path: prev ? m.paths.release(prev) : '', previous_release: run.release },
     };
   });
-  const back = await switchHosts(run.stage, run.selected, targets, run.calm, { wave: 0 });
+  const back = await switchHosts(run.stage, run.selected, targets, run.calm, { wave: 0, balancer: run.balancer });
   const failedBack: string[] = [];
   back.forEach((b, i) => {
-    const m = run.touched[i]!;
+    const m = members[i]!;
     if (b.swapped) run.current[m.host.name] = m.state.current ?? null;
     run.env.emit({
       event: 'rollback',

@@ -24,9 +24,11 @@ export type Capability =
   /** The fleet with one mount namespace per host on 127.0.1.N:22: needs root. */
   | 'isolation'
   /** A real pseudo-terminal, driven through tmux. */
-  | 'terminal';
+  | 'terminal'
+  /** HAProxy, and socat to speak to its admin socket (the load balancer tests). */
+  | 'haproxy';
 
-export const CAPABILITIES: readonly Capability[] = ['sshd', 'fleet', 'isolation', 'terminal'];
+export const CAPABILITIES: readonly Capability[] = ['sshd', 'fleet', 'isolation', 'terminal', 'haproxy'];
 
 /** One thing this machine lacks, and how to get it. */
 export interface Lack {
@@ -49,6 +51,8 @@ export interface MachineFacts {
   unshare?: string;
   nsenter?: string;
   tmux?: string;
+  haproxy?: string;
+  socat?: string;
   /** Whether `unshare -m` works (as root; a container without CAP_SYS_ADMIN refuses it). */
   mountNamespaces: boolean;
   /** The overrides that were set, to name them in the message. */
@@ -96,6 +100,8 @@ export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFac
     unshare,
     nsenter: which('nsenter', env.PATH),
     tmux: tool('tmux', overrides.tmux, env.PATH),
+    haproxy: which('haproxy', env.PATH),
+    socat: which('socat', env.PATH),
     mountNamespaces: probe?.status === 0,
     overrides,
   };
@@ -147,6 +153,11 @@ function lacksOf(cap: Capability, m: MachineFacts): Lack[] {
       return [...fleetLacks(m), ...(m.root ? [] : [ROOT_LACK])];
     case 'terminal':
       return m.tmux ? [] : [{ what: m.overrides.tmux !== undefined ? `tmux: SHIP_TEST_TMUX=${m.overrides.tmux} does not exist` : 'tmux', package: 'tmux' }];
+    case 'haproxy':
+      return [
+        ...(m.haproxy ? [] : [{ what: 'HAProxy (the load balancer tests)', package: 'haproxy' }]),
+        ...(m.socat ? [] : [{ what: 'socat (speaks to the HAProxy admin socket)', package: 'socat' }]),
+      ];
   }
 }
 
