@@ -25,6 +25,9 @@ export interface Dance {
 /** Whether the host is one of the balanced servers (the hosts that drive the balancer are not). */
 export const isBalanced = (s: LoadBalancerSettings, host: HostConfig): boolean => s.on === 'local' || !host.roles.includes(s.on);
 
+/** The host's name in the balancer: `server` filled with the host's values. */
+export const serverName = (s: LoadBalancerSettings, values: Record<string, string>): string => fill(() => interpolateText(s.server, values), 'server');
+
 export class Balancer {
   constructor(
     readonly settings: LoadBalancerSettings,
@@ -36,7 +39,7 @@ export class Balancer {
   danceFor(host: HostConfig, values: Record<string, string>): Dance | undefined {
     if (!isBalanced(this.settings, host)) return undefined;
     const s = this.settings;
-    const server = fill(() => interpolateText(s.server, values), 'server');
+    const server = serverName(s, values);
     const withServer = { ...values, server, backend: s.backend ?? '' };
     if (s.kind === 'haproxy') {
       return {
@@ -87,10 +90,12 @@ function fill(f: () => string, key: string): string {
 /** The user's drain command, then the wait: until `sessions` prints 0, or drain_timeout without it. */
 function commandsDrain(drain: string, sessions: string | undefined, server: string, timeoutMs: number): Command {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const run = (text: string): Command => sh`${raw(text)}`;
-  if (!sessions) return lines(run(drain), sh`sleep ${seconds}`);
+  // the user's command may span lines: it is closed on a line of its own, and its failure is the step's
+  const run = sh`{ ${raw(drain)}
+} || { echo ${`load_balancer.drain failed for ${server}`} >&2; exit 1; }`;
+  if (!sessions) return lines(run, sh`sleep ${seconds}`);
   return lines(
-    run(drain),
+    run,
     sh`end=$(( $(date +%s) + ${seconds} ))`,
     sh`while :; do`,
     sh`  n=$(${raw(sessions)}) || { echo ${`load_balancer.sessions failed for ${server}`} >&2; exit 1; }`,

@@ -5,7 +5,8 @@
  * on the second wave and rolls back, and a manual rollback. With `load_balancer` not one
  * request fails; without it the same deploy loses requests.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +37,9 @@ describe.skipIf(skipWithout('fleet', 'haproxy'))('zero downtime behind HAProxy',
     await fleet?.stop();
   });
 
-  const config = (o: { balancer?: string; rollout?: string } = {}) => {
-    const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}, vars: { port: ${basePort + i} } }`).join('\n');
+  const config = (o: { balancer?: string; rollout?: string; lbHost?: number } = {}) => {
+    const roles = (i: number) => (i === o.lbHost ? ', roles: [lb]' : '');
+    const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}${roles(i)}, vars: { port: ${basePort + i} } }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
       `app: demo
@@ -151,5 +153,59 @@ ${extra}`;
     expect(all.map(current)).toEqual(before);
     config({ balancer: balancer('  drain_all: true'), rollout: '' });
     expect((await ship('deploy', 'test', '--dry-run')).code).toBe(0);
+  });
+
+  it('ship check: the admin socket answers and the backend has every host; a host it lacks fails', async () => {
+    config({ balancer: balancer() });
+    const ok = await ship('check', 'test');
+    const item = (r: typeof ok, check: string) => r.events().find((e) => e.event === 'check' && e.check === check)!;
+    expect(item(ok, 'load balancer')).toMatchObject({ status: 'pass' });
+    expect(String(item(ok, 'load balancer').detail)).toMatch(/backend app has every host \(6\)/);
+    expect(item(ok, 'restart')).toMatchObject({ status: 'pass' });
+    config({ balancer: balancer('  server: "web-{{host}}"') });
+    const bad = await ship('check', 'test');
+    expect(bad.code).toBe(1);
+    expect(String(item(bad, 'load balancer').detail)).toMatch(/backend app has no server web-/);
+    config();
+    expect(item(await ship('check', 'test'), 'restart')).toMatchObject({ status: 'warn' });
+  });
+
+  it('kind commands, driven from a host of a role: your commands run there for every other host, with its server name', async () => {
+    const sock = `UNIX-CONNECT:${lb.socket}`;
+    config({
+      lbHost: 5,
+      balancer: `load_balancer:
+  kind: commands
+  on: lb
+  drain: printf 'set server app/%s state drain\\n' {{server}} | socat - ${sock} && echo drain {{server}} >> "$HOME/lb.log"
+  enable: printf 'set server app/%s state ready\\n' {{server}} | socat - ${sock} && echo enable {{server}} >> "$HOME/lb.log"
+  sessions: printf 'show stat\\n' | socat - ${sock} | awk -F, -v s={{server}} '$2 == s { print $5 }'
+  drain_timeout: 5s
+`,
+    });
+    repo.commit({ 'v5.txt': '5' });
+    const r = await ship('deploy', 'test');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = readFileSync(join(fleet.hosts[5]!.home, 'lb.log'), 'utf8').trim().split('\n');
+    const balanced = fleet.hosts.slice(0, 5).map((h) => h.address);
+    expect(
+      log
+        .filter((l) => l.startsWith('drain '))
+        .map((l) => l.slice(6))
+        .sort(),
+    ).toEqual([...balanced].sort());
+    expect(
+      log
+        .filter((l) => l.startsWith('enable '))
+        .map((l) => l.slice(7))
+        .sort(),
+    ).toEqual([...balanced].sort());
+    // the balancer's own host is never drained; every server is back in rotation
+    const state = execFileSync('sh', ['-c', `printf 'show servers state app\\n' | socat - ${sock}`], { encoding: 'utf8' });
+    const admin = state
+      .split('\n')
+      .filter((l) => /^\d+ /.test(l))
+      .map((l) => Number(l.split(' ')[6]));
+    expect(admin).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });

@@ -6,7 +6,7 @@
  * Whatever it loses during a deploy is what the deploy made it lose.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,11 +35,13 @@ export async function freePort(): Promise<number> {
 /** Starts HAProxy with backend `app` holding one server per entry (name → 127.0.0.1:port). */
 export async function startHaproxy(servers: { name: string; port: number }[]): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'ship-haproxy-'));
+  chmodSync(dir, 0o755);
   const socket = join(dir, 'admin.sock');
   const port = await freePort();
   const config = [
     'global',
-    `  stats socket ${socket} mode 600 level admin`,
+    // readable by the fleet's login user too: a test drives it from a host (`on: <role>`)
+    `  stats socket ${socket} mode 666 level admin`,
     '  maxconn 2000',
     'defaults',
     '  mode http',

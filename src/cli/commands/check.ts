@@ -19,7 +19,7 @@ export async function checkCommand(stageName: string, flags: GlobalOptions & Hos
       env: rt.env,
       lock: { machine: hostname(), alive: pidAlive },
     });
-    const items = [...report.hosts.flatMap((h) => h.items), ...report.certificates];
+    const items = [...report.hosts.flatMap((h) => h.items), ...report.certificates, ...report.stage];
     const count = (s: CheckStatus) => items.filter((i) => i.status === s).length;
     if (rt.json) {
       for (const i of items) rt.list({ event: 'check', ...i });
@@ -52,6 +52,7 @@ function checklist(report: CheckReport): string {
     ].join('\n');
   const parts = report.hosts.map((h) => block(h.host, h.items, (i) => i.check));
   if (report.certificates.length) parts.push(block('TLS certificates, read from this machine', report.certificates, (i) => i.host));
+  parts.push(block('the stage', report.stage, (i) => i.check));
   return parts.join('\n');
 }
 

@@ -28,6 +28,7 @@ import {
   type LockContext,
 } from './judge.js';
 import { checkProbe, parseCheckProbe, type ProbeFacts, type ProbeInput } from './probe.js';
+import { checkStage } from './stage.js';
 import { readCertificate } from './tls.js';
 
 export const DEFAULT_DISK_MIN = 1024 ** 3;
@@ -48,6 +49,8 @@ export interface CheckReport {
   hosts: { host: string; items: CheckItem[] }[];
   /** Certificates, read from this machine: `host` is the URL's host. */
   certificates: CheckItem[];
+  /** About the stage as a whole (restarts, the load balancer): `host` is "stage". */
+  stage: CheckItem[];
 }
 
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
@@ -62,7 +65,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
         : [{ host: hosts[i]!.name, check: 'ssh', status: 'fail' as const, detail: String((s.reason as Error)?.message ?? s.reason) }],
   }));
   const certificates = await checkCertificates(o.stage.check.urls, httpsUrls, () => o.env.clock.now());
-  return { hosts: results, certificates };
+  return { hosts: results, certificates, stage: await checkStage(o.stage, hosts, o.env) };
 }
 
 async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[]): Promise<CheckItem[]> {
