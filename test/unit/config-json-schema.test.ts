@@ -31,6 +31,7 @@ describe('templates/deploy.schema.json', () => {
       'hooks',
       'host',
       'hostObject',
+      'loadBalancer',
       'notify',
       'rollout',
       'shared',
