@@ -22,18 +22,55 @@ export interface Dance {
   enable: Step;
 }
 
-/** Whether the host is one of the balanced servers (the hosts that drive the balancer are not). */
-export const isBalanced = (s: LoadBalancerSettings, host: HostConfig): boolean => s.on === 'local' || !host.roles.includes(s.on);
+/**
+ * A host that only drives the balancer (every role it has is the balancer's `on` role): it is
+ * not deployed to, drained or checked like an app server.
+ */
+export const balancerOnly = (s: LoadBalancerSettings | undefined, host: HostConfig): boolean =>
+  s !== undefined && s.on !== 'local' && host.roles.every((r) => r === s.on);
+
+/** Whether the host is one of the balanced servers. */
+export const isBalanced = (s: LoadBalancerSettings, host: HostConfig): boolean => !balancerOnly(s, host);
+
+/** Where the balancer's steps run: a transport the run already holds, or a host it connects to when first needed. */
+type Driver = { name: string; transport: Transport } | { name: string; host: HostConfig; connect: (h: HostConfig) => Transport };
+
+/** The hosts that drive the balancer (`on: <role>`) are not app servers: the app's commands leave them out. */
+export const appHosts = (stage: StageConfig, hosts: HostConfig[]): HostConfig[] => hosts.filter((h) => !balancerOnly(stage.loadBalancer, h));
 
 /** The host's name in the balancer: `server` filled with the host's values. */
 export const serverName = (s: LoadBalancerSettings, values: Record<string, string>): string => fill(() => interpolateText(s.server, values), 'server');
 
 export class Balancer {
+  private own: Promise<Transport> | undefined;
+
   constructor(
     readonly settings: LoadBalancerSettings,
-    /** Where its steps run, and the name shown for that place. */
-    private readonly where: { transport: Transport; name: string },
+    private readonly driver: Driver,
   ) {}
+
+  /** The transport its steps run on, connected (once) when the driver is not one of the run's hosts. */
+  private transport(): Promise<Transport> {
+    const d = this.driver;
+    if ('transport' in d) return Promise.resolve(d.transport);
+    this.own ??= (async () => {
+      const t = d.connect(d.host);
+      try {
+        await t.connect();
+      } catch (e) {
+        await t.close().catch(() => {});
+        throw e;
+      }
+      return t;
+    })();
+    return this.own;
+  }
+
+  /** Closes the connection it opened itself, if any. */
+  async close(): Promise<void> {
+    const t = await this.own?.catch(() => undefined);
+    await t?.close().catch(() => {});
+  }
 
   /** The drain and enable steps for one host, or undefined when the balancer does not serve it. */
   danceFor(host: HostConfig, values: Record<string, string>): Dance | undefined {
@@ -58,13 +95,14 @@ export class Balancer {
 
   /** Runs one balancer step for `host`; never throws. */
   async run(env: RunEnv, host: string, step: Step): Promise<{ ok: boolean; detail?: string }> {
+    const where = this.driver.name;
     try {
-      const r = await runOn(env, { host, transport: this.where.transport, steps: [step], ...(env.signal ? { signal: env.signal } : {}) });
+      const transport = await this.transport();
+      const r = await runOn(env, { host, transport, steps: [step], ...(env.signal ? { signal: env.signal } : {}) });
       if (r.ok) return { ok: true };
-      const tail = r.error?.message ?? `exit ${r.exitCode}`;
-      return { ok: false, detail: `${step.label} (on ${this.where.name}): ${tail}` };
+      return { ok: false, detail: `${step.label} (on ${where}): ${r.error?.message ?? `exit ${r.exitCode}`}` };
     } catch (e) {
-      return { ok: false, detail: `${step.label} (on ${this.where.name}): ${(e as Error).message}` };
+      return { ok: false, detail: `${step.label} (on ${where}): ${env.redact((e as Error).message)}` };
     }
   }
 
@@ -72,7 +110,7 @@ export class Balancer {
   async servers(env: RunEnv): Promise<string[]> {
     const s = this.settings;
     if (s.kind !== 'haproxy') return [];
-    const r = await this.where.transport.runScript(`${render(haproxyServers(s.socket!, s.backend!))}\n`);
+    const r = await (await this.transport()).runScript(`${render(haproxyServers(s.socket!, s.backend!))}\n`);
     if (r.exitCode !== 0) throw new DeployError(`load balancer: ${env.redact(r.stderr.trim() || `exit ${r.exitCode}`)}`);
     return r.stdout.split('\n').filter(Boolean);
   }
@@ -118,6 +156,8 @@ export function balancerFor(stage: StageConfig, members: Member[], env: RunEnv):
     return new Balancer(s, { transport: env.localTransport, name: 'this machine' });
   }
   const m = members.find((x) => x.host.roles.includes(s.on));
-  if (!m) throw new DeployError(`load_balancer.on: ${s.on}: no selected host has role ${s.on}`);
-  return new Balancer(s, { transport: m.transport, name: m.host.name });
+  if (m) return new Balancer(s, { transport: m.transport, name: m.host.name });
+  const host = stage.hosts.find((h) => h.roles.includes(s.on));
+  if (!host) throw new DeployError(`load_balancer.on: ${s.on}: no host of stage ${stage.stage} has role ${s.on}`);
+  return new Balancer(s, { host, name: host.name, connect: env.transportFor });
 }

@@ -1,3 +1,4 @@
+import type { Balancer } from '../balancer/balancer.js';
 import type { StageConfig } from '../config/types.js';
 import { releaseFleet, type RunEnv } from '../engine/index.js';
 import { InterruptedError, ShipError } from '../errors.js';
@@ -35,8 +36,10 @@ export interface DeployResult {
  */
 export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployResult> {
   const plan = await planDeploy(stage, opts, env, git);
+  let balancer: Balancer | undefined;
   try {
     const run = await connectAndLock(plan);
+    balancer = run.balancer;
     await beforePublish(run, async () => {
       await prepare(run);
       await migrate(run);
@@ -47,6 +50,7 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
     });
     return { release: run.release, revision: run.revision, current: run.snapshot(), migrated: run.migrated };
   } finally {
+    await balancer?.close();
     await plan.archive?.remove();
   }
 }

@@ -1,6 +1,7 @@
 import type { StageConfig } from '../config/types.js';
 import { startConnecting, selectHosts, type HostSelection, type RunEnv } from '../engine/index.js';
 import { DeployError, InterruptedError } from '../errors.js';
+import { appHosts } from '../balancer/balancer.js';
 import { planBalancer } from './rollout.js';
 import type { DeployPlan, GitOps } from './run.js';
 
@@ -15,7 +16,7 @@ export interface DeployOptions extends HostSelection {
  */
 export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployPlan> {
   const started = env.clock.now();
-  const selected = selectHosts(stage, opts);
+  const selected = appHosts(stage, selectHosts(stage, opts));
   planBalancer(stage, selected);
   const ref = opts.revision ?? stage.branch;
   const connections = startConnecting(selected, env);

@@ -1,4 +1,4 @@
-import { balancerFor, type Balancer } from '../balancer/balancer.js';
+import { appHosts, balancerFor, type Balancer } from '../balancer/balancer.js';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import {
   calm,
@@ -57,7 +57,7 @@ interface RollbackRun {
 export async function rollback(stage: StageConfig, opts: RollbackOptions, env: RunEnv): Promise<RollbackResult> {
   if (opts.to !== undefined && !isReleaseId(opts.to))
     throw new UsageError(`--to ${opts.to}: a release id is 14 digits, like 20261122021500 (see ship releases ${stage.stage})`);
-  const selected = selectHosts(stage, opts);
+  const selected = appHosts(stage, selectHosts(stage, opts));
   planBalancer(stage, selected);
   const started = env.clock.now();
   const { members, token } = await openFleet(stage, selected, env, { lock: { command: 'rollback' } });
@@ -72,8 +72,11 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
   for (const w of warnings) env.emit({ event: 'log', level: 'warn', message: w });
   const before = await runHooks('before:rollback', run.hooks());
   if (before.length) return refuse(env, members, token, new DeployError('rollback refused: the before:rollback hook failed; nothing was changed', before));
-  const failures = await switchAll(run);
-  await record(run, failures);
+  try {
+    await record(run, await switchAll(run));
+  } finally {
+    await run.balancer?.close();
+  }
   return { release: run.target, current: run.current, warnings };
 }
 

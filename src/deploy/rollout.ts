@@ -22,20 +22,14 @@ export function planWaves(count: number, rollout: RolloutSettings): number[][] {
 }
 
 /**
- * Checked before anything runs: the balancer can be driven (a selected host has its role), and
- * capacity is kept: no rollout wave takes every balanced host of the stage out of rotation at
- * once, unless `drain_all` allows it.
+ * Checked before anything runs, on the app hosts selected (the balancer's own hosts left out):
+ * some are left, and capacity is kept: no rollout wave takes every balanced host of the stage
+ * out of rotation at once, unless `drain_all` allows it.
  */
 export function planBalancer(stage: StageConfig, selected: HostConfig[]): void {
   const s = stage.loadBalancer;
   if (!s) return;
-  if (s.on !== 'local' && !selected.some((h) => h.roles.includes(s.on))) {
-    throw new UsageError(
-      `load_balancer.on: ${s.on}: no selected host has role ${s.on}`,
-      [],
-      `select one too (--roles ${s.on}), or drive the balancer from this machine (on: local)`,
-    );
-  }
+  if (selected.length === 0) throw new UsageError(`only hosts that drive the load balancer (role ${s.on}) are selected: there is nothing to deploy`);
   if (s.drainAll) return;
   const balanced = (h: HostConfig) => isBalanced(s, h);
   const all = stage.hosts.filter(balanced).length;

@@ -170,7 +170,7 @@ ${extra}`;
     expect(item(await ship('check', 'test'), 'restart')).toMatchObject({ status: 'warn' });
   });
 
-  it('kind commands, driven from a host of a role: your commands run there for every other host, with its server name', async () => {
+  it('kind commands, driven from a host of its own role: your commands run there for every app host; that host is not deployed to', async () => {
     const sock = `UNIX-CONNECT:${lb.socket}`;
     config({
       lbHost: 5,
@@ -184,6 +184,7 @@ ${extra}`;
 `,
     });
     repo.commit({ 'v5.txt': '5' });
+    const lbCurrent = current(5);
     const r = await ship('deploy', 'test');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const log = readFileSync(join(fleet.hosts[5]!.home, 'lb.log'), 'utf8').trim().split('\n');
@@ -200,6 +201,8 @@ ${extra}`;
         .map((l) => l.slice(7))
         .sort(),
     ).toEqual([...balanced].sort());
+    expect(current(5)).toBe(lbCurrent);
+    expect(r.events().find((e) => e.event === 'deploy:start')!.hosts).toHaveLength(5);
     // the balancer's own host is never drained; every server is back in rotation
     const state = execFileSync('sh', ['-c', `printf 'show servers state app\\n' | socat - ${sock}`], { encoding: 'utf8' });
     const admin = state

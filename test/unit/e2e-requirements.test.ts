@@ -18,6 +18,8 @@ const machine = (over: Partial<MachineFacts> = {}): MachineFacts => ({
   unshare: '/usr/bin/unshare',
   nsenter: '/usr/bin/nsenter',
   tmux: '/usr/bin/tmux',
+  haproxy: '/usr/sbin/haproxy',
+  socat: '/usr/bin/socat',
   mountNamespaces: true,
   overrides: {},
   ...over,

@@ -28,6 +28,7 @@ import {
   type LockContext,
 } from './judge.js';
 import { checkProbe, parseCheckProbe, type ProbeFacts, type ProbeInput } from './probe.js';
+import { appHosts } from '../../balancer/balancer.js';
 import { checkStage } from './stage.js';
 import { readCertificate } from './tls.js';
 
@@ -54,7 +55,7 @@ export interface CheckReport {
 }
 
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
-  const hosts = selectHosts(o.stage, o.selection);
+  const hosts = appHosts(o.stage, selectHosts(o.stage, o.selection));
   const httpsUrls: string[] = [];
   const settled = await mapSettled(hosts, o.env.concurrency, (host) => checkHost(o, host, httpsUrls));
   const results = settled.map((s, i) => ({
