@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 /** The harness and what it imports from outside its folder, relative to test/helpers. */
-const SOURCES = ['fleet', 'requirements.ts'];
+const SOURCES = ['fleet', 'requirements.ts', 'haproxy.ts'];
 
 function transpile(from, to) {
   const out = ts.transpileModule(readFileSync(from, 'utf8'), {
@@ -31,6 +31,9 @@ function copyTree(from, to) {
     else copyFileSync(src, dst);
   }
 }
+
+/** Another helper of the cache that loadFleetHarness filled (e.g. 'haproxy.js'). */
+export const cachedHelper = (root, name) => import(pathToFileURL(join(root, 'bench-results', '.cache', 'helpers', name)).href);
 
 export async function loadFleetHarness(root) {
   const helpers = join(root, 'test', 'helpers');
