@@ -68,7 +68,7 @@ export interface ParseConfigOptions extends LoadConfigOptions {
 export function parseConfig({ text, path: file, cwd, env, recipeTasks }: ParseConfigOptions): LoadedResult {
   const configPath = path.resolve(cwd, file);
   const shown = displayName(cwd, configPath);
-  const validated = validateConfigText({ text, file: shown, ...(recipeTasks ? { recipeTasks } : {}) });
+  const validated = validateConfigText({ text, file: shown, configDir: path.dirname(configPath), ...(recipeTasks ? { recipeTasks } : {}) });
   if (!validated.ok) return validated;
   return {
     ok: true,

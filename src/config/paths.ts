@@ -19,6 +19,18 @@ export function remotePath(p: string): string {
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 
+/**
+ * Why a path written for inside a tree (the release, shared/, the repository) could leave it,
+ * or undefined. The one rule: not empty, not absolute, no ".." segment; a name that merely
+ * starts with dots ("..cache") is an ordinary name.
+ */
+export function insideTreeProblem(p: string): string | undefined {
+  if (p === '') return 'is empty';
+  if (p.startsWith('/')) return 'is absolute';
+  if (p.split('/').includes('..')) return 'has a ".." segment';
+  return undefined;
+}
+
 /** A path inside a tree ("./log/" → "log"); undefined for the tree itself ("."). */
 export function subPath(p: string): string | undefined {
   const normal = path.posix.normalize(p).replace(/\/+$/, '');

@@ -3,6 +3,10 @@
  * templates/deploy.schema.json and the types of validated data all come from here.
  */
 import { bool, duration, enumOf, int, list, map, obj, oneOf, req, scalar, size, str, type Infer } from './dsl.js';
+import { insideTreeProblem } from './paths.js';
+
+/** Hosts worked on at once, at most: past this a value is a typo (each host costs sockets and memory). */
+export const MAX_CONCURRENCY = 1000;
 
 /** Defaults applied when a stage is resolved; also shown in the JSON Schema. */
 export const DEFAULTS = {
@@ -49,10 +53,7 @@ const HOST_HINT = 'a host name or IP address (set the login user with user:, not
 const URL = /^https?:\/\/\S+$/;
 
 function insideRelease(what: string): (value: string) => string | undefined {
-  return (value) =>
-    value === '' || value.startsWith('/') || value.split('/').includes('..')
-      ? `expected a path inside ${what} (relative, without ".."), got ${JSON.stringify(value)}`
-      : undefined;
+  return (value) => (insideTreeProblem(value) ? `expected a path inside ${what} (relative, without ".."), got ${JSON.stringify(value)}` : undefined);
 }
 
 const role = str({ pattern: NAME, patternHint: `a role name ${NAME_HINT}` });
@@ -304,7 +305,7 @@ const common = {
   }),
   vars,
   ssh,
-  concurrency: int({ min: 1, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
+  concurrency: int({ min: 1, max: MAX_CONCURRENCY, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
   confirm: bool({
     default: false,
     description: 'Ask before a deploy or rollback of this stage (on a terminal); without a terminal, --yes is required. For production.',

@@ -17,6 +17,12 @@ const DURATION_WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 /** JSON Schema pattern for a duration string (kept next to the parser it mirrors). */
 export const DURATION_PATTERN = DURATION_WHOLE.source;
 
+/**
+ * The longest duration anything accepts: 24 days, just under what a timer can wait (a longer
+ * one would fire at once). Beyond it a value is a typo, never a wish.
+ */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
 /** "500ms", "10s", "2m", "1h", "1m30s", "1.5s" → milliseconds. A bare number must be 0. */
 export function parseDuration(input: string | number): Parsed<number> {
   if (typeof input === 'number') {
@@ -43,6 +49,9 @@ export function parseDuration(input: string | number): Parsed<number> {
   let ms = 0;
   for (const match of text.matchAll(DURATION_PART)) {
     ms += Number(match[1]) * (DURATION_UNITS.get(match[2] ?? '') ?? 0);
+  }
+  if (!(ms <= MAX_DURATION_MS)) {
+    return { ok: false, error: `expected a duration of at most ${formatDuration(MAX_DURATION_MS)} (24 days), got ${JSON.stringify(input)}` };
   }
   return { ok: true, value: Math.round(ms) };
 }

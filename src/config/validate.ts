@@ -22,6 +22,8 @@ export interface ValidateOptions {
   /** The file as the user should see it in messages. */
   file: string;
   recipeTasks?: RecipeTaskNames;
+  /** The config file's directory: local deploy_to paths are judged relative to it. */
+  configDir?: string;
 }
 
 export type Validated = { ok: true; raw: RawConfig; positions: PositionIndex } | { ok: false; problems: ConfigProblem[] };
@@ -39,7 +41,7 @@ export const RULES: readonly Rule[] = [
   loadBalancerComplete,
 ];
 
-export function validateConfigText({ text, file, recipeTasks }: ValidateOptions): Validated {
+export function validateConfigText({ text, file, recipeTasks, configDir }: ValidateOptions): Validated {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -63,7 +65,7 @@ export function validateConfigText({ text, file, recipeTasks }: ValidateOptions)
   const positions = new Map<string, NodePosition>();
   const raw = walk({ doc, lineCounter, file, problems, positions }, configSchema, doc.contents, [], { line: 1, col: 1 });
   if (raw !== undefined) {
-    const ctx = ruleContext(raw as LooseConfig, positions, file, problems, recipeTasks);
+    const ctx = { ...ruleContext(raw as LooseConfig, positions, file, problems, recipeTasks), ...(configDir ? { configDir } : {}) };
     for (const rule of RULES) rule(ctx);
   }
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };

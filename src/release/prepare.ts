@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { insideTreeProblem } from '../config/paths.js';
 import { and, cmd, fail, not, or, pipe, raw, redirect, seq, test, when, type Command } from '../shell/command.js';
 import { readFirstLine, sh } from '../shell/sh.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
@@ -114,10 +115,10 @@ export function linkShared(paths: ServerPaths, id: string, shared: { dirs: strin
 
 const anyOf = (tests: Command[]): Command => (tests.length === 1 ? tests[0]! : or(...tests));
 
-/** Shared paths are relative and may not climb out of shared/. */
+/** Shared paths are relative and may not climb out of shared/ (the rule validation applies). */
 function clean(p: string): string {
-  const n = posix.normalize(p).replace(/^\/+|\/+$/g, '');
-  if (!n || n === '.' || n.startsWith('..')) throw new Error(`shared path ${JSON.stringify(p)} must stay inside shared/`);
+  const n = posix.normalize(p).replace(/\/+$/g, '');
+  if (n === '.' || insideTreeProblem(p)) throw new Error(`shared path ${JSON.stringify(p)} must stay inside shared/ and the release`);
   return n;
 }
 

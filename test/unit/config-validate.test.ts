@@ -26,7 +26,7 @@ describe('validation reports every problem at once, each with file:line:col and 
   test('a misspelt key and a wrongly typed value are both reported', async () => {
     expect(await fixtureProblems('misspelt-key-and-wrong-type.yaml')).toEqual([
       'misspelt-key-and-wrong-type.yaml:4:1 keep_release: unknown key "keep_release" (did you mean "keep_releases"?)',
-      'misspelt-key-and-wrong-type.yaml:5:14 concurrency: expected an integer ≥ 1, got "five"',
+      'misspelt-key-and-wrong-type.yaml:5:14 concurrency: expected an integer from 1 to 1000, got "five"',
       'misspelt-key-and-wrong-type.yaml:10:41 stages.production.hosts.1.port: expected an integer from 1 to 65535, got "abc"',
     ]);
   });

@@ -12,6 +12,8 @@ export interface RuleContext {
   report(path: Path, message: string, part?: 'key' | 'value'): void;
   /** Task names of a recipe; undefined when they are not known (names are then not checked). */
   recipeTasks(recipe: string): readonly string[] | undefined;
+  /** The config file's directory (local paths are relative to it), when known. */
+  configDir?: string;
 }
 
 export type Rule = (ctx: RuleContext) => void;

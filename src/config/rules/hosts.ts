@@ -1,4 +1,6 @@
 /** Rules about the hosts of each stage: unique names, one primary per role, deploy_to. */
+import path from 'node:path';
+import { remotePath } from '../paths.js';
 import type { Path } from '../positions.js';
 import { hostsOf, stagesOf, type Rule } from './context.js';
 
@@ -77,7 +79,7 @@ export const deployToEverywhere: Rule = (ctx) => {
       const own = host.details?.deploy_to;
       const [value, path] = own !== undefined ? [own, [...host.path, 'deploy_to']] : (inherited ?? []);
       if (value === undefined || path === undefined) continue;
-      const wrong = host.local ? undefined : remotePathProblem(value);
+      const wrong = host.local ? localPathProblem(value, ctx.configDir) : remotePathProblem(value);
       if (wrong) ctx.report(path, wrong);
     }
   }
@@ -86,6 +88,18 @@ export const deployToEverywhere: Rule = (ctx) => {
 function remotePathProblem(value: string): string | undefined {
   if (value.startsWith('~')) return `expected an absolute path ("~" is not expanded on remote hosts), got ${JSON.stringify(value)}`;
   if (!value.startsWith('/')) return `expected an absolute path, got ${JSON.stringify(value)}`;
-  if (/^\/+$/.test(value)) return 'deploy_to cannot be "/"';
-  return undefined;
+  return rootProblem(value, remotePath(value));
+}
+
+/** A local deploy_to is relative to the config file's directory (judged only when that is known). */
+function localPathProblem(value: string, configDir: string | undefined): string | undefined {
+  if (value.startsWith('~')) return undefined;
+  if (!value.startsWith('/') && configDir === undefined) return undefined;
+  return rootProblem(value, path.resolve(configDir ?? '/', value));
+}
+
+/** deploy_to is judged as ship will use it: normalised, so "/srv/.." is "/" too. */
+function rootProblem(value: string, normal: string): string | undefined {
+  if (normal !== '/') return undefined;
+  return /^\/+$/.test(value) ? 'deploy_to cannot be "/"' : `deploy_to cannot be "/" (${JSON.stringify(value)} is "/" once normalised)`;
 }
