@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig, StageConfig } from '../config/types.js';
+import { MAX_CONCURRENCY } from '../config/schema.js';
 import { type Operator, type RunEnv, systemClock } from '../engine/index.js';
-import { UsageError } from '../errors.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
 import { postWebhook, summarize } from '../notify/webhook.js';
@@ -13,7 +13,7 @@ import { makeRedactor, type Redact } from '../ui/redact.js';
 import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
 import { jsonReporter, jsonWriter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
-import { loadStageConfig, parseDurationFlag } from './config.js';
+import { loadStageConfig, parseCountFlag, parseDurationFlag } from './config.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -153,12 +153,7 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
   const reporter = log ? teeReporter(screen, log) : screen;
   const say = (text: string) => (json ? process.stderr : process.stdout).write(`${redact(text)}\n`);
-  let concurrency = stage.concurrency;
-  if (g.concurrency !== undefined) {
-    concurrency = Number(g.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new UsageError(`--concurrency: expected a whole number ≥ 1, got ${JSON.stringify(g.concurrency)}`);
-  }
+  const concurrency = g.concurrency !== undefined ? parseCountFlag('--concurrency', g.concurrency, MAX_CONCURRENCY) : stage.concurrency;
   const lockWaitMs = g.lockWait !== undefined ? parseDurationFlag('--lock-wait', g.lockWait) : 0;
   const state = new HostStateTracker();
   // the tree holds the terminal while it draws: a Ctrl-C notice goes into it, not under it

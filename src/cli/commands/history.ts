@@ -1,15 +1,14 @@
 import type { HostSelection } from '../../engine/index.js';
-import { UsageError } from '../../errors.js';
 import { readHistories } from '../../ops/status.js';
 import type { HistoryEntry } from '../../release/history.js';
 import { table } from '../../ui/table.js';
+import { parseCountFlag } from '../config.js';
 import { hostSelection } from '../host-selection.js';
 import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 
 /** `ship history <stage> [-n N]`: who deployed what, when, and how it ended; all hosts merged, newest first. */
 export async function historyCommand(stageName: string, flags: GlobalOptions & HostSelection & { limit?: string }): Promise<void> {
-  const limit = Number(flags.limit ?? 20);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`-n: expected a whole number ≥ 1, got ${JSON.stringify(flags.limit)}`);
+  const limit = parseCountFlag('-n', flags.limit ?? '20', 100_000);
   const rt = await prepareRuntime(stageName, flags);
   try {
     showHistory(await readHistories(rt.stage, { ...hostSelection(flags), limit }, rt.env), rt);
