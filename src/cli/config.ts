@@ -1,4 +1,4 @@
-import { findConfigFile, formatProblem, loadConfig, parseDuration, resolveStage } from '../config/index.js';
+import { findConfigFile, formatProblem, loadConfig, resolveStage } from '../config/index.js';
 import type { ConfigProblem, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { loadRecipe, type Recipe } from '../recipes/load.js';
@@ -60,19 +60,6 @@ export async function loadStageAndRecipe(
   if (!resolved.ok) throw invalid(resolved.problems);
   const stage = resolved.stage;
   return { stage: { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } }, recipe: recipe.recipe };
-}
-
-/** A whole-number flag (`--concurrency`, `-n`): digits only, from 1 to `max`. */
-export function parseCountFlag(flag: string, value: string, max: number): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-export function parseDurationFlag(flag: string, value: string): number {
-  const r = parseDuration(value);
-  if (!r.ok) throw new UsageError(`${flag} ${value}: ${r.error}`);
-  return r.value;
 }
 
 /** The recipe a loaded stage names, checked: a broken recipe is a usage error (exit 2). */

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, ShipError, UsageError } from '../errors.js';
+import { MAX_CONCURRENCY } from '../config/schema.js';
+import { parseCountFlag, parseDurationFlag } from './flags.js';
 import { withHostSelection } from './host-selection.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,8 +22,16 @@ function build(setExitCode: (code: number) => void): Command {
     .option('--json', 'NDJSON events on stdout, logs on stderr')
     .option('-v, --verbose', 'show every command and its output')
     .option('--no-color', 'no colours (also NO_COLOR)')
-    .addOption(new Option('--concurrency <n>', 'hosts worked on at once (default: config concurrency, 20)'))
-    .option('--lock-wait <duration>', 'wait this long for a held lock instead of failing (e.g. 5m)')
+    .addOption(
+      new Option('--concurrency <n>', `hosts worked on at once, 1 to ${MAX_CONCURRENCY} (default: config concurrency, 20)`).argParser((v) =>
+        parseCountFlag('--concurrency', v, MAX_CONCURRENCY),
+      ),
+    )
+    .addOption(
+      new Option('--lock-wait <duration>', 'wait this long for a held lock instead of failing (e.g. 5m; at most 576h)').argParser((v) =>
+        parseDurationFlag('--lock-wait', v),
+      ),
+    )
     .showHelpAfterError('(run ship --help for usage)')
     .exitOverride();
 

@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig, StageConfig } from '../config/types.js';
-import { MAX_CONCURRENCY } from '../config/schema.js';
 import { type Operator, type RunEnv, systemClock } from '../engine/index.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
@@ -13,7 +12,7 @@ import { makeRedactor, type Redact } from '../ui/redact.js';
 import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
 import { jsonReporter, jsonWriter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
-import { loadStageConfig, parseCountFlag, parseDurationFlag } from './config.js';
+import { loadStageConfig } from './config.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -21,8 +20,10 @@ export interface GlobalOptions {
   json?: boolean;
   verbose?: boolean;
   color?: boolean;
-  concurrency?: string;
-  lockWait?: string;
+  /** Already checked and parsed where the command line is read. */
+  concurrency?: number;
+  /** Milliseconds, already checked and parsed where the command line is read. */
+  lockWait?: number;
 }
 
 export interface Runtime {
@@ -153,8 +154,8 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
   const reporter = log ? teeReporter(screen, log) : screen;
   const say = (text: string) => (json ? process.stderr : process.stdout).write(`${redact(text)}\n`);
-  const concurrency = g.concurrency !== undefined ? parseCountFlag('--concurrency', g.concurrency, MAX_CONCURRENCY) : stage.concurrency;
-  const lockWaitMs = g.lockWait !== undefined ? parseDurationFlag('--lock-wait', g.lockWait) : 0;
+  const concurrency = g.concurrency ?? stage.concurrency;
+  const lockWaitMs = g.lockWait ?? 0;
   const state = new HostStateTracker();
   // the tree holds the terminal while it draws: a Ctrl-C notice goes into it, not under it
   const notify = tree ? (message: string) => reporter.emit({ event: 'log', level: 'warn', message }) : (s: string) => process.stderr.write(`${s}\n`);

@@ -47,6 +47,8 @@ export type ShipEvent =
   | { event: 'plan:start'; command: 'deploy' | 'rollback'; hosts: string[]; release?: string; revision?: string; branch?: string; target?: string }
   | { event: 'plan'; host: string; phase: string; task: string; command: string; note?: string }
   | { event: 'plan:end'; ok: true; exitCode: 0; steps: number; ms: number }
+  // a plan that could not be made (a bad config, selection or git ref): why, with the exit code ship ends with
+  | { event: 'plan:end'; ok: false; exitCode: number; error: string; details?: string[]; ms: number }
   // `ship exec` and `ship run`: a host is done (exitCode null: nothing ran there, e.g. no current release)
   | { event: 'host:done'; host: string; ok: boolean; exitCode: number | null; ms: number; error?: string }
   // `ship exec` and `ship run`: each host's exit code (null: never ran, e.g. unreachable)

@@ -3,6 +3,7 @@ import { dryRunDeploy, dryRunRollback, PLACEHOLDERS, type DryRun } from '../../d
 import { resolveRevision } from '../../git/git.js';
 import { makeRedactor, type Redact } from '../../ui/redact.js';
 import { jsonReporter } from '../../ui/reporter.js';
+import { ExitCode, ShipError } from '../../errors.js';
 import { loadStageConfig } from '../config.js';
 import { hostSelection } from '../host-selection.js';
 import { operator, type GlobalOptions } from '../runtime.js';
@@ -19,6 +20,21 @@ interface DryRunFlags extends GlobalOptions, HostSelection {
  */
 export async function dryRunCommand(command: 'deploy' | 'rollback', stageName: string, flags: DryRunFlags): Promise<void> {
   const t0 = performance.now();
+  if (!flags.json) return dryRun(command, stageName, flags, t0);
+  try {
+    await dryRun(command, stageName, flags, t0);
+  } catch (e) {
+    // a reader of the NDJSON stream always gets its closing event, whatever went wrong
+    const reporter = jsonReporter({ stage: stageName, out: process.stdout, redact: (t) => t });
+    const details = e instanceof ShipError ? e.details : [];
+    const exitCode = e instanceof ShipError ? e.exitCode : ExitCode.failed;
+    const ms = Math.round(performance.now() - t0);
+    reporter.emit({ event: 'plan:end', ok: false, exitCode, error: (e as Error).message, ...(details.length ? { details } : {}), ms });
+    throw e;
+  }
+}
+
+async function dryRun(command: 'deploy' | 'rollback', stageName: string, flags: DryRunFlags, t0: number): Promise<void> {
   const stage = await loadStageConfig(stageName, flags.config);
   const redact = makeRedactor(stage.secretValues);
   const selection = hostSelection(flags);

@@ -2,7 +2,7 @@ import type { HostSelection } from '../../engine/index.js';
 import { readHistories } from '../../ops/status.js';
 import type { HistoryEntry } from '../../release/history.js';
 import { table } from '../../ui/table.js';
-import { parseCountFlag } from '../config.js';
+import { parseCountFlag } from '../flags.js';
 import { hostSelection } from '../host-selection.js';
 import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 
