@@ -96,8 +96,9 @@ function build(setExitCode: (code: number) => void): Command {
 
   program
     .command('unlock')
-    .description('remove the lock on every host, whoever holds it (a dead run, a finished window)')
+    .description('remove the lock on every host (a dead run, a finished window); a run that may still be going needs --force')
     .argument('<stage>', 'stage from deploy.yaml')
+    .option('--force', 'remove locks whose run may still be going (its process alive here, or started elsewhere under 15 minutes ago)')
     .action(async (stage: string, opts, cmd: Command) => {
       const { unlockCommand } = await import('./commands/unlock.js');
       return unlockCommand(stage, { ...cmd.optsWithGlobals(), ...opts });

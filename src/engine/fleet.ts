@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { DeployError, InterruptedError, LockedError, type RemoteCommandError } from '../errors.js';
 import { inspectHost, parseInspection, type InspectedHost } from '../release/inspect.js';
-import { acquireLock, describeLock, LOCK_HELD, parseLockOwner, type LockOwner } from '../release/lock.js';
+import { acquireLock, describeLock, LOCK_HELD, LOCK_UNWRITABLE, parseLockOwner, type LockOwner } from '../release/lock.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
 import type { Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
@@ -261,6 +261,10 @@ class FleetOpening {
         const holder = describeLock(parseLockOwner(lockStep.stdout), this.env.clock.now());
         this.env.emit({ event: 'lock', host: host.name, ok: false, holder });
         tried.locked.push({ host: host.name, holder });
+      } else if (lockStep?.exitCode === LOCK_UNWRITABLE) {
+        // not locked: the lock could not be made at all; the script said why, in one line
+        const why = lockStep.stderr.trim().split('\n').at(-1) ?? 'cannot create the lock';
+        tried.failed.push(`${host.name}: ${this.env.redact(why)}`);
       } else {
         tried.failed.push(`${host.name}: ${r.error?.message ?? `exit ${r.exitCode}`}`);
       }

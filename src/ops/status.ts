@@ -1,9 +1,11 @@
 import type { StageConfig } from '../config/types.js';
-import { DeployError } from '../errors.js';
+import { DeployError, LockedError } from '../errors.js';
 import { parseHistory, readHistory, type HistoryEntry } from '../release/history.js';
-import { describeLock, forceUnlock, parseLockOwner, readLock } from '../release/lock.js';
+import { describeLock, parseLockOwner, readLock } from '../release/lock.js';
+import { describeUnlocked, parseFoundLock, readForUnlock, removeFoundLock, stillHeld } from '../release/unlock.js';
+import type { Command } from '../shell/command.js';
 import type { InspectedHost } from '../release/inspect.js';
-import { closeFleet, openFleet, runOn, selectHosts, type HostSelection, type RunEnv } from '../engine/index.js';
+import { closeFleet, openFleet, runOn, selectHosts, type HostSelection, type Member, type RunEnv } from '../engine/index.js';
 
 export interface HostListing extends InspectedHost {
   lock?: string; // who holds the lock, when locked
@@ -58,20 +60,56 @@ export async function lockStage(stage: StageConfig, opts: HostSelection & { reas
   return token;
 }
 
-/** `ship unlock`: removes the lock on every host whoever holds it, reporting who did. */
-export async function unlockStage(stage: StageConfig, opts: HostSelection, env: RunEnv): Promise<{ host: string; was?: string }[]> {
+export interface UnlockOptions extends HostSelection {
+  /** Remove locks whose run may still be going. */
+  force?: boolean;
+  /** Whether a process of this machine is alive (the holder of a lock taken here). */
+  alive(pid: number): boolean;
+}
+
+export interface Unlocked {
+  host: string;
+  /** What unlock found and did, in words. */
+  said: string;
+}
+
+/**
+ * `ship unlock`: looks at the lock on every host first; if any holder may still be running
+ * (stillHeld) and --force is not given, removes nothing and says whose each lock is. Then
+ * removes on every host exactly the lock it found.
+ */
+export async function unlockStage(stage: StageConfig, opts: UnlockOptions, env: RunEnv): Promise<Unlocked[]> {
   const { members } = await openFleet(stage, selectHosts(stage, opts), env);
   try {
-    const out = await Promise.all(
-      members.map(async (m) => {
-        const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label: 'unlock', command: forceUnlock(m.paths) }], quiet: true });
-        if (!r.ok) throw new DeployError(`unlock failed on ${m.host.name}: ${r.error?.message ?? r.exitCode}`);
-        const text = r.steps[0]?.stdout.trim();
-        return { host: m.host.name, ...(text ? { was: describeLock(parseLockOwner(text), env.clock.now()) } : {}) };
+    const found = await Promise.all(members.map(async (m) => parseFoundLock(await stepOutput(env, m, 'read lock', readForUnlock(m.paths)))));
+    const here = { machine: env.operator.machine, now: env.clock.now(), alive: opts.alive };
+    const held = members.flatMap((m, i) => {
+      const why = found[i]!.locked ? stillHeld(found[i]!.owner, here) : undefined;
+      return why ? [`${m.host.name}: ${describeLock(found[i]!.owner, here.now)}; ${why}`] : [];
+    });
+    if (held.length && !opts.force) {
+      throw new LockedError(
+        `stage ${stage.stage} is locked by a run that may still be going: nothing was unlocked`,
+        held,
+        `let it finish; if it is really gone: ship unlock ${stage.stage} --force`,
+      );
+    }
+    return await Promise.all(
+      members.map(async (m, i) => {
+        const lock = found[i]!;
+        if (!lock.locked) return { host: m.host.name, said: describeUnlocked(lock, false, here.now) };
+        const out = await stepOutput(env, m, 'unlock', removeFoundLock(m.paths, lock, !!opts.force));
+        return { host: m.host.name, said: describeUnlocked(lock, out.split('\n').includes('left'), here.now) };
       }),
     );
-    return out;
   } finally {
     await closeFleet(members);
   }
+}
+
+/** One quiet step on one host, its stdout; a failure (rm refused, say) names the host and the cause. */
+async function stepOutput(env: RunEnv, m: Member, label: string, command: Command): Promise<string> {
+  const r = await runOn(env, { host: m.host.name, transport: m.transport, steps: [{ label, command }], quiet: true });
+  if (!r.ok) throw new DeployError(`${label} failed on ${m.host.name}: ${r.error?.message ?? `exit ${r.exitCode}`}`);
+  return r.steps[0]?.stdout ?? '';
 }

@@ -1,4 +1,5 @@
 import { and, cmd, redirect, seq, type Command } from '../shell/command.js';
+import { render } from '../shell/render.js';
 import { readFirstLine, sh } from '../shell/sh.js';
 import type { ServerPaths } from './paths.js';
 
@@ -18,19 +19,32 @@ export interface LockOwner {
 /** Prints the lock's owner.json, or `{}` when it is not written (yet). */
 const printOwner = (paths: ServerPaths): Command => sh`cat -- ${paths.lockOwner} 2>/dev/null || printf '{}\\n'`;
 
+/** Exit code of the lock script when the lock cannot be made (not writable, full disk): not "locked". */
+export const LOCK_UNWRITABLE = 74;
+
 /**
  * mkdir is atomic: exactly one of two racing runs creates the directory. The winner writes
- * owner.json; a loser prints the owner (when already written) and exits LOCK_HELD. Shell
- * builtins first: mkdir -p runs only on a host's first deploy.
+ * owner.json (0600, in a 0700 directory: it names who deploys); a loser prints the owner
+ * (when already written) and exits LOCK_HELD. Only a lock that exists is held: any other
+ * reason mkdir fails (a .ship/ owned by root, a read-only or full disk) exits LOCK_UNWRITABLE
+ * with mkdir's own words. Shell builtins first: mkdir -p runs only on a host's first deploy.
  */
 export function acquireLock(paths: ServerPaths, owner: LockOwner): Command {
-  const diskFull = `cannot write ${paths.lockOwner}: is the disk full? (df -h ${paths.root})`;
-  return sh`[ -d ${paths.shipDir} ] && [ -d ${paths.releases} ] || mkdir -p -- ${[paths.shipDir, paths.releases]} || exit 1
-if mkdir -- ${paths.lock} 2>/dev/null; then
-  printf '%s\\n' ${JSON.stringify(owner)} > ${paths.lockOwner} || { rm -rf -- ${paths.lock}; echo ${diskFull} >&2; exit 1; }
-else
+  const cannot = `ship cannot write under ${paths.root} as`;
+  const diskFull = `cannot write ${paths.lockOwner} (is the disk full? ${render(cmd('df', '-h', '--', paths.root))})`;
+  const refuse = sh`{ printf '%s %s: %s\\n' ${cannot} "$(id -un)" "$__ship_e" >&2; exit ${LOCK_UNWRITABLE}; }`;
+  return sh`if [ ! -d ${paths.shipDir} ] || [ ! -d ${paths.releases} ]; then
+  __ship_e=$(mkdir -p -- ${[paths.shipDir, paths.releases]} 2>&1) || ${refuse}
+fi
+if __ship_e=$(mkdir -m 700 -- ${paths.lock} 2>&1); then
+  umask 077
+  __ship_e=${diskFull}
+  printf '%s\\n' ${JSON.stringify(owner)} 2>/dev/null > ${paths.lockOwner} || { rm -rf -- ${paths.lock}; ${refuse}; }
+elif [ -d ${paths.lock} ]; then
   ${printOwner(paths)}
   exit ${LOCK_HELD}
+else
+  ${refuse}
 fi`;
 }
 
@@ -51,11 +65,6 @@ export function whileLocked(paths: ServerPaths, token: string, body: Command): C
 export function releaseLock(paths: ServerPaths, token: string, first?: Command): Command {
   const unlock = cmd('rm', '-rf', '--', paths.lock);
   return whileLocked(paths, token, first ? seq(first, unlock) : unlock);
-}
-
-/** `ship unlock`: removes whatever lock is there, printing who held it. */
-export function forceUnlock(paths: ServerPaths): Command {
-  return seq(redirect(cmd('cat', '--', paths.lockOwner), { op: '2>', target: '/dev/null' }), and(cmd('rm', '-rf', '--', paths.lock)));
 }
 
 /** Reads the lock owner (empty output when unlocked). */

@@ -112,9 +112,25 @@ function logrotateRule(i: SetupInput, paths: ServerPaths): string {
   // As root, logrotate needs `su` to rotate as the logs' owner (and to accept a log
   // directory that user can write); as that user already, `su` would be refused.
   const su = privileged(i.facts) ? `su ${i.facts.user} ${i.facts.group}` : '# no su: this rule runs as the owner of the logs';
-  const values = { app: i.stage.app, stage: i.stage.stage, log_dir: logrotateLocations(i.stage, paths).logDir, su };
+  const values = { app: i.stage.app, stage: i.stage.stage, log_files: logrotatePath(`${logrotateLocations(i.stage, paths).logDir}/*.log`), su };
   return fillTemplate(i.templates.logrotate, values, { singleLine: true });
 }
+
+/**
+ * A path as one word of a logrotate rule: in double quotes, so a deploy_to with a space is not
+ * two paths (the second rotating and truncating whatever it names). logrotate has no escape
+ * inside quotes, so a path holding a double quote is refused.
+ */
+export function logrotatePath(path: string): string {
+  if (path.includes('"')) throw new UsageError(`${JSON.stringify(path)} holds a double quote: a logrotate rule cannot name it (rename deploy_to)`);
+  return `"${path}"`;
+}
+
+/**
+ * A path as a systemd unit setting's value: the whole rest of the line is the path (spaces
+ * are fine), but "%" starts a specifier, so it is doubled.
+ */
+export const systemdPath = (path: string): string => path.replace(/%/g, '%%');
 
 function logrotateActions(i: SetupInput, paths: ServerPaths): Command[] {
   const where = logrotateLocations(i.stage, paths);
@@ -139,8 +155,8 @@ function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text
     app: i.stage.app,
     stage: i.stage.stage,
     user: i.facts.user,
-    current_path: paths.current,
-    shared_path: paths.shared,
+    current_path: systemdPath(paths.current),
+    shared_path: systemdPath(paths.shared),
     start_command: vars.start_command || 'npm start',
   };
   return { service, text: fillTemplate(i.templates.systemd, values, { singleLine: true }) };

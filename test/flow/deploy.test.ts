@@ -65,7 +65,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     const scripts = (host: string) => rec.scripts.filter((x) => x.host === host).map((x) => x.script);
     // a non-leader: lock, inspect and the code in one script, then publish, then finish
     expect(scripts('h2')).toHaveLength(3);
-    expect(scripts('h2')[0]).toMatch(/mkdir -- \S+\/\.ship\/lock[\s\S]*git -C \S+ archive/);
+    expect(scripts('h2')[0]).toMatch(/mkdir -m 700 -- \S+\/\.ship\/lock[\s\S]*git -C \S+ archive/);
     // the leader: lock and inspect alone (the id comes from what it holds), then its code
     expect(scripts('h1')).toHaveLength(4);
     expect(scripts('h1')[0]).not.toContain('archive');
@@ -101,7 +101,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
         ...clock,
         sleep: async (ms: number) => {
           for (const h of stage.hosts) mkdirSync(join(h.deployTo, 'releases', '20300101000000'), { recursive: true });
-          await unlockStage(stage, { hosts: ['h3'] }, recordingEnv(stage).env);
+          await unlockStage(stage, { hosts: ['h3'], alive: () => false }, recordingEnv(stage).env);
           clock.advance(ms);
         },
       },
@@ -323,7 +323,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect((err as LockedError).exitCode).toBe(4);
     expect((err as LockedError).details[0]).toMatch(/^h1: held by tester on ci-box \(pid 4242, lock\) since .*: db maintenance$/);
     for (const h of stage.hosts) expect(releasesOf(h.deployTo)).toEqual([]);
-    const un = await unlockStage(stage, {}, recordingEnv(stage).env);
+    const un = await unlockStage(stage, { alive: () => false }, recordingEnv(stage).env);
     expect(un.map((u) => u.host)).toEqual(['h1', 'h2']);
     await deploy(stage, {}, recordingEnv(stage).env, realGit);
   });

@@ -108,6 +108,10 @@ describe('backups, programs, deploy_to, logrotate', () => {
     });
     expect(judgeWritable({ exists: false, writable: true, nearest: '/srv' }, '/srv/app', 'deploy').status).toBe('warn');
     expect(judgeWritable({ exists: false, writable: false, nearest: '/' }, '/srv/app', 'deploy').status).toBe('fail');
+    expect(judgeWritable({ exists: true, writable: true, nearest: '/srv/app', unwritable: ['.ship', 'shared'] }, '/srv/app', 'deploy')).toEqual({
+      status: 'fail',
+      detail: '/srv/app/.ship, /srv/app/shared not writable by deploy (owned by another user, read-only or full): deploys will fail until it is',
+    });
   });
   test('logrotate: a rule must cover shared/log; without logrotate the check says it cannot run', () => {
     const where = { system: '/etc/logrotate.d/ship-demo-production', user: '/srv/app/.ship/logrotate.conf', logDir: '/srv/app/shared/log' };
@@ -170,7 +174,7 @@ describe('the probe script', () => {
     ]);
     expect(facts).toEqual({
       user: 'deploy',
-      deployTo: { exists: true, writable: true, nearest: "/srv/it's app" },
+      deployTo: { exists: true, writable: true, nearest: "/srv/it's app", unwritable: [] },
       df: 'Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 100 50 50 50% /srv\n',
       programs: { git: '/usr/bin/git', tar: '/bin/tar', node: undefined, logrotate: '/usr/sbin/logrotate' },
       lock: '',

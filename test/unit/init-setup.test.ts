@@ -132,7 +132,7 @@ describe('ship setup: the plan', () => {
     expect(text(p, 'logrotate')).toContain(
       "crontab -l 2>/dev/null | grep -qxF -- '17 4 * * * /usr/sbin/logrotate -s /srv/app/.ship/logrotate.state /srv/app/.ship/logrotate.conf'",
     );
-    expect(p.env.SHIP_SETUP_LOGROTATE).toContain('/srv/app/shared/log/*.log {\n');
+    expect(p.env.SHIP_SETUP_LOGROTATE).toContain('"/srv/app/shared/log/*.log" {\n');
     expect(p.env.SHIP_SETUP_LOGROTATE).toContain('    # no su: this rule runs as the owner of the logs\n');
   });
 

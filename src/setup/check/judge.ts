@@ -53,15 +53,24 @@ export function judgeDisk(df: ReturnType<typeof parseDf>, minBytes: number, path
     : pass(`${measured} (floor ${humanBytes(minBytes)})`);
 }
 
+/** The directories under deploy_to that every deploy writes in. */
+export const DEPLOY_DIRS = ['.ship', 'releases', 'shared'] as const;
+
 export interface DeployToFacts {
   exists: boolean;
   writable: boolean;
   /** deploy_to, or its nearest existing parent when it does not exist yet. */
   nearest: string;
+  /** Those of DEPLOY_DIRS that exist but where no file can be written (owner, read-only, full disk). */
+  unwritable?: string[];
 }
 
 export function judgeWritable(f: DeployToFacts, deployTo: string, user: string): Judged {
-  if (f.exists) return f.writable ? pass(`${deployTo} writable by ${user}`) : fail(`${deployTo} is not writable by ${user}`);
+  if (f.exists && f.unwritable?.length) {
+    const dirs = f.unwritable.map((d) => `${deployTo}/${d}`).join(', ');
+    return fail(`${dirs} not writable by ${user} (owned by another user, read-only or full): deploys will fail until it is`);
+  }
+  if (f.exists) return f.writable ? pass(`${deployTo} writable by ${user}, with ${DEPLOY_DIRS.join(', ')}`) : fail(`${deployTo} is not writable by ${user}`);
   if (f.writable) return warn(`${deployTo} does not exist yet (${f.nearest} is writable by ${user}): run ship setup`);
   return fail(`${deployTo} does not exist and ${f.nearest} is not writable by ${user}: create it for ${user}`);
 }

@@ -10,7 +10,7 @@ import { lines, sh } from '../../shell/sh.js';
 import type { Step } from '../../shell/script.js';
 import type { StepOutcome } from '../../engine/index.js';
 import { findPrograms, parsePrograms } from '../programs.js';
-import type { BackupFacts, DeployToFacts, LogrotateFacts } from './judge.js';
+import { DEPLOY_DIRS, type BackupFacts, type DeployToFacts, type LogrotateFacts } from './judge.js';
 
 export interface ProbeInput {
   paths: ServerPaths;
@@ -50,6 +50,8 @@ export function checkProbe(i: ProbeInput): Step[] {
         sh`if [ -d ${root} ]; then echo exists; fi`,
         // -w alone says yes on a read-only file system: really create a file
         sh`if __t=$(mktemp "$__d/.ship-check.XXXXXX" 2>/dev/null); then rm -f -- "$__t"; echo writable; fi`,
+        // what a deploy writes in: each of them may be owned by root (a first run as root), read-only or full
+        sh`for __s in ${[...DEPLOY_DIRS]}; do if [ -d ${root}/"$__s" ] && ! { __t=$(mktemp ${root}/"$__s/.ship-check.XXXXXX" 2>/dev/null) && { printf x 2>/dev/null >"$__t"; __w=$?; rm -f -- "$__t"; [ "$__w" -eq 0 ]; }; }; then printf 'unwritable %s\n' "$__s"; fi; done`,
       ),
     },
     { label: 'disk', command: answers(nearest(root), sh`df -Pk -- "$__d"`) },
@@ -95,7 +97,14 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
   const revision = value('current', 'revision');
   const facts: ProbeFacts = {
     user: value('whoami', 'user') ?? '?',
-    deployTo: { exists: has('deploy_to', 'exists'), writable: has('deploy_to', 'writable'), nearest: value('deploy_to', 'nearest') ?? i.paths.root },
+    deployTo: {
+      exists: has('deploy_to', 'exists'),
+      writable: has('deploy_to', 'writable'),
+      nearest: value('deploy_to', 'nearest') ?? i.paths.root,
+      unwritable: out('deploy_to')
+        .split('\n')
+        .flatMap((l) => (l.startsWith('unwritable ') ? [l.slice('unwritable '.length)] : [])),
+    },
     df: out('disk'),
     programs,
     lock: out('lock'),
