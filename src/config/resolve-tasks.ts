@@ -1,15 +1,23 @@
 /** Tasks and hooks of deploy.yaml as TaskDef / HookEntry values. */
+import { ONCE_SLOTS } from './protocol.js';
 import type { RawHookEntry, RawTask } from './schema.js';
 import type { HookEntry, TaskDef } from './types.js';
 
+/**
+ * One task as written: a string, a list of commands, or a map. `once` is false unless the
+ * task is a once-only slot (backup, migrate): those run once on the primary unless the task
+ * says `once: false` itself, so overriding the recipe's migrate with a plain string cannot make
+ * it run on every host.
+ */
 export function taskDef(name: string, raw: RawTask, source = 'config'): TaskDef {
-  if (typeof raw === 'string') return { name, run: [raw], once: false, local: false, source };
-  if (Array.isArray(raw)) return { name, run: [...raw], once: false, local: false, source };
+  const once = ONCE_SLOTS.has(name);
+  if (typeof raw === 'string') return { name, run: [raw], once, local: false, source };
+  if (Array.isArray(raw)) return { name, run: [...raw], once, local: false, source };
   return {
     name,
     run: typeof raw.run === 'string' ? [raw.run] : [...raw.run],
     ...(raw.roles ? { roles: [...raw.roles] } : {}),
-    once: raw.once ?? false,
+    once: raw.once ?? once,
     local: raw.local ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
     ...(raw.when_changed !== undefined ? { whenChanged: typeof raw.when_changed === 'string' ? [raw.when_changed] : [...raw.when_changed] } : {}),

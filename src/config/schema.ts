@@ -112,7 +112,10 @@ const taskObject = obj(
   {
     run: req(oneOf([command, commands], { description: 'The command or commands to run.' })),
     roles: list(role, { minItems: 1, description: 'Run only on hosts with one of these roles. Default: every host.' }),
-    once: bool({ default: false, description: 'Run on one host only: the primary host of its roles.' }),
+    once: bool({
+      default: false,
+      description: 'Run on one host only: the primary host of its roles. Always so for backup and migrate unless they say once: false.',
+    }),
     local: bool({ default: false, description: 'Run once on the machine running ship, not on the hosts.' }),
     desc: str({ description: 'What the task does, shown by `ship tasks`.' }),
     when_changed: oneOf([str({ check: insideRelease('the release') }), list(str({ check: insideRelease('the release') }), { minItems: 1 })], {

@@ -451,11 +451,24 @@ describe('tasks and hooks', () => {
   test('run is always a list; deploy.yaml overrides the recipe by name, a stage overrides the top level', () => {
     expect(resolve(text, 'production', { recipeTasks }).tasks).toEqual({
       build: { name: 'build', run: ['npm ci', 'npm run build'], once: false, local: false, source: 'config' },
-      migrate: { name: 'migrate', run: [], once: false, local: false, source: 'config' },
+      migrate: { name: 'migrate', run: [], once: true, local: false, source: 'config' },
       restart: recipeTasks.restart,
       notify: { name: 'notify', run: ['./notify-prod.sh'], once: false, local: false, source: 'config' },
       seed: { name: 'seed', run: ['a', 'b'], roles: ['db'], once: true, local: false, source: 'config' },
     });
+  });
+
+  test('backup and migrate are once-only slots: a string, a list or a map without once runs once; only once: false says otherwise', () => {
+    const tasks = (lines: string[]) =>
+      resolve([HEAD, 'tasks:', ...lines, 'stages:', '  production:', '    hosts: [web1, { host: db1, roles: [db] }]', ''].join('\n'), 'production', {
+        recipeTasks,
+      }).tasks;
+    const written = tasks(['  migrate: npm run migrate', '  backup: [pg_dump app]', '  build: npm run build']);
+    expect(written.migrate).toEqual({ name: 'migrate', run: ['npm run migrate'], once: true, local: false, source: 'config' });
+    expect(written.backup?.once).toBe(true);
+    expect(written.build?.once).toBe(false);
+    expect(tasks(['  migrate: { run: npm run migrate, roles: [web] }']).migrate).toMatchObject({ once: true, roles: ['web'] });
+    expect(tasks(['  migrate: { run: npm run migrate, once: false }']).migrate?.once).toBe(false);
   });
 
   test('hooks: recipe entries first, then deploy.yaml; a stage replaces a top-level key', () => {
