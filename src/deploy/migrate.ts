@@ -1,6 +1,6 @@
 import { describeFailures, runOnEach, slotSteps, slotTasks, taskEnv, templateValues, type Member } from '../engine/index.js';
 import { InterruptedError } from '../errors.js';
-import { cmd } from '../shell/command.js';
+import { and, cmd, privately } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { pruneBackups } from './deploy-steps.js';
 import { runHooks, runTasks } from './hooks.js';
@@ -50,9 +50,10 @@ function onceSteps(run: DeployRun, m: Member): Step[] {
   const migrate = slotSteps('migrate', stage, m.host, run.selected, values, cwd);
   if (!backup.length) return migrate;
   const prune = pruneBackups(stage, m);
+  // backups hold the database: made private (0700 directory, 0600 files), whatever the task does
   return [
-    { label: 'backups dir', command: cmd('mkdir', '-p', '--', run.factsOf(m).backup_path) },
-    ...backup,
+    { label: 'backups dir', command: and(cmd('mkdir', '-p', '--', m.paths.shared), privately(cmd('mkdir', '-p', '--', run.factsOf(m).backup_path))) },
+    ...backup.map((s) => ({ ...s, command: privately(s.command) })),
     ...(prune ? [{ label: 'prune backups', command: prune }] : []),
     ...migrate,
   ];

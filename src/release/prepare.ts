@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { insideTreeProblem } from '../config/paths.js';
 import { and, cmd, fail, not, or, pipe, raw, redirect, seq, test, when, type Command } from '../shell/command.js';
+import { RELEASE_UMASK } from '../shell/script.js';
 import { readFirstLine, sh } from '../shell/sh.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
@@ -11,10 +12,15 @@ import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } fr
 
 const treeish = (sha: string, tree?: string) => (tree ? `${sha}:${tree.replace(/^\/+|\/+$/g, '')}` : sha);
 
-/** Command line (no secrets: it is visible in `ps`) that unpacks an uploaded tar from stdin into a new release. */
+/**
+ * Command line (no secrets: it is visible in `ps`) that unpacks an uploaded tar from stdin into
+ * a new release. It runs outside the step scripts, so it sets their umask itself: a release
+ * gets the same modes from either strategy, whatever the login's umask.
+ */
 export function unpackUpload(paths: ServerPaths, id: string): Command {
   const dir = paths.release(id);
   return and(
+    cmd('umask', RELEASE_UMASK),
     cmd('mkdir', '-p', '--', paths.releases),
     cmd('mkdir', '--', dir),
     redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
@@ -93,10 +99,24 @@ export function linkShared(paths: ServerPaths, id: string, shared: { dirs: strin
   // Few programs however many links: missing dirs are made by one mkdir, paths the checkout
   // put where a link goes are removed by one rm (both only when needed: shell tests decide),
   // and the links are made by one ln per directory they land in.
-  const parts: Command[] = files.map((f) =>
+  // Before anything is made or removed: a link in the checkout where a shared path's parent
+  // should be would take mkdir and rm through it, to wherever it points.
+  const parts: Command[] = linkedParents(all).map(([path, parent]) =>
     or(
-      test('-e', posix.join(paths.shared, f)),
-      fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1),
+      not(test('-L', posix.join(release, parent))),
+      fail(
+        `shared path ${path}: ${posix.join(release, parent)} is a symlink in the repository; ship will not make or remove anything through it ` +
+          `(it may lead out of the release): share ${parent} itself, or remove the link from the repository`,
+        1,
+      ),
+    ),
+  );
+  parts.push(
+    ...files.map((f) =>
+      or(
+        test('-e', posix.join(paths.shared, f)),
+        fail(`shared file ${posix.join(paths.shared, f)} does not exist: create it (ship setup makes an empty one) or remove it from shared.files`, 1),
+      ),
     ),
   );
   const needed = [...dirs.map((d) => posix.join(paths.shared, d)), ...new Set(all.map((p) => posix.dirname(posix.join(release, p))))];
@@ -111,6 +131,19 @@ export function linkShared(paths: ServerPaths, id: string, shared: { dirs: strin
   // `ln -s SRC... DIR/` names each link after its source: shared/<p> lands on release/<p>
   for (const [parent, sources] of byParent) parts.push(cmd('ln', '-s', '--', ...sources, `${parent}/`));
   return and(...parts);
+}
+
+/** Every [shared path, parent inside the release] pair to look at: "a/b/c" has parents "a" and "a/b". */
+function linkedParents(all: string[]): [string, string][] {
+  const seen = new Set<string>();
+  return all.flatMap((p) =>
+    p
+      .split('/')
+      .slice(0, -1)
+      .map((_, i, segs) => segs.slice(0, i + 1).join('/'))
+      .filter((parent) => !seen.has(parent) && seen.add(parent))
+      .map((parent): [string, string] => [p, parent]),
+  );
 }
 
 const anyOf = (tests: Command[]): Command => (tests.length === 1 ? tests[0]! : or(...tests));

@@ -5,7 +5,7 @@
  * advice. The parser for those lines is here too, next to what prints them.
  */
 import { posix } from 'node:path';
-import { and, cmd, pipe, raw, redirect, seq, test, when, type Command } from '../shell/command.js';
+import { and, cmd, pipe, privately, raw, redirect, seq, test, when, type Command } from '../shell/command.js';
 
 export type ActionKind = 'changed' | 'unchanged' | 'warn' | 'note';
 
@@ -27,12 +27,15 @@ export function ensureDir(path: string): Command {
   return when(test('-d', path), report('unchanged', `${path}/`), and(cmd('mkdir', '-p', '--', path), report('changed', `created ${path}/`)));
 }
 
-/** A missing file is created empty; an existing one is never touched (it holds the app's settings). */
+/**
+ * A missing file is created empty and private (0600: shared files hold secrets, like .env);
+ * an existing one is never touched (it holds the app's settings).
+ */
 export function ensureEmptyFile(path: string): Command {
   return when(
     test('-e', path),
     report('unchanged', path),
-    and(cmd('mkdir', '-p', '--', posix.dirname(path)), cmd('touch', '--', path), report('changed', `created empty ${path} (fill it in)`)),
+    and(cmd('mkdir', '-p', '--', posix.dirname(path)), privately(cmd('touch', '--', path)), report('changed', `created empty ${path} (fill it in, 0600)`)),
   );
 }
 

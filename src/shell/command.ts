@@ -58,6 +58,12 @@ export const not = (body: Command): Command => ({ kind: 'not', body });
 export const when = (cond: Command, then: Command, otherwise?: Command): Command =>
   otherwise ? { kind: 'if', cond, then, else: otherwise } : { kind: 'if', cond, then };
 
+/**
+ * `( umask 077 && body )`: what body creates is its owner's alone (files 0600, directories
+ * 0700), whatever the login's umask: for secrets (shared files, backups, the lock's owner).
+ */
+export const privately = (body: Command): Command => subshell(and(cmd('umask', '077'), body));
+
 /** `( cd -- DIR && body )`: runs body in DIR without changing the caller's directory. */
 export const inDir = (dir: string, body: Command): Command => subshell(and(cmd('cd', '--', dir), body));
 

@@ -37,13 +37,20 @@ export interface RenderedStep {
 export const renderSteps = (steps: Step[]): RenderedStep[] =>
   steps.map((s) => ({ text: render(s.command), ...(s.skipCode !== undefined ? { skipCode: s.skipCode } : {}) }));
 
+/**
+ * The umask every step script (and the upload, which runs outside one) sets first: a release
+ * is readable by all and writable by the deploy user, whatever the login's umask. What holds
+ * secrets is made under `privately` instead.
+ */
+export const RELEASE_UMASK = '022';
+
 export function buildScript(steps: Step[], opts: { nonce: string; env?: Record<string, string> }): string {
   return scriptOf(renderSteps(steps), opts);
 }
 
 /** The same from commands already rendered (a caller that also shows them renders them once). */
 export function scriptOf(commands: RenderedStep[], opts: { nonce: string; env?: Record<string, string> }): string {
-  const lines = ['umask 022'];
+  const lines = [`umask ${RELEASE_UMASK}`];
   if (opts.env && Object.keys(opts.env).length) lines.push(renderExports(opts.env));
   commands.forEach((command, i) => {
     const skip = command.skipCode !== undefined ? `[ "$__ship_rc" -eq ${command.skipCode} ] || ` : '';
