@@ -4,6 +4,7 @@
  * The lexer is a loop, so counting on its tokens is safe at any depth.
  */
 import { CST, Lexer } from 'yaml';
+import type { ConfigProblem } from './types.js';
 
 /** Far beyond any real deploy.yaml (a handful of levels), far below where the parser breaks. */
 export const MAX_NESTING = 64;
@@ -41,4 +42,14 @@ export function tooDeepAt(text: string, max = MAX_NESTING): number | undefined {
     if (block.length + flow > max) return at;
   }
   return undefined;
+}
+
+/** The problem to report for a YAML file nested too deeply (deploy.yaml, a recipe), with its line:col; else undefined. */
+export function nestingProblem(text: string, file: string): ConfigProblem | undefined {
+  const offset = tooDeepAt(text);
+  if (offset === undefined) return undefined;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const col = offset - before.lastIndexOf('\n');
+  return { file, line, col, path: '', message: `nested too deeply: more than ${MAX_NESTING} levels of maps and lists (a ship file needs a handful)` };
 }

@@ -3,7 +3,7 @@
  * the structural walk checks shapes; rules check what spans several keys.
  */
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { MAX_NESTING, tooDeepAt } from './depth.js';
+import { nestingProblem } from './depth.js';
 import { NO_POS, displayPath, positionOf, type NodePosition, type Path, type PositionIndex } from './positions.js';
 import { sortProblems } from './problem.js';
 import type { LooseConfig, Rule, RuleContext } from './rules/context.js';
@@ -44,8 +44,8 @@ export const RULES: readonly Rule[] = [
 
 export function validateConfigText({ text, file, recipeTasks, configDir }: ValidateOptions): Validated {
   const lineCounter = new LineCounter();
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) return { ok: false, problems: [tooDeepProblem(file, text, deep)] };
+  const deep = nestingProblem(text, file);
+  if (deep) return { ok: false, problems: [deep] };
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
@@ -91,13 +91,6 @@ function ruleContext(
     },
     recipeTasks: (recipe) => (typeof recipeTasks === 'function' ? recipeTasks(recipe) : (recipeTasks ?? [])),
   };
-}
-
-function tooDeepProblem(file: string, text: string, offset: number): ConfigProblem {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const col = offset - before.lastIndexOf('\n');
-  return { file, line, col, path: '', message: `nested too deeply: more than ${MAX_NESTING} levels of maps and lists (deploy.yaml needs a handful)` };
 }
 
 function syntaxProblem(error: YAMLError, count: number, text: string, file: string, lineCounter: LineCounter): ConfigProblem {

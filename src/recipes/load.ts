@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { Document, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { nestingProblem } from '../config/depth.js';
 import { displayPath, NO_POS, positionOf, type NodePosition, type Path } from '../config/positions.js';
 import { sortProblems } from '../config/problem.js';
 import { taskDef } from '../config/resolve-tasks.js';
@@ -123,8 +124,10 @@ export function loadRecipe(nameOrPath: string, configDir: string, cwd = process.
 /** Text → validated recipe data (undefined when the text is not even a map). */
 export function parseRecipe(text: string, shown: string): { raw?: RawRecipe; doc: Document; positions: Map<string, NodePosition>; problems: ConfigProblem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const positions = new Map<string, NodePosition>();
+  const deep = nestingProblem(text, shown);
+  if (deep) return { doc: new Document(), positions, problems: [deep] };
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const problems: ConfigProblem[] = [];
   const syntax = doc.errors[0];
   if (syntax) {

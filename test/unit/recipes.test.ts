@@ -148,3 +148,12 @@ describe('ship tasks', () => {
     ]);
   });
 });
+
+describe('a recipe file nested too deeply', () => {
+  test('is refused with line:col before the YAML parser can overflow its stack', () => {
+    const text = `desc: deep\ntasks:\n  build: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+    expect(parseRecipe(text, 'deep.yaml').problems.map(formatProblem)).toEqual([
+      'deep.yaml:3:72: nested too deeply: more than 64 levels of maps and lists (a ship file needs a handful)',
+    ]);
+  });
+});
