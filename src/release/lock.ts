@@ -1,4 +1,4 @@
-import { and, cmd, redirect, seq, type Command } from '../shell/command.js';
+import { cmd, seq, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { readFirstLine, sh } from '../shell/sh.js';
 import type { ServerPaths } from './paths.js';
