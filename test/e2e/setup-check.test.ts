@@ -159,7 +159,7 @@ ${hosts}
     for (const i of [0, 1, 2]) {
       expect(statSync(at(i, 'shared/log')).isDirectory()).toBe(true);
       expect(readFileSync(at(i, 'shared/.env'), 'utf8')).toBe('');
-      expect(readFileSync(at(i, '.ship/logrotate.conf'), 'utf8')).toContain(`${fleet.hosts[i]!.deployTo}/shared/log/*.log {`);
+      expect(readFileSync(at(i, '.ship/logrotate.conf'), 'utf8')).toContain(`"${fleet.hosts[i]!.deployTo}/shared/log/*.log" {`);
       expect(readFileSync(at(i, '.ship/demo.service'), 'utf8')).toContain(`WorkingDirectory=${fleet.hosts[i]!.deployTo}/current`);
       expect(existsSync(at(i, '.ship/lock'))).toBe(false);
     }
