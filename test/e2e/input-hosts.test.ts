@@ -145,6 +145,20 @@ describe.skipIf(skipWithout('isolation'))('locks, paths and input on real hosts'
     expect([0, 1].filter((i) => existsSync(at(i, 'migrated-here')))).toEqual([1]);
   });
 
+  it('a shared dir named "..cache" is an ordinary name: the deploy links it inside the release', async () => {
+    stage.write({ body: 'shared:\n  dirs: ["..cache", "tmp/..b"]' });
+    const r = await stage.ship('deploy', 'test', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.events().at(-1)!.release as string;
+    for (const i of [0, 1]) {
+      const h = fleet.hosts[i]!;
+      expect((await fleet.ssh(i, `readlink ${h.deployTo}/releases/${id}/..cache ${h.deployTo}/releases/${id}/tmp/..b`)).stdout).toBe(
+        `${h.deployTo}/shared/..cache\n${h.deployTo}/shared/tmp/..b\n`,
+      );
+      expect(statSync(at(i, 'shared/..cache')).isDirectory()).toBe(true);
+    }
+  });
+
   it('a committed symlink at a shared path parent is refused (exit 1) and nothing outside the release is removed', async () => {
     symlinkSync('/srv/outside', join(repo.dir, 'log'));
     execFileSync('git', ['add', 'log'], { cwd: repo.dir });
