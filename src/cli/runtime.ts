@@ -66,12 +66,13 @@ export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
 async function transportFactory(stage: StageConfig, say: (s: string) => void): Promise<(h: HostConfig) => Transport> {
   const needsSsh = stage.hosts.some((h) => !h.local);
   if (!needsSsh) return (h) => new LocalTransport(h.name, stage.configDir);
-  const [{ createSshTransport }, { buildSshTarget }, { readSshTargetEnv }] = await Promise.all([
+  const [{ createSshTransport, JumpHosts }, { buildSshTarget }, { readSshTargetEnv }] = await Promise.all([
     import('../transport/ssh/index.js'),
     import('../transport/ssh/config.js'),
     import('../transport/ssh/env.js'),
   ]);
   const machine = readSshTargetEnv();
+  const jumps = new JumpHosts(); // one connection per jump host, shared by the hosts behind it
   return (h) => {
     if (h.local) return new LocalTransport(h.name, stage.configDir);
     const target = buildSshTarget(
@@ -89,6 +90,7 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
       machine,
     );
     return createSshTransport(target, {
+      jumps,
       homedir: machine.homedir,
       notice: (m) => say(`${h.name}: ${m}`),
       onHostKeyLearned: (host, line) => say(`${host}: host key recorded (accept-new): ${line.split(' ').slice(1, 2).join('')}`),

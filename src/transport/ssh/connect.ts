@@ -6,6 +6,7 @@ import type { AuthHandlerMiddleware, ConnectConfig, ServerHostKeyAlgorithm } fro
 import type { SshTarget } from '../types.js';
 import { authFailure, credentialOffer, loadCredentials } from './auth.js';
 import { endClient, type Client, type Clients } from './connection.js';
+import { JumpHosts, type JumpLease } from './jumps.js';
 import { SshConnectError } from './errors.js';
 import { deadline, forwardFailure, forwardOut } from './forward.js';
 import { openHostKeyGate, recordAcceptedKey, type HostKeyGate } from './host-keys.js';
@@ -13,6 +14,8 @@ import { formatDuration } from '../../config/units.js';
 import { errorMessage, targetLabel } from './messages.js';
 
 export interface SshTransportDeps {
+  /** The run's shared jump-host connections (one per distinct jump host); without it each target opens its own. */
+  jumps?: JumpHosts;
   /** Called after accept-new recorded a host key (the line was appended to knownHostsFiles[0]). */
   onHostKeyLearned?(host: string, line: string): void;
   /** One-off remarks worth showing the operator (e.g. a fallback was used). */
@@ -23,25 +26,26 @@ export interface SshTransportDeps {
 
 /**
  * Connects to a target, through its jump host when it has one (the jump's client carries a
- * direct-tcpip channel to the target, and the target's SSH runs over that channel). Every
- * failure becomes an SshConnectError that names the host and says what to do.
+ * direct-tcpip channel to the target, and the target's SSH runs over that channel; targets
+ * behind the same jump host share its connection through `deps.jumps`). Every failure
+ * becomes an SshConnectError that names the host and says what to do.
  */
 export async function connectTarget(t: SshTarget, deps: SshTransportDeps): Promise<Clients> {
   if (!t.jump) return { client: await openClient(t, deps) };
   const { jump, sock } = await reachThroughJump(t, t.jump, deps);
   try {
-    return { client: await openClient(t, deps, sock), jump };
+    return { client: await openClient(t, deps, sock), releaseJump: jump.release };
   } catch (err) {
-    await endClient(jump);
+    await jump.release();
     throw err;
   }
 }
 
-async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTransportDeps): Promise<{ jump: Client; sock: Duplex }> {
+async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTransportDeps): Promise<{ jump: JumpLease; sock: Duplex }> {
   const label = targetLabel(t);
-  let jump: Client;
+  let jump: JumpLease;
   try {
-    jump = await openClient(jumpTarget, deps);
+    jump = await (deps.jumps ?? new JumpHosts()).lease(jumpTarget, () => openClient(jumpTarget, deps));
   } catch (err) {
     if (err instanceof SshConnectError) {
       throw new SshConnectError(t.name, err.kind, `jump host for ${label}: ${err.message}`, { cause: err });
@@ -50,9 +54,9 @@ async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTr
   }
   const limit = deadline(t.connectTimeoutMs, () => new Error(`no answer within ${formatDuration(t.connectTimeoutMs)}`));
   try {
-    return { jump, sock: await forwardOut(jump, t.hostname, t.port, limit.signal) };
+    return { jump, sock: await forwardOut(jump.client, t.hostname, t.port, limit.signal) };
   } catch (err) {
-    await endClient(jump);
+    await jump.release();
     const kind = /refused/i.test(errorMessage(err)) ? 'refused' : 'other';
     const message = `cannot reach ${label} through jump host ${targetLabel(jumpTarget)}: ${forwardFailure(err)}`;
     throw new SshConnectError(t.name, kind, message, { cause: err });

@@ -4,10 +4,10 @@ import { targetLabel } from './messages.js';
 
 export type Client = InstanceType<typeof ssh2.Client>;
 
-/** An authenticated client for the target, and the jump host's client it runs through, if any. */
+/** An authenticated client for the target, and giving back the jump connection it runs through, if any. */
 export interface Clients {
   client: Client;
-  jump?: Client;
+  releaseJump?: () => Promise<void>;
 }
 
 type LostListener = (reason: string) => void;
@@ -70,15 +70,15 @@ export class SshConnection {
   }
 
   async end(): Promise<void> {
-    const clients = [this.live?.client, this.live?.jump].filter((c): c is Client => c !== undefined);
+    const live = this.live;
     this.live = undefined;
-    await Promise.all(clients.map(endClient));
+    if (live) await endClients(live);
   }
 
   private async open(): Promise<void> {
     const live = await this.openClients();
     if (this.isClosed) {
-      await Promise.all([live.client, live.jump].filter((c): c is Client => c !== undefined).map(endClient));
+      await endClients(live);
       throw new Error(`${this.label}: transport closed while connecting`);
     }
     this.live = live;
@@ -91,6 +91,12 @@ export class SshConnection {
       for (const listener of [...this.watchers]) listener(this.lost);
     });
   }
+}
+
+/** Ends the target's client, then gives back its jump connection. */
+async function endClients(live: Clients): Promise<void> {
+  await endClient(live.client);
+  await live.releaseJump?.();
 }
 
 /** Ends a client politely, and for good after a second if the server does not answer. */

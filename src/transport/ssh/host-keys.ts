@@ -1,8 +1,10 @@
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { fileCache } from './file-cache.js';
 import {
   checkHostKey,
+  entryMatchesHost,
   formatKnownHostsLine,
   knownKeyTypes,
   mismatchedHostKeyMessage,
@@ -97,8 +99,7 @@ export async function recordAcceptedKey(
   const file = t.knownHostsFiles[0];
   if (line === undefined || file === undefined) return;
   try {
-    await recordHostKey(file, line);
-    learned?.(t.name, line);
+    if (await recordHostKey(file, line)) learned?.(t.name, line);
   } catch (err) {
     const message = `cannot record the host key of ${label} in ${tildify(file, home)}: ${errorMessage(err)}`;
     throw new SshConnectError(t.name, 'hostkey', message, { cause: err });
@@ -122,17 +123,58 @@ async function loadKnownHosts(files: readonly string[], display: (file: string) 
 /** One known_hosts file, read and parsed once per run (again when it changes). */
 const readKnownHostsFile = fileCache(async (file: string) => parseKnownHosts(await readFile(file, 'utf8'), file));
 
-/** Appends one line, creating the directory (0700) and file (0600) as ssh would. */
-async function recordHostKey(file: string, line: string): Promise<void> {
+/**
+ * Appends one line unless the file already holds that key for that host (another connection
+ * of this run, or another ship at the same moment, recorded it first), creating the directory
+ * (0700) and file (0600) as ssh would. The read and the append happen under a lock file, so
+ * two writers never both append. True when the line was written.
+ */
+export async function recordHostKey(file: string, line: string): Promise<boolean> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  let prefix = '';
-  try {
-    if ((await stat(file)).size > 0) {
-      const existing = await readFile(file);
-      if (existing[existing.length - 1] !== 0x0a) prefix = '\n';
+  return withLockFile(`${file}.lock`, async () => {
+    const existing = await readFile(file).catch((err: { code?: unknown }) => {
+      if (err.code === 'ENOENT') return Buffer.alloc(0);
+      throw err;
+    });
+    if (holdsLine(existing.toString('utf8'), line)) return false;
+    const prefix = existing.length > 0 && existing[existing.length - 1] !== 0x0a ? '\n' : '';
+    await appendFile(file, `${prefix}${line}\n`, { mode: 0o600 });
+    return true;
+  });
+}
+
+/** Does known_hosts `text` already give the host of `line` the key of `line`? */
+function holdsLine(text: string, line: string): boolean {
+  const wanted = parseKnownHosts(line)[0];
+  const name = wanted?.hosts.kind === 'patterns' ? wanted.hosts.patterns[0] : undefined;
+  if (!wanted || name === undefined) return false;
+  return parseKnownHosts(text).some((e) => e.marker === undefined && e.key.equals(wanted.key) && entryMatchesHost(e, name));
+}
+
+const LOCK_WAIT_MS = 5000;
+const LOCK_STALE_MS = 10_000;
+
+/** Runs `work` holding `lock` (created exclusively, removed after); a lock older than 10 s is a crashed writer's. */
+async function withLockFile<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > LOCK_STALE_MS) await unlink(lock).catch(() => undefined);
+      else if (Date.now() > until) throw new Error(`${lock} is held by another writer (remove it if no ship or ssh is running)`);
+      else await sleep(15);
     }
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
   }
-  await appendFile(file, `${prefix}${line}\n`, { mode: 0o600 });
+  try {
+    return await work();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
 }

@@ -18,6 +18,7 @@ import { ShellSession } from './session.js';
  */
 
 export type { SshTransportDeps } from './connect.js';
+export { JumpHosts } from './jumps.js';
 export { targetLabel } from './messages.js';
 export { SCRIPT_RUNNER } from '../script-shell.js';
 

@@ -194,7 +194,17 @@ class FleetImpl implements Fleet {
   }
 }
 
-export async function startFleet(opts: { count: number; firstAddress?: number }): Promise<Fleet> {
+export interface FleetOptions {
+  count: number;
+  firstAddress?: number;
+  /**
+   * sshd_config lines for host i, ahead of the harness's own: sshd keeps the first value of a
+   * keyword, so `MaxStartups 10:30:100` here gives that host the stock setting back.
+   */
+  sshdConfig?: (i: number) => string[];
+}
+
+export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!fleetAvailable.ok) throw new Error(`e2e fleet unavailable: ${fleetAvailable.why}`);
   const { count } = opts;
   const first = opts.firstAddress ?? 1;
@@ -217,7 +227,7 @@ export async function startFleet(opts: { count: number; firstAddress?: number })
   const runtimes = ports.map((port, i) => {
     const hostDir = join(dir, `host${i + 1}`);
     const address = machine.root ? `127.0.${net}.${first + i}` : '127.0.0.1';
-    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'), user.home);
+    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'), user.home, opts.sshdConfig?.(i) ?? []);
   });
   const fleet = new FleetImpl(runtimes, user, dir, home);
   // Under the safety net before anything starts, so a failure half-way is still cleaned up.

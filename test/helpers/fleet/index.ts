@@ -5,7 +5,7 @@
  * (safety-net.ts, reaper.cjs). Only node builtins, so the harness does not depend on the code
  * under test.
  */
-export { fleetAvailable, startFleet } from './hosts.js';
+export { fleetAvailable, startFleet, type FleetOptions } from './hosts.js';
 export { isProcessPid, killTreeSync, signalGroup, signalPid, TAG_VAR } from './processes.js';
 export { FLEET_DIR_PREFIX, reaperArgs } from './safety-net.js';
 export type { ExecResult, Fleet, FleetHost } from './types.js';

@@ -58,6 +58,8 @@ export class HostRuntime implements FleetHost {
     readonly root: string,
     /** The login user's home path as sessions see it. */
     readonly loginHome: string,
+    /** sshd_config lines ahead of the harness's own (sshd keeps the first value of a keyword). */
+    readonly extraConfig: readonly string[] = [],
   ) {
     this.name = `host${index + 1}`;
     this.home = join(hostDir, 'home');
@@ -210,6 +212,7 @@ export class HostRuntime implements FleetHost {
   /** The host's sshd_config; `authorizedKeys` is the fleet's one file for every host. */
   config(user: string, authorizedKeys: string): string {
     return [
+      ...this.extraConfig,
       `ListenAddress ${this.address}:${this.port}`,
       `HostKey ${this.hostKeyFile}`,
       `PidFile ${this.pidFile}`,
