@@ -61,8 +61,8 @@ export interface OpenFleetOptions {
 
 const LOCK_RETRY_MS = 2000;
 /**
- * A lock script cut off mid-way may still run on the host (a signal does not always reach
- * it: OpenSSH refuses them in root sessions, and a shell dies before its children) and take
+ * A lock script cut off mid-way may still run on the host (stopping it is not instant, and a
+ * host without setsid stops a script less surely) and take
  * the lock, or make its release, after we have cleaned up. So an interrupt lets the lock
  * scripts finish (they are short: a fetch at most) and cleans up after them; only one still
  * running this long after is cut off.

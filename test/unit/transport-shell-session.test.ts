@@ -1,17 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShellSession, type ShellChannel } from '../../src/transport/ssh/session.js';
-import { signalGroup } from '../helpers/fleet/processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive, signalGroup } from '../helpers/fleet/processes.js';
 
 /**
  * The remote loop run by a local sh: the same bytes an SSH channel would carry. `trickle`
  * writes them in small pieces with pauses between, as SSH packets can arrive; `env` (PATH)
  * can put another dd in front.
  */
-function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.ProcessEnv; signalLeaderOnly?: boolean } = {}) {
   return async (command: string): Promise<ShellChannel> => {
     opened.push(command);
     const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.env ? { env: opts.env } : {}) });
@@ -27,7 +28,8 @@ function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.
       onStdout: (l) => void child.stdout.on('data', l),
       onStderr: (l) => void child.stderr.on('data', l),
       onClose: (l) => void child.once('close', l),
-      kill: () => void signalGroup(child.pid, 'SIGTERM'),
+      // Dropbear signals only the session's first process; OpenSSH its process group
+      kill: () => (opts.signalLeaderOnly ? void child.kill('SIGTERM') : void signalGroup(child.pid, 'SIGTERM')),
       end: () => void child.stdin.end(),
     };
   };
@@ -104,9 +106,22 @@ describe('ShellSession', () => {
     s.close();
   });
 
+  it('stopping a script ends its whole process group, also where the server signals only the first process (Dropbear)', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'ship-stop-')), 'pid');
+    const s = session([], { signalLeaderOnly: true });
+    const ac = new AbortController();
+    const slow = s.run(`sh -c 'echo $$ > ${pidFile}; exec sleep 30' & wait`, { signal: ac.signal });
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') await sleep(20);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    ac.abort();
+    await expect(slow).rejects.toMatchObject({ name: 'AbortError' });
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+    expect(isAlive(pid)).toBe(false);
+  });
+
   it('a shell that dies mid-script resolves as lost, with the output so far', async () => {
     const s = session();
-    const r = await s.run('echo partial; kill -9 $$; sleep 5');
+    const r = await s.run('echo partial; kill -9 $PPID');
     expect(r.exitCode).toBe(255);
     expect(r.stdout).toContain('partial');
     expect(r.stderr).toContain('[lost]');

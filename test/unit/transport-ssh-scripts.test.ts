@@ -12,7 +12,7 @@ import { shellLoop } from '../../src/transport/ssh/session.js';
 describe('the transport scripts, byte for byte', () => {
   it('the session loop', () => {
     expect(shellLoop('0123456789abcdef')).toBe(
-      "sh -c 'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi; while IFS= read -r __ship_n; do if [ -n \"$__ship_fb\" ]; then __ship_s=$(dd bs=\"$__ship_n\" count=1 iflag=fullblock 2>/dev/null); else __ship_s=$(dd bs=1 count=\"$__ship_n\" 2>/dev/null); fi; (eval \"$__ship_s\") </dev/null; __ship_rc=$?; printf '\\''\\036@@ship-done:0123456789abcdef:%s\\n'\\'' \"$__ship_rc\"; printf '\\''\\036@@ship-done:0123456789abcdef\\n'\\'' >&2; done'",
+      "sh -c 'exec 3<&0; if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi; if command -v setsid >/dev/null 2>&1 && [ \"$(command -v printf)\" = printf ]; then __ship_pg=1; else __ship_pg=; fi; while IFS= read -r __ship_n; do if [ -n \"$__ship_fb\" ]; then __ship_s=$(dd bs=\"$__ship_n\" count=1 iflag=fullblock 2>/dev/null); else __ship_s=$(dd bs=1 count=\"$__ship_n\" 2>/dev/null); fi; if [ -n \"$__ship_pg\" ]; then printf '\\''%s'\\'' \"$__ship_s\" | setsid sh -c '\\''eval \"$(cat)\"'\\'' 3<&- & else (eval \"$__ship_s\") </dev/null 3<&- & fi; __ship_p=$!; (IFS= read -r __ship_c; if [ \"$__ship_c\" = stop ]; then if [ -n \"$__ship_pg\" ]; then kill -TERM -$__ship_p; (sleep 5; kill -KILL -$__ship_p) >/dev/null 2>&1 & else kill -TERM 0; fi; fi) <&3 >/dev/null 2>&1 & __ship_w=$!; wait $__ship_p; __ship_rc=$?; kill $__ship_w 2>/dev/null; wait $__ship_w 2>/dev/null; printf '\\''\\036@@ship-done:0123456789abcdef:%s\\n'\\'' \"$__ship_rc\"; printf '\\''\\036@@ship-done:0123456789abcdef\\n'\\'' >&2; done'",
     );
   });
 

@@ -24,7 +24,7 @@ export function openShellChannel(conn: SshConnection, command: string): Promise<
         onStdout: (l) => void ch.on('data', l),
         onStderr: (l) => void ch.stderr.on('data', l),
         onClose: (l) => void ch.once('close', l),
-        kill: () => stopChannel(ch),
+        kill: () => endThenClose(ch),
         end: () => void ch.end(),
       });
     };
@@ -47,11 +47,24 @@ export function execWithInput(conn: SshConnection, client: Client, command: stri
   });
 }
 
+/** How long a stopped session's loop gets to stop its script and exit before its channel is closed. */
+const STOP_GRACE_MS = 3000;
+
 /**
- * Stops what runs on a command channel. The signal request reaches the remote process group
+ * The shell session after its stop line (the remote loop stops the script's process group
+ * itself): stdin ends so the loop exits, and the channel is closed if it has not by then.
+ */
+function endThenClose(ch: ClientChannel): void {
+  const timer = setTimeout(() => ch.close(), STOP_GRACE_MS);
+  timer.unref();
+  ch.once('close', () => clearTimeout(timer));
+  ch.end();
+}
+
+/**
+ * Stops what runs on an upload's channel. The signal request reaches the remote process group
  * on servers that honour it (sshd killpg()s the session). ssh2 sends a signal request only
- * while our side of the channel is open: the shell session's channel always is (its stdin
- * carries the next script); an upload's is until all its input has gone. Closing the channel
+ * while our side of the channel is open: an upload's is until all its input has gone. Closing the channel
  * is what remains for a server that ignores signal requests and for an upload already sent.
  */
 function stopChannel(channel: ClientChannel): void {

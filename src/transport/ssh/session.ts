@@ -25,7 +25,7 @@ export interface ShellChannel {
   onStderr(listener: (chunk: Buffer) => void): void;
   /** Called once when the channel is gone (remote shell exited, connection lost). */
   onClose(listener: () => void): void;
-  /** Stops whatever runs in it (signal the process group where possible) and closes it. */
+  /** After the stop line: closes its stdin, and the channel itself if the server has not within a few seconds. */
   kill(): void;
   /** Closes its stdin: the remote loop ends after the script it runs, nothing is signalled. */
   end(): void;
@@ -39,21 +39,40 @@ export interface ShellChannel {
 const MARK = '\x1e';
 const DONE = '@@ship-done:';
 
+/** What ship writes on the session's stdin, while a script runs, to have it stopped. */
+export const STOP_LINE = 'stop\n';
+
 /**
- * The remote side: a POSIX sh loop. The nonce keeps command output from faking a marker.
- * Reading exactly N bytes from a pipe without reading past them: `dd bs=N count=1
- * iflag=fullblock` (GNU and BusyBox dd: a few reads) where dd has it, else `dd bs=1` (any
- * POSIX dd, two system calls per byte). Which one is found once, when the session starts.
+ * The remote side: a POSIX sh loop, one line (tcsh takes no newline inside quotes). The nonce
+ * keeps command output from faking a marker. Reading exactly N bytes from a pipe without
+ * reading past them: `dd bs=N count=1 iflag=fullblock` (GNU and BusyBox dd: a few reads)
+ * where dd has it, else `dd bs=1` (any POSIX dd, two system calls per byte). Which one is
+ * found once, when the session starts.
+ *
+ * Stopping: each script runs in a process group of its own (`setsid`), fed on its stdin by
+ * the builtin printf (never in an argv), while a watcher reads the session's stdin; the line
+ * `stop` makes it TERM the script's group, and KILL it five seconds later. ship stops scripts
+ * itself because servers do not: Dropbear signals only the session's first process, and
+ * OpenSSH refuses signals to root logins. Where setsid or a builtin printf is missing, the
+ * script runs in a subshell of the loop and `stop` TERMs the whole session's group.
  */
 export function shellLoop(nonce: string): string {
   const done = `\\036${DONE}${nonce}`; // printf's octal escape for MARK
   const loop = [
+    'exec 3<&0;',
     'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi;',
+    'if command -v setsid >/dev/null 2>&1 && [ "$(command -v printf)" = printf ]; then __ship_pg=1; else __ship_pg=; fi;',
     'while IFS= read -r __ship_n; do',
     'if [ -n "$__ship_fb" ]; then __ship_s=$(dd bs="$__ship_n" count=1 iflag=fullblock 2>/dev/null);',
     'else __ship_s=$(dd bs=1 count="$__ship_n" 2>/dev/null); fi;',
-    '(eval "$__ship_s") </dev/null;',
-    '__ship_rc=$?;',
+    `if [ -n "$__ship_pg" ]; then printf '%s' "$__ship_s" | setsid sh -c 'eval "$(cat)"' 3<&- & else (eval "$__ship_s") </dev/null 3<&- & fi;`,
+    '__ship_p=$!;',
+    '(IFS= read -r __ship_c; if [ "$__ship_c" = stop ]; then',
+    'if [ -n "$__ship_pg" ]; then kill -TERM -$__ship_p; (sleep 5; kill -KILL -$__ship_p) >/dev/null 2>&1 & else kill -TERM 0; fi;',
+    'fi) <&3 >/dev/null 2>&1 &',
+    '__ship_w=$!;',
+    'wait $__ship_p; __ship_rc=$?;',
+    'kill $__ship_w 2>/dev/null; wait $__ship_w 2>/dev/null;',
     shText`printf ${`${done}:%s\\n`} "$__ship_rc";`,
     shText`printf ${`${done}\\n`} >&2;`,
     'done',
@@ -180,7 +199,8 @@ export class ShellSession {
       const onAbort = () => {
         if (this.running !== run) return;
         this.running = undefined;
-        this.channel = undefined; // the killed session is not reused
+        this.channel = undefined; // the stopped session is not reused
+        ch.write(Buffer.from(STOP_LINE));
         ch.kill();
         reject(this.abortError());
       };
