@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from '../../src/transport/ssh/fallback.js';
+import { HOST_TOOLS_SCRIPT, httpGetScript, parseHostTools, parseHttpGetOutput, tcpProbeScript, type HostTools } from '../../src/transport/ssh/fallback.js';
+import { BUSYBOX, busyboxBin } from '../helpers/busybox.js';
 import { internals, SCRIPT_RUNNER } from '../../src/transport/ssh/index.js';
 
 let server: Server;
@@ -20,24 +21,26 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+const CURL: HostTools = { http: 'curl', tcp: 'bash', timeout: true };
+
 describe('fallback scripts (when a host forbids TCP forwarding)', () => {
   it('keeps a URL with quotes and $ intact', async () => {
-    const out = await runAsync(httpGetScript(`http://127.0.0.1:${port}/q?a='$HOME'&b="\``, 5000));
+    const out = await runAsync(httpGetScript(`http://127.0.0.1:${port}/q?a='$HOME'&b="\``, 5000, CURL));
     expect(parseHttpGetOutput(out)?.body).toBe(`path=/q?a='$HOME'&b="\``);
   });
 
   it('GETs a URL with curl and reports status and body', async () => {
-    const script = httpGetScript(`http://127.0.0.1:${port}/health?x='1'`, 5000);
+    const script = httpGetScript(`http://127.0.0.1:${port}/health?x='1'`, 5000, CURL);
     const out = await runAsync(script);
     expect(parseHttpGetOutput(out)).toEqual({ status: 200, body: "path=/health?x='1'" });
   });
 
   it('reports non-2xx statuses and caps the body at 64 KB', async () => {
-    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000)))).toEqual({
+    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000, CURL)))).toEqual({
       status: 404,
       body: 'path=/missing',
     });
-    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/big`, 5000)))?.body).toHaveLength(65536);
+    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/big`, 5000, CURL)))?.body).toHaveLength(65536);
   });
 
   it('parses failures as undefined', () => {
@@ -46,9 +49,37 @@ describe('fallback scripts (when a host forbids TCP forwarding)', () => {
   });
 
   it('probes TCP ports', async () => {
-    expect((await runAsyncFull(tcpProbeScript('127.0.0.1', port, 2000))).status).toBe(0);
-    const closed = await runAsyncFull(tcpProbeScript('127.0.0.1', 1, 2000));
+    expect((await runAsyncFull(tcpProbeScript('127.0.0.1', port, 2000, CURL))).status).toBe(0);
+    const closed = await runAsyncFull(tcpProbeScript('127.0.0.1', 1, 2000, CURL));
     expect(closed.status).not.toBe(0);
+  });
+});
+
+// Alpine-like: nothing on PATH but BusyBox's applets (its wget knows no --content-on-error, its nc no -z)
+describe.skipIf(!BUSYBOX && !process.env.CI)('fallback scripts on a BusyBox-only host', () => {
+  const env = () => ({ PATH: busyboxBin() });
+
+  it('finds BusyBox wget, nc without -z, and timeout', async () => {
+    expect(parseHostTools((await runAsyncFull(HOST_TOOLS_SCRIPT, env())).stdout)).toEqual({ http: 'wget-busybox', tcp: 'nc', timeout: true });
+  });
+
+  it('GETs with BusyBox wget: status and body, and the status of an error', async () => {
+    const tools = parseHostTools((await runAsyncFull(HOST_TOOLS_SCRIPT, env())).stdout);
+    const ok = await runAsyncFull(httpGetScript(`http://127.0.0.1:${port}/health`, 5000, tools), env());
+    expect(parseHttpGetOutput(ok.stdout), ok.stderr).toEqual({ status: 200, body: 'path=/health' });
+    const missing = await runAsyncFull(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000, tools), env());
+    expect(parseHttpGetOutput(missing.stdout)?.status, missing.stderr).toBe(404);
+  });
+
+  it('probes TCP ports with BusyBox nc', async () => {
+    const tools = parseHostTools((await runAsyncFull(HOST_TOOLS_SCRIPT, env())).stdout);
+    expect((await runAsyncFull(tcpProbeScript('127.0.0.1', port, 2000, tools), env())).status).toBe(0);
+    expect((await runAsyncFull(tcpProbeScript('127.0.0.1', 1, 2000, tools), env())).status).not.toBe(0);
+  });
+
+  it('says when there is no HTTP client', () => {
+    expect(parseHostTools('ship-tools: tcp=nc\n')).toEqual({ tcp: 'nc', timeout: false });
+    expect(httpGetScript('http://x/', 1000, { timeout: false })).toContain('neither curl nor wget');
   });
 });
 
@@ -75,10 +106,11 @@ describe('ssh transport helpers', () => {
 });
 
 // The HTTP server lives in this process: run scripts asynchronously so it can answer.
-async function runAsyncFull(script: string): Promise<{ status: number; stdout: string; stderr: string }> {
+async function runAsyncFull(script: string, env?: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', SCRIPT_RUNNER], { stdio: 'pipe' });
+    // with a PATH of BusyBox applets, its sh runs the script
+    const child = spawn(env?.PATH ? `${env.PATH}/sh` : 'sh', ['-c', SCRIPT_RUNNER], { stdio: 'pipe', ...(env ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -16,19 +16,21 @@ describe('the transport scripts, byte for byte', () => {
     );
   });
 
-  it('the HTTP GET fallback', () => {
-    expect(httpGetScript("http://127.0.0.1:8080/q?a='$HOME'&b=\"`", 2500)).toBe(
-      'url=\'http://127.0.0.1:8080/q?a=\'\\\'\'$HOME\'\\\'\'&b="`\'\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 3 -H \'Connection: close\' -- "$url") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 3 -O "$t" -- "$url" 2>"$t.h"\n  code=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\n  if [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nelse\n  echo \'neither curl nor wget is installed on this host\' >&2; exit 127\nfi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+  it('the HTTP GET fallback, with the client the host has', () => {
+    expect(httpGetScript("http://127.0.0.1:8080/q?a='$HOME'&b=\"`", 2500, { http: 'wget-gnu', timeout: false })).toBe(
+      'url=\'http://127.0.0.1:8080/q?a=\'\\\'\'$HOME\'\\\'\'&b="`\'\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nwget -q -S --content-on-error -T 3 -O "$t" -- "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
     );
-    expect(httpGetScript('https://example.com/', 60000)).toBe(
-      'url=https://example.com/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nif command -v curl >/dev/null 2>&1; then\n  code=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 60 -H \'Connection: close\' -- "$url") || exit $?\nelif command -v wget >/dev/null 2>&1; then\n  wget -q -S --content-on-error -T 60 -O "$t" -- "$url" 2>"$t.h"\n  code=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\n  if [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nelse\n  echo \'neither curl nor wget is installed on this host\' >&2; exit 127\nfi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+    expect(httpGetScript('https://example.com/', 60000, { http: 'curl', timeout: true })).toBe(
+      'url=https://example.com/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ncode=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 60 -H \'Connection: close\' -- "$url") || exit $?\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+    );
+    expect(httpGetScript('http://127.0.0.1:8080/', 2500, { http: 'wget-busybox', timeout: true })).toBe(
+      'url=http://127.0.0.1:8080/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ntimeout 3 wget -q -S -O "$t" "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
     );
   });
 
   it('the TCP probe fallback and the script runner', () => {
-    expect(tcpProbeScript("host'name", 3000, 1500)).toBe(
-      'h=\'host\'\\\'\'name\'; p=3000\nif command -v nc >/dev/null 2>&1; then\n  exec nc -z -w 2 "$h" "$p"\nelif command -v bash >/dev/null 2>&1; then\n  exec bash -c \': <"/dev/tcp/$1/$2"\' probe "$h" "$p"\nelse\n  echo \'neither nc nor bash is installed on this host\' >&2; exit 127\nfi\n',
-    );
+    expect(tcpProbeScript("host'name", 3000, 1500, { tcp: 'nc-z', timeout: false })).toBe("h='host'\\''name'; p=3000\nexec nc -z -w 2 \"$h\" \"$p\"\n");
+    expect(tcpProbeScript('h', 3000, 1500, { tcp: 'nc', timeout: false })).toBe('h=h; p=3000\nexec nc -w 2 "$h" "$p" </dev/null >/dev/null\n');
     expect(SCRIPT_RUNNER).toBe('sh -c \'eval "$(cat)"\'');
   });
 });
@@ -40,8 +42,8 @@ describe('values stay one word', () => {
     execFileSync('sh', ['-c', `${script.slice(0, script.indexOf(next))}\nprintf %s "$${name}"`], { encoding: 'utf8' });
 
   it('a URL and a host name with quotes, $, backticks and newlines', () => {
-    expect(assigned(httpGetScript(nasty, 1000), '\nt=$(mktemp)', 'url')).toBe(nasty);
-    expect(assigned(tcpProbeScript(nasty, 80, 1000), '\nif command -v nc', 'h')).toBe(nasty);
+    expect(assigned(httpGetScript(nasty, 1000, { http: 'curl', timeout: true }), '\nt=$(mktemp)', 'url')).toBe(nasty);
+    expect(assigned(tcpProbeScript(nasty, 80, 1000, { tcp: 'nc-z', timeout: true }), '\nexec nc', 'h')).toBe(nasty);
   });
 
   it('a session loop with any nonce is still one sh -c word that parses', () => {

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { abortError } from '../signals.js';
 import type { ExecOptions, ExecResult, HttpResponse } from '../types.js';
 import type { Client, SshConnection } from './connection.js';
-import { httpGetScript, parseHttpGetOutput, tcpProbeScript } from './fallback.js';
+import { HOST_TOOLS_SCRIPT, NO_HTTP_CLIENT, httpGetScript, parseHostTools, parseHttpGetOutput, tcpProbeScript, type HostTools } from './fallback.js';
 import { bareHostname, defaultPort, httpGetOverStream } from './http-over-stream.js';
 import { formatDuration } from '../../config/units.js';
 import { errorMessage, tail } from './messages.js';
@@ -77,6 +77,7 @@ type RunScript = (script: string, opts: ExecOptions) => Promise<ExecResult>;
 /** HTTP GETs and TCP probes made from one host, through its connection. */
 export class ForwardProbes {
   private fallbackNoticed = false;
+  private tools: Promise<HostTools> | undefined;
 
   constructor(
     private readonly conn: SshConnection,
@@ -118,7 +119,7 @@ export class ForwardProbes {
       } catch (err) {
         if (!isForwardingProhibited(err)) throw new Error(`${what}: ${forwardFailure(err)}`, { cause: err });
         this.noticeFallback();
-        const res = await this.runScript(tcpProbeScript(host, port, opts.timeoutMs), { signal });
+        const res = await this.runScript(tcpProbeScript(host, port, opts.timeoutMs, await this.hostTools(signal)), { signal });
         if (res.exitCode !== 0) {
           throw new Error(`${what}: no connection (exit ${res.exitCode}) ${tail(res.stderr)}`.trimEnd());
         }
@@ -135,10 +136,25 @@ export class ForwardProbes {
   }
 
   private async httpGetViaCommand(url: string, timeoutMs: number, signal: AbortSignal, what: string): Promise<HttpResponse> {
-    const res = await this.runScript(httpGetScript(url, timeoutMs), { signal });
+    const tools = await this.hostTools(signal);
+    if (!tools.http) {
+      throw new Error(
+        `${what}: ${this.conn.label} allows no TCP forwarding (AllowTcpForwarding) and has ${NO_HTTP_CLIENT}: install one (BusyBox wget will do) or allow forwarding`,
+      );
+    }
+    const res = await this.runScript(httpGetScript(url, timeoutMs, tools), { signal });
     const parsed = res.exitCode === 0 ? parseHttpGetOutput(res.stdout) : undefined;
     if (!parsed) throw new Error(`${what} (run on the host): exit ${res.exitCode} ${tail(res.stderr)}`.trimEnd());
     return parsed;
+  }
+
+  /** What the host has for the fallbacks, asked once per run (again if the asking failed). */
+  private hostTools(signal: AbortSignal): Promise<HostTools> {
+    this.tools ??= this.runScript(HOST_TOOLS_SCRIPT, { signal }).then((res) => parseHostTools(res.stdout));
+    this.tools.catch(() => {
+      this.tools = undefined;
+    });
+    return this.tools;
   }
 
   private noticeFallback(): void {
