@@ -24,7 +24,11 @@ describe.skipIf(skipWithout('fleet'))('a bastion with stock sshd settings in fro
 
   beforeAll(async () => {
     // host1 is the bastion, with OpenSSH's defaults back in place of the harness's generous ones
-    fleet = await startFleet({ count: TARGETS + 1, firstAddress: 100, sshdConfig: (i) => (i === 0 ? ['MaxStartups 10:30:100', 'MaxSessions 10'] : []) });
+    fleet = await startFleet({
+      count: TARGETS + 1,
+      firstAddress: 100,
+      host: (i) => (i === 0 ? { sshdConfig: ['MaxStartups 10:30:100', 'MaxSessions 10'] } : {}),
+    });
     repo = fixtureRepo({ withApp: false });
     work = mkdtempSync(join(tmpdir(), 'ship-bastion-'));
   }, 120_000);

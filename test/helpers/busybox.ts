@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ export const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSy
  */
 export function busyboxBin(parent = mkdtempSync(join(tmpdir(), 'ship-busybox-'))): string {
   if (!BUSYBOX) throw new Error('busybox is not installed (apt-get install busybox)');
+  chmodSync(parent, 0o755); // a login user's shell lives here
   const dir = join(parent, 'busybox-bin');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);

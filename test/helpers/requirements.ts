@@ -26,9 +26,15 @@ export type Capability =
   /** A real pseudo-terminal, driven through tmux. */
   | 'terminal'
   /** HAProxy, and socat to speak to its admin socket (the load balancer tests). */
-  | 'haproxy';
+  | 'haproxy'
+  /** Dropbear as the SSH server of a fleet host (root: its host has its own namespace). */
+  | 'dropbear'
+  /** BusyBox, to make a host whose PATH has only its applets. */
+  | 'busybox'
+  /** fish and tcsh, as login shells of fleet hosts. */
+  | 'shells';
 
-export const CAPABILITIES: readonly Capability[] = ['sshd', 'fleet', 'isolation', 'terminal', 'haproxy'];
+export const CAPABILITIES: readonly Capability[] = ['sshd', 'fleet', 'isolation', 'terminal', 'haproxy', 'dropbear', 'busybox', 'shells'];
 
 /** One thing this machine lacks, and how to get it. */
 export interface Lack {
@@ -53,6 +59,11 @@ export interface MachineFacts {
   tmux?: string;
   haproxy?: string;
   socat?: string;
+  dropbear?: string;
+  dropbearconvert?: string;
+  busybox?: string;
+  fish?: string;
+  tcsh?: string;
   /** Whether `unshare -m` works (as root; a container without CAP_SYS_ADMIN refuses it). */
   mountNamespaces: boolean;
   /** The overrides that were set, to name them in the message. */
@@ -102,6 +113,11 @@ export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFac
     tmux: tool('tmux', overrides.tmux, env.PATH),
     haproxy: which('haproxy', env.PATH),
     socat: which('socat', env.PATH),
+    dropbear: which('dropbear', env.PATH),
+    dropbearconvert: which('dropbearconvert', env.PATH) ?? which('dropbearconvert', '/usr/lib/dropbear'),
+    busybox: which('busybox', env.PATH),
+    fish: which('fish', env.PATH),
+    tcsh: which('tcsh', env.PATH),
     mountNamespaces: probe?.status === 0,
     overrides,
   };
@@ -158,6 +174,16 @@ function lacksOf(cap: Capability, m: MachineFacts): Lack[] {
         ...(m.haproxy ? [] : [{ what: 'HAProxy (the load balancer tests)', package: 'haproxy' }]),
         ...(m.socat ? [] : [{ what: 'socat (speaks to the HAProxy admin socket)', package: 'socat' }]),
       ];
+    case 'dropbear':
+      return [
+        ...fleetLacks(m),
+        ...(m.root ? [] : [ROOT_LACK]),
+        ...(m.dropbear && m.dropbearconvert ? [] : [{ what: 'dropbear and dropbearconvert', package: 'dropbear-bin' }]),
+      ];
+    case 'busybox':
+      return m.busybox ? [] : [{ what: 'busybox', package: 'busybox' }];
+    case 'shells':
+      return [...(m.root ? [] : [ROOT_LACK]), ...(m.fish ? [] : [{ what: 'fish', package: 'fish' }]), ...(m.tcsh ? [] : [{ what: 'tcsh', package: 'tcsh' }])];
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { shText } from '../../shell/sh.js';
 import { abortError, signalNumber } from '../signals.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from '../types.js';
 import { connectTarget, type SshTransportDeps } from './connect.js';
@@ -68,8 +69,12 @@ class SshTransport implements Transport {
     return this.probes.tcpProbe(host, port, opts);
   }
 
+  /**
+   * The command goes to the login shell inside `sh -c`, as scripts do: it is POSIX sh, and a
+   * fish or tcsh login shell would not run it (fish exited 0 at once, tcsh 1).
+   */
   shell(command: string, terminal: Terminal): Promise<number> {
-    return openPty(this.conn, command, terminal);
+    return openPty(this.conn, shText`sh -c ${command}`, terminal);
   }
 
   async close(): Promise<void> {

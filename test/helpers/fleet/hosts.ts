@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { lacksFor, machine } from '../requirements.js';
 import { killSelectedSync, run, runOk, scanProcs, type ExecResult, type ProcInfo } from './processes.js';
 import { FLEET_DIR_PREFIX, guard, reapOrphans, release, unmountUnder } from './safety-net.js';
-import { HostRuntime, KILL_TIMEOUT_MS } from './sshd.js';
+import { HostRuntime, KILL_TIMEOUT_MS, type HostOptions } from './sshd.js';
 import type { Fleet, FleetHost } from './types.js';
 import { currentUser, ensureLoginUser, type LoginUser } from './users.js';
 
@@ -191,17 +191,15 @@ class FleetImpl implements Fleet {
     const knownHosts = this.runtimes.map((h, i) => knownHostsLine(h, hostKeys[i] ?? ''));
     writeFileSync(this.knownHostsFile, knownHosts.join(''), { mode: 0o644 });
     for (const h of this.runtimes) writeFileSync(h.conf, h.config(user.name, this.authorizedKeys));
+    await Promise.all(this.runtimes.map((h) => h.provisionOwn(user, userKey)));
   }
 }
 
 export interface FleetOptions {
   count: number;
   firstAddress?: number;
-  /**
-   * sshd_config lines for host i, ahead of the harness's own: sshd keeps the first value of a
-   * keyword, so `MaxStartups 10:30:100` here gives that host the stock setting back.
-   */
-  sshdConfig?: (i: number) => string[];
+  /** What makes host i differ from a plain OpenSSH host (its server, login shell, sshd_config). */
+  host?: (i: number) => HostOptions;
 }
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
@@ -227,7 +225,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const runtimes = ports.map((port, i) => {
     const hostDir = join(dir, `host${i + 1}`);
     const address = machine.root ? `127.0.${net}.${first + i}` : '127.0.0.1';
-    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'), user.home, opts.sshdConfig?.(i) ?? []);
+    const options = opts.host?.(i) ?? {};
+    if (!machine.root && (options.server === 'dropbear' || options.loginShell)) throw new Error('a Dropbear host or another login shell needs root');
+    return new HostRuntime(i, address, port, hostDir, join(hostDir, 'srv'), user.home, options);
   });
   const fleet = new FleetImpl(runtimes, user, dir, home);
   // Under the safety net before anything starts, so a failure half-way is still cleaned up.

@@ -6,6 +6,6 @@
  * under test.
  */
 export { fleetAvailable, startFleet, type FleetOptions } from './hosts.js';
-export { isProcessPid, killTreeSync, signalGroup, signalPid, TAG_VAR } from './processes.js';
+export { isAlive, isProcessPid, killTreeSync, signalGroup, signalPid, TAG_VAR } from './processes.js';
 export { FLEET_DIR_PREFIX, reaperArgs } from './safety-net.js';
 export type { ExecResult, Fleet, FleetHost } from './types.js';

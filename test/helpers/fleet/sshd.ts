@@ -17,11 +17,11 @@
  * reaper.cjs finds the processes of a dead owner the same way.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { machine } from '../requirements.js';
-import { isAlive, killSelectedSync, ownNs, readLinkOr, scanProcs, settledWithin, sleep, TAG_VAR, withDescendants, type ProcInfo } from './processes.js';
+import { isAlive, killSelectedSync, ownNs, readLinkOr, runOk, scanProcs, settledWithin, sleep, TAG_VAR, withDescendants, type ProcInfo } from './processes.js';
 import type { FleetHost } from './types.js';
 
 const START_TIMEOUT_MS = 10_000;
@@ -31,6 +31,21 @@ export const KILL_TIMEOUT_MS = 5_000;
 interface ListenerExit {
   exited: boolean;
   spawnError?: Error;
+}
+
+/** What makes one host differ from a plain OpenSSH host. Dropbear and loginShell need root. */
+export interface HostOptions {
+  /** The SSH server: OpenSSH's sshd (default) or Dropbear (`dropbear-bin`). */
+  server?: 'openssh' | 'dropbear';
+  /**
+   * sshd_config lines ahead of the harness's own: sshd keeps the first value of a keyword, so
+   * `MaxStartups 10:30:100` here gives that host the stock setting back. OpenSSH only.
+   */
+  sshdConfig?: string[];
+  /** The login user's shell on this host (its own /etc/passwd, bind-mounted in its namespace). */
+  loginShell?: string;
+  /** PATH of the host's sessions (sshd's SetEnv). OpenSSH only. */
+  path?: string;
 }
 
 export class HostRuntime implements FleetHost {
@@ -58,8 +73,7 @@ export class HostRuntime implements FleetHost {
     readonly root: string,
     /** The login user's home path as sessions see it. */
     readonly loginHome: string,
-    /** sshd_config lines ahead of the harness's own (sshd keeps the first value of a keyword). */
-    readonly extraConfig: readonly string[] = [],
+    readonly options: HostOptions = {},
   ) {
     this.name = `host${index + 1}`;
     this.home = join(hostDir, 'home');
@@ -127,22 +141,56 @@ export class HostRuntime implements FleetHost {
   }
 
   private spawnListener(): ChildProcess {
-    // sshd's own log goes to the file via -E; this fd catches what comes before it
-    // (unshare, mount, an sshd that cannot parse its config).
+    // the server's own log goes to the file (sshd -E); this fd catches what comes before it
+    // (unshare, mount, a server that cannot parse its config) and all of Dropbear's
     const logFd = openSync(this.logFile, 'a');
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', [TAG_VAR]: this.tag };
-    const sshdArgs = [machine.sshd!, '-D', '-E', this.logFile, '-f', this.conf];
+    const serverArgs =
+      this.options.server === 'dropbear'
+        ? [machine.dropbear ?? 'dropbear', '-F', '-E', '-s', '-p', `${this.address}:${this.port}`, '-r', this.dropbearKeyFile, '-P', this.pidFile]
+        : [machine.sshd!, '-D', '-E', this.logFile, '-f', this.conf];
     // Own process group: a Ctrl-C on the terminal must not reach the servers, which would then
     // die before the test has seen what it was waiting for; stop() or the safety net takes
     // them down.
     const opts: SpawnOptions = { detached: true, stdio: ['ignore', logFd, logFd], env };
-    const bind = 'mount --bind "$1" /srv && mount --bind "$2" "$3" && shift 3 && exec "$@"';
-    const bindSrv = ['-m', '--propagation', 'private', 'sh', '-c', bind, 'sh', this.root, this.home, this.loginHome];
+    // a login shell of its own: this host's copies of /etc/passwd and /etc/shells
+    const ownPasswd = this.options.loginShell ? ' && mount --bind "$4" /etc/passwd && mount --bind "$5" /etc/shells && shift 2' : '';
+    const bind = `mount --bind "$1" /srv && mount --bind "$2" "$3"${ownPasswd} && shift 3 && exec "$@"`;
+    const passwd = this.options.loginShell ? [join(this.hostDir, 'passwd'), join(this.hostDir, 'shells')] : [];
+    const bindSrv = ['-m', '--propagation', 'private', 'sh', '-c', bind, 'sh', this.root, this.home, this.loginHome, ...passwd];
     try {
-      return machine.root ? spawn(machine.unshare!, [...bindSrv, ...sshdArgs], opts) : spawn(sshdArgs[0]!, sshdArgs.slice(1), opts);
+      return machine.root ? spawn(machine.unshare!, [...bindSrv, ...serverArgs], opts) : spawn(serverArgs[0]!, serverArgs.slice(1), opts);
     } finally {
       closeSync(logFd);
     }
+  }
+
+  /**
+   * What this host has of its own beyond the common provisioning: Dropbear's host key (the
+   * same key, converted) and authorized_keys in the home (Dropbear has no AuthorizedKeysFile),
+   * and the passwd and shells files that give the login user another shell.
+   */
+  async provisionOwn(user: { name: string; uid: number; gid: number }, userKey: string): Promise<void> {
+    if (this.options.server === 'dropbear') {
+      await runOk(machine.dropbearconvert ?? 'dropbearconvert', ['openssh', 'dropbear', this.hostKeyFile, this.dropbearKeyFile]);
+      const ssh = join(this.home, '.ssh');
+      mkdirSync(ssh, { recursive: true, mode: 0o700 });
+      writeFileSync(join(ssh, 'authorized_keys'), `${userKey}\n`, { mode: 0o600 });
+      for (const f of [ssh, join(ssh, 'authorized_keys')]) chownSync(f, user.uid, user.gid);
+    }
+    const shell = this.options.loginShell;
+    if (shell) {
+      const passwd = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .map((l) => (l.startsWith(`${user.name}:`) ? [...l.split(':').slice(0, 6), shell].join(':') : l))
+        .join('\n');
+      writeFileSync(join(this.hostDir, 'passwd'), passwd, { mode: 0o644 });
+      writeFileSync(join(this.hostDir, 'shells'), `${readFileSync('/etc/shells', 'utf8').trimEnd()}\n${shell}\n`, { mode: 0o644 });
+    }
+  }
+
+  get dropbearKeyFile(): string {
+    return join(this.hostDir, 'dropbear_ed25519_host_key');
   }
 
   /** Until the listener answers; throws with its log if it exits or times out first. */
@@ -212,7 +260,7 @@ export class HostRuntime implements FleetHost {
   /** The host's sshd_config; `authorizedKeys` is the fleet's one file for every host. */
   config(user: string, authorizedKeys: string): string {
     return [
-      ...this.extraConfig,
+      ...(this.options.sshdConfig ?? []),
       `ListenAddress ${this.address}:${this.port}`,
       `HostKey ${this.hostKeyFile}`,
       `PidFile ${this.pidFile}`,
@@ -236,7 +284,7 @@ export class HostRuntime implements FleetHost {
       'X11Forwarding no',
       'Subsystem sftp internal-sftp',
       // Marks every session process as this host's, for kill() (see the top of this file).
-      `SetEnv ${TAG_VAR}=${this.tag}${machine.root ? '' : ` HOME=${this.home}`}`,
+      `SetEnv ${TAG_VAR}=${this.tag}${machine.root ? '' : ` HOME=${this.home}`}${this.options.path ? ` PATH=${this.options.path}` : ''}`,
       'LogLevel INFO',
       '',
     ].join('\n');
