@@ -68,8 +68,12 @@ const RELEASE_ID_GLOB = raw('[0-9]'.repeat(14));
  * Shell builtins only.
  */
 export function guardFreshId(paths: ServerPaths, id: string): Command {
+  // ids are compared in two halves of 7 digits (the second after a leading 1, so never
+  // octal-looking): a 14-digit number overflows a shell whose test has 32-bit integers (mksh)
+  const [high, low] = [id.slice(0, 7), `1${id.slice(7)}`];
   return sh`for __d in ${paths.releases}/*/; do __i=\${__d%/}; __i=\${__i##*/}; \
-case $__i in ${RELEASE_ID_GLOB}) [ "$__i" -lt ${id} ] || exit ${ID_TAKEN};; esac; done; \
+case $__i in ${RELEASE_ID_GLOB}) __h=\${__i%???????}; __l=1\${__i#???????}; \
+{ [ "$__h" -lt ${high} ] || { [ "$__h" -eq ${high} ] && [ "$__l" -lt ${low} ]; }; } || exit ${ID_TAKEN};; esac; done; \
 printf '%s\\n' ${id} > ${claimFile(paths)}`;
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,7 +297,8 @@ describe('the guards that keep a run to its own releases', () => {
     const p = serverPaths("/srv/it's app");
     const q = (path: string) => `'/srv/it'\\''s app/${path}'`;
     expect(render(guardFreshId(p, id))).toBe(
-      `for __d in ${q('releases')}/*/; do __i=\${__d%/}; __i=\${__i##*/}; case $__i in ${'[0-9]'.repeat(14)}) [ "$__i" -lt ${id} ] || exit ${ID_TAKEN};; esac; done; ` +
+      `for __d in ${q('releases')}/*/; do __i=\${__d%/}; __i=\${__i##*/}; case $__i in ${'[0-9]'.repeat(14)}) __h=\${__i%???????}; __l=1\${__i#???????}; ` +
+        `{ [ "$__h" -lt 2026112 ] || { [ "$__h" -eq 2026112 ] && [ "$__l" -lt 12021500 ]; }; } || exit ${ID_TAKEN};; esac; done; ` +
         `printf '%s\\n' ${id} > ${q('.ship/lock/claimed')}`,
     );
     const unlessCurrent = `if [ "$(readlink ${q('current')} 2>/dev/null)" != ${q(`releases/${id}`)} ]; then rm -rf -- ${q(`releases/${id}`)}; fi`;
@@ -338,6 +339,19 @@ describe('the guards that keep a run to its own releases', () => {
     run(render(releaseLock(p, 't1')));
     expect(existsSync(p.lock)).toBe(false);
     expect(readdirSync(base)).toEqual([`it's $(touch pwned) \`touch pwned\` "x"`]);
+  });
+});
+
+describe.skipIf(!existsSync('/bin/mksh') && !process.env.CI)('the fresh-id guard on a shell whose test has 32-bit integers (mksh)', () => {
+  it('sees a later release across a 2^31 boundary of the 14-digit number', () => {
+    const p = serverPaths(mkdtempSync(join(tmpdir(), 'ship-guard-')));
+    mkdirSync(p.release('20270101001202'), { recursive: true });
+    mkdirSync(p.lock, { recursive: true });
+    const guard = (id: string) => spawnSync('mksh', ['-c', render(guardFreshId(p, id))]).status;
+    expect(guard('20261130231202')).toBe(ID_TAKEN);
+    expect(guard('20270101001202')).toBe(ID_TAKEN);
+    expect(guard('20270101001203')).toBe(0);
+    expect(guard('20280101000000')).toBe(0);
   });
 });
 
