@@ -462,6 +462,17 @@ describe.skipIf(noSshd)('jump host', () => {
   });
 });
 
+describe.skipIf(noSshd)('a pre-authentication banner of 40 KB', () => {
+  it('names the banner as the cause', async () => {
+    const banner = join(tmp, 'banner.txt');
+    writeFileSync(banner, `${'Authorised use only. '.repeat(2000)}\n`);
+    const big = await startSshd('banner', [`Banner ${banner}`]);
+    const err = await connectError(target(big.port, { knownHosts: 'off' }));
+    expect(err.message, err.message).toMatch(/Banner/);
+    expect(err.message).toMatch(/35 KB/);
+  });
+});
+
 describe.skipIf(noSshd)('losing the server', () => {
   it('settles a running command with 255 when sshd dies mid-command', async () => {
     const doomed = await startSshd('doomed');

@@ -197,5 +197,12 @@ function describeConnectError(
     const { kind, message } = auth();
     return make(kind, message);
   }
+  if (/^Bad packet length/.test(err.message)) {
+    // ssh2 takes a packet over 35000 bytes for a broken stream; before login that is the banner
+    return make(
+      'other',
+      `cannot connect to ${label}: ${err.message}: the server's pre-authentication banner (Banner in sshd_config) is 35 KB or more, larger than ship's SSH library accepts; shorten it`,
+    );
+  }
   return make('other', `cannot connect to ${label}: ${err.message}`);
 }
