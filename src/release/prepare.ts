@@ -34,7 +34,8 @@ export function unpackUpload(paths: ServerPaths, id: string): Command {
  */
 export function deliverFromMirror(paths: ServerPaths, id: string, repo: string, sha: string, tree?: string): Command {
   const dir = paths.release(id);
-  const git = (...args: string[]) => cmd('git', '-C', paths.repo, ...args);
+  // --git-dir, not -C: git before 1.8.5 (CentOS/RHEL 7 ships 1.8.3) has no -C
+  const git = (...args: string[]) => cmd('git', `--git-dir=${paths.repo}`, ...args);
   const hasSha = redirect(git('cat-file', '-e', `${sha}^{commit}`), { op: '2>', target: '/dev/null' });
   // A redeploy of a sha the mirror has runs one git process here; the URL is updated (it may
   // have changed in deploy.yaml) only when a fetch is needed anyway.

@@ -4,11 +4,11 @@
  * tcsh login shells. Each is deployed to, rolled back, exec'd on and shelled into with the
  * built ship, as a user would.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxBin } from '../helpers/busybox.js';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
@@ -21,6 +21,20 @@ const DROPBEAR = 0;
 const BUSYBOX = 1;
 const FISH = 2;
 const TCSH = 3;
+const OLD_GIT = 4;
+
+/** A stand-in for git 1.8.3 (CentOS/RHEL 7): says that version and knows no -C, like git before 1.8.5. */
+function oldGit(dir: string): string {
+  const bin = join(dir, 'old-git');
+  mkdirSync(bin, { recursive: true, mode: 0o755 });
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh\ncase "$1" in\n  -C) echo 'Unknown option: -C' >&2; exit 129;;\n  --version) echo 'git version 1.8.3.1'; exit 0;;\nesac\nexec ${real} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
 
 describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dropbear, BusyBox-only, fish and tcsh hosts', () => {
   let fleet: Fleet;
@@ -31,7 +45,7 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
   beforeAll(async () => {
     const bb = busyboxBin(mkdtempSync(join(tmpdir(), 'ship-bb-')));
     fleet = await startFleet({
-      count: 4,
+      count: 5,
       firstAddress: 140,
       host: (i) =>
         [
@@ -39,6 +53,7 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
           { sshdConfig: ['AllowTcpForwarding no'], loginShell: `${bb}/sh`, path: bb },
           { loginShell: machine.fish! },
           { loginShell: machine.tcsh! },
+          { path: `${oldGit(dirname(bb))}:/usr/local/bin:/usr/bin:/bin` },
         ][i]!,
     });
     repo = fixtureRepo({ withApp: false });
@@ -51,7 +66,7 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
   /** deploy.yaml with one stage per host (named for it); `extra` goes in at the top level. */
   const config = (extra = '') => {
     const stage = (name: string, h: FleetHost) => `  ${name}:\n    hosts:\n      - { host: ${h.address}, port: ${h.port} }\n`;
-    const [dropbear, busybox, fish, tcsh] = fleet.hosts;
+    const [dropbear, busybox, fish, tcsh, old] = fleet.hosts;
     writeFileSync(
       join(work, 'deploy.yaml'),
       `app: demo
@@ -64,7 +79,7 @@ ssh:
   known_hosts: strict
 ${extra}
 stages:
-${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish!)}${stage('tcsh', tcsh!)}`,
+${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish!)}${stage('tcsh', tcsh!)}${stage('oldgit', old!)}    strategy: remote\n`,
     );
   };
   const ship = (args: string[], input?: string) =>
@@ -161,6 +176,23 @@ ${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish
       expect(r.code, r.stdout + r.stderr).toBe(3);
       expect(r.stdout + r.stderr).toMatch(/404/);
       expect(current(BUSYBOX)).toBe(one);
+    });
+  });
+
+  describe('git older than 1.8.5 (no git -C) with strategy remote', () => {
+    it('deploys and redeploys from the mirror on the host', async () => {
+      config();
+      await deployed('oldgit', OLD_GIT);
+      const probe = await ship(['exec', 'oldgit', '--', 'git --version; git -C . status']);
+      expect(probe.stdout).toContain('git version 1.8.3.1');
+      expect(probe.stdout + probe.stderr).toContain('Unknown option: -C');
+      repo.commit({ 'v6.txt': '6' });
+      const two = await deployed('oldgit', OLD_GIT);
+      const rev = await ship(['exec', 'oldgit', '--', 'cat REVISION']);
+      expect(rev.stdout).toContain(repo.head());
+      expect(releases(OLD_GIT)).toContain(two);
+      const check = await ship(['check', 'oldgit', '--json']);
+      expect(check.stdout).toContain('git 1.8.3.1');
     });
   });
 

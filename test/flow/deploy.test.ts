@@ -65,7 +65,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     const scripts = (host: string) => rec.scripts.filter((x) => x.host === host).map((x) => x.script);
     // a non-leader: lock, inspect and the code in one script, then publish, then finish
     expect(scripts('h2')).toHaveLength(3);
-    expect(scripts('h2')[0]).toMatch(/mkdir -m 700 -- \S+\/\.ship\/lock[\s\S]*git -C \S+ archive/);
+    expect(scripts('h2')[0]).toMatch(/mkdir -m 700 -- \S+\/\.ship\/lock[\s\S]*git --git-dir=\S+ archive/);
     // the leader: lock and inspect alone (the id comes from what it holds), then its code
     expect(scripts('h1')).toHaveLength(4);
     expect(scripts('h1')[0]).not.toContain('archive');

@@ -80,7 +80,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     ];
     expect(tasksOf(plan, 'h1').slice(0, 8)).toEqual(early);
     expect(tasksOf(plan, 'h2').slice(0, 8)).toEqual(early);
-    expect(commandOf(plan, 'h2', 'fresh id')).toContain('-lt 20261122021500 ] || exit 75');
+    expect(commandOf(plan, 'h2', 'fresh id')).toContain('[ "$__l" -lt 12021500 ]; }; } || exit 75');
     expect(commandOf(plan, 'h2', 'update')).toContain(`tar -x -f - -C ${s.hosts[1]!.deployTo}/releases/20261122021500`);
   });
 

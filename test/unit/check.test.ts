@@ -8,6 +8,7 @@ import {
   judgeDisk,
   judgeLock,
   judgeLogrotate,
+  judgeGitVersion,
   judgePrograms,
   judgeWritable,
   parseDf,
@@ -100,6 +101,26 @@ describe('backups, programs, deploy_to, logrotate', () => {
       detail: 'missing: tar, bundle; found git /usr/bin/git',
     });
   });
+  test('git: its version is reported, and one too old for strategy remote fails', () => {
+    expect(judgeGitVersion('1.8.3.1')).toEqual({ status: 'pass', detail: 'git 1.8.3.1' });
+    expect(judgeGitVersion('2.39.5').status).toBe('pass');
+    expect(judgeGitVersion('1.6.0').status).toBe('pass');
+    expect(judgeGitVersion('1.5.6.5')).toEqual({
+      status: 'fail',
+      detail: 'git 1.5.6.5 is older than 1.6.0, the oldest strategy: remote works with (git clone --mirror): install a newer git, or use strategy: upload',
+    });
+  });
+  test('git: the version is read from the probe', () => {
+    const input: ProbeInput = {
+      paths: serverPaths('/srv/app'),
+      programs: ['git', 'tar'],
+      logrotate: { system: '/etc/logrotate.d/app', user: '/x', logDir: '/srv/app/shared/log' },
+    };
+    const labels = checkProbe(input).map((s) => s.label);
+    expect(labels).toContain('git');
+    const steps = labels.map((label) => ({ label, stdout: label === 'git' ? 'git version 1.8.3.1\n' : '' })) as unknown as StepOutcome[];
+    expect(parseCheckProbe(input, steps).gitVersion).toBe('1.8.3.1');
+  });
   test('deploy_to: missing but creatable warns; not writable fails', () => {
     expect(judgeWritable({ exists: true, writable: true, nearest: '/srv/app' }, '/srv/app', 'deploy').status).toBe('pass');
     expect(judgeWritable({ exists: true, writable: false, nearest: '/srv/app' }, '/srv/app', 'deploy')).toEqual({
@@ -138,7 +159,7 @@ describe('the probe script', () => {
   };
   test('one step per question, every path quoted, every step ending in exit 0', () => {
     const steps = checkProbe(input);
-    expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups']);
+    expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups', 'git']);
     const disk = render(steps[2]!.command);
     expect(disk).toBe(`__d='/srv/it'\\''s app'; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done\ndf -Pk -- "$__d"\nexit 0`);
     const q = (path: string) => `'/srv/it'\\''s app/${path}'`;

@@ -82,6 +82,20 @@ export function judgePrograms(found: Record<string, string | undefined>, require
   return pass(present.join(', '));
 }
 
+/** The oldest git `strategy: remote` works with: `git clone --mirror` came in 1.6.0. */
+export const MIN_GIT = '1.6.0';
+
+/** `git --version`'s number against MIN_GIT (numbers compared part by part). */
+export function judgeGitVersion(version: string): Judged {
+  const parts = (v: string) => v.split('.').map(Number);
+  const [have, need] = [parts(version), parts(MIN_GIT)];
+  const i = need.findIndex((n, k) => (have[k] ?? 0) !== n);
+  const older = i !== -1 && (have[i] ?? 0) < need[i]!;
+  return older
+    ? fail(`git ${version} is older than ${MIN_GIT}, the oldest strategy: remote works with (git clone --mirror): install a newer git, or use strategy: upload`)
+    : pass(`git ${version}`);
+}
+
 export interface LockContext {
   now: Date;
   machine: string; // this machine's name: a lock taken here can be checked for a dead pid

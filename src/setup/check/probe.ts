@@ -30,6 +30,8 @@ export interface ProbeFacts {
   revision?: string;
   logrotate: LogrotateFacts;
   backups?: BackupFacts;
+  /** `git --version`'s number, when git is one of the programs and is installed. */
+  gitVersion?: string;
 }
 
 /** A probe step's commands, one per line; it always exits 0: a "no" is an answer, not a failure. */
@@ -61,6 +63,7 @@ export function checkProbe(i: ProbeInput): Step[] {
     { label: 'logrotate', command: logrotateProbe(i.logrotate) },
   ];
   if (i.backups) steps.push({ label: 'backups', command: backupsProbe(i.backups) });
+  if (i.programs.includes('git')) steps.push({ label: 'git', command: answers(sh`if command -v git >/dev/null 2>&1; then git --version; fi`) });
   return steps;
 }
 
@@ -120,6 +123,8 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
       scheduled: has('logrotate', 'scheduled'),
     },
   };
+  const gitVersion = /^git version (\d+(?:\.\d+)*)/m.exec(out('git'))?.[1];
+  if (gitVersion) facts.gitVersion = gitVersion;
   if (i.backups) {
     const newest = /^newest (\d+) (.+)$/m.exec(out('backups'));
     facts.backups = { hostNow: Number(value('backups', 'now') ?? 0), ...(newest ? { newest: { mtime: Number(newest[1]), name: newest[2]! } } : {}) };

@@ -18,6 +18,7 @@ import {
   judgeBackup,
   judgeCertificate,
   judgeDisk,
+  judgeGitVersion,
   judgeLock,
   judgeLogrotate,
   judgePrograms,
@@ -113,6 +114,7 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
     add('deploy_to', judgeWritable(facts.deployTo, paths.root, facts.user));
     add('disk', judgeDisk(parseDf(facts.df), o.stage.check.diskMinBytes ?? DEFAULT_DISK_MIN, paths.root));
     add('programs', judgePrograms(facts.programs, probeInput.programs));
+    if (facts.gitVersion) add('git', judgeGitVersion(facts.gitVersion));
     add('lock', judgeLock(facts.lock, { ...o.lock, now: o.env.clock.now(), stage: o.stage.stage }));
     for (const j of await judgeHealth(o, host, transport, paths, facts, httpsUrls)) add('health', j);
     add('logrotate', judgeLogrotate(facts.logrotate, probeInput.logrotate));
