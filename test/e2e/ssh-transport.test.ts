@@ -64,7 +64,7 @@ async function startSshd(name: string, extra: string[] = []): Promise<Sshd> {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password',
-      'MaxSessions 100',
+      ...(extra.some((l) => l.startsWith('MaxSessions')) ? [] : ['MaxSessions 100']),
       'MaxStartups 100',
       'LogLevel INFO',
       ...(extra.some((l) => l.startsWith('AllowTcpForwarding')) ? [] : ['AllowTcpForwarding yes']),
@@ -459,6 +459,21 @@ describe.skipIf(noSshd)('jump host', () => {
     const err = await connectError(target(main.port, { jump: target(closed, { name: 'bastion' }) }));
     expect(err.kind).toBe('refused');
     expect(err.message).toContain(`jump host for root@127.0.0.1:${main.port} (host1): connection refused by root@127.0.0.1:${closed} (bastion)`);
+  });
+});
+
+describe.skipIf(noSshd)('MaxSessions 1', () => {
+  it('names MaxSessions when a second channel is refused', async () => {
+    const one = await startSshd('maxsessions', ['MaxSessions 1']);
+    const t = transport(target(one.port, { knownHosts: 'off' }));
+    await t.connect();
+    expect((await t.runScript('echo first')).stdout).toBe('first\n');
+    const second = await t.runWithInput('cat >/dev/null', Buffer.from('x')).then(
+      (r) => JSON.stringify(r),
+      (e: Error) => e.message,
+    );
+    expect(second).toMatch(/MaxSessions/);
+    await t.close();
   });
 });
 

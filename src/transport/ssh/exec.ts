@@ -3,7 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import { STOP_SIGNAL, abortError, exitCodeOf } from '../signals.js';
 import type { ExecOptions, ExecResult, OutputStream } from '../types.js';
 import type { Client, SshConnection } from './connection.js';
-import { errorMessage, lostResult } from './messages.js';
+import { errorMessage, lostResult, sessionRefused } from './messages.js';
 import type { ShellChannel } from './session.js';
 
 /**
@@ -17,7 +17,7 @@ export function openShellChannel(conn: SshConnection, command: string): Promise<
     const client = conn.client;
     if (!client) return reject(new Error(`${conn.label}: not connected`));
     const started = (err: Error | undefined, ch: ClientChannel): void => {
-      if (err) return reject(new Error(`${conn.label}: cannot start a shell: ${err.message}`, { cause: err }));
+      if (err) return reject(new Error(`${conn.label}: cannot start a shell: ${sessionRefused(err)}`, { cause: err }));
       ch.on('error', () => undefined); // surfaces as 'close'
       resolve({
         write: (data) => void ch.write(data),
@@ -127,7 +127,7 @@ class InputCommand {
     if (err) {
       if (this.conn.lostReason !== undefined) return this.onLost(this.conn.lostReason);
       this.cleanup();
-      this.reject(new Error(`${this.conn.label}: cannot start a command: ${err.message}`, { cause: err }));
+      this.reject(new Error(`${this.conn.label}: cannot start a command: ${sessionRefused(err)}`, { cause: err }));
       return;
     }
     this.channel = ch;

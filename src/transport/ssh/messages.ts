@@ -27,3 +27,14 @@ export function tail(text: string, lines = 5): string {
 export function tildify(p: string, home: string): string {
   return home !== '' && p.startsWith(`${home}/`) ? `~/${p.slice(home.length + 1)}` : p;
 }
+
+/**
+ * Why a session channel could not be opened, as said to the user: a refused channel open on
+ * a connection that already has a session is most often sshd's MaxSessions (1 on some
+ * hardened servers), so the message names it.
+ */
+export function sessionRefused(err: unknown): string {
+  const message = errorMessage(err);
+  if (!/Channel open failure/i.test(message)) return message;
+  return `${message} (the server refused another session on this connection: MaxSessions in its sshd_config?)`;
+}

@@ -2,7 +2,7 @@ import type { ClientChannel } from 'ssh2';
 import { exitCodeOf } from '../signals.js';
 import type { Terminal } from '../types.js';
 import type { SshConnection } from './connection.js';
-import { errorMessage } from './messages.js';
+import { errorMessage, sessionRefused } from './messages.js';
 
 /**
  * `ship ssh`: `command` attached to this terminal, on a pseudo-terminal sized like it (raw
@@ -17,7 +17,7 @@ export function openPty(conn: SshConnection, command: string, terminal: Terminal
   const pty = tty ? { term: process.env.TERM || 'xterm-256color', rows: stdout.rows || 24, cols: stdout.columns || 80, height: 0, width: 0 } : false;
   return new Promise<number>((resolve, reject) => {
     const opened = (err: Error | undefined, ch: ClientChannel): void => {
-      if (err) return reject(new Error(`${conn.label}: cannot open a shell: ${err.message}`, { cause: err }));
+      if (err) return reject(new Error(`${conn.label}: cannot open a shell: ${sessionRefused(err)}`, { cause: err }));
       attach(conn, ch, terminal, tty, resolve);
     };
     try {
