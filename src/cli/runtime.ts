@@ -83,6 +83,7 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
         ...(h.ssh.port !== undefined ? { port: h.ssh.port } : {}),
         ...(h.ssh.identity !== undefined ? { identity: h.ssh.identity } : {}),
         ...(h.ssh.jump !== undefined ? { jump: h.ssh.jump } : {}),
+        ...(h.ssh.algorithms !== undefined ? { algorithms: h.ssh.algorithms } : {}),
         knownHosts: h.ssh.knownHosts,
         connectTimeoutMs: h.ssh.connectTimeoutMs,
         keepaliveMs: h.ssh.keepaliveMs,

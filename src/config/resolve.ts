@@ -185,8 +185,18 @@ function sshSettings(layers: (RawSsh | undefined)[], configDir: string, homedir:
     ...(ssh.identity !== undefined ? { identity: localPath(ssh.identity, configDir, homedir) } : {}),
     knownHosts: ssh.known_hosts ?? DEFAULTS.knownHosts,
     ...(ssh.jump !== undefined ? { jump: ssh.jump } : {}),
+    ...(ssh.algorithms !== undefined ? { algorithms: algorithmSpecs(ssh.algorithms) } : {}),
     connectTimeoutMs: ssh.connect_timeout ?? DEFAULTS.connectTimeoutMs,
     keepaliveMs: ssh.keepalive ?? DEFAULTS.keepaliveMs,
+  };
+}
+
+function algorithmSpecs(raw: NonNullable<RawSsh['algorithms']>): NonNullable<SshSettings['algorithms']> {
+  return {
+    ...(raw.kex !== undefined ? { kex: raw.kex } : {}),
+    ...(raw.host_key !== undefined ? { hostKey: raw.host_key } : {}),
+    ...(raw.ciphers !== undefined ? { cipher: raw.ciphers } : {}),
+    ...(raw.macs !== undefined ? { mac: raw.macs } : {}),
   };
 }
 

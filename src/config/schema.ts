@@ -58,6 +58,15 @@ function insideRelease(what: string): (value: string) => string | undefined {
 
 const role = str({ pattern: NAME, patternHint: `a role name ${NAME_HINT}` });
 
+/** An OpenSSH algorithm list: names (with * and ?) separated by commas, after an optional +, - or ^. */
+function algorithmList(description: string) {
+  return str({
+    pattern: /^[+\-^]?[A-Za-z0-9@.*?_-]+(,[A-Za-z0-9@.*?_-]+)*$/,
+    patternHint: 'algorithm names separated by commas, optionally after "+", "-" or "^" (e.g. "+diffie-hellman-group14-sha1")',
+    description,
+  });
+}
+
 const ssh = obj(
   {
     user: str({ minLength: 1, description: 'Login user. Default: as OpenSSH would choose (~/.ssh/config, else your user name).' }),
@@ -75,6 +84,20 @@ const ssh = obj(
         'accept-new: unknown hosts are added, changed keys refused; off: no check.',
     }),
     jump: str({ minLength: 1, description: 'A bastion to connect through: [user@]host[:port].' }),
+    algorithms: obj(
+      {
+        kex: algorithmList('Key exchange algorithms (as KexAlgorithms in ~/.ssh/config).'),
+        host_key: algorithmList('Host key algorithms (as HostKeyAlgorithms in ~/.ssh/config).'),
+        ciphers: algorithmList('Ciphers (as Ciphers in ~/.ssh/config).'),
+        macs: algorithmList('MACs (as MACs in ~/.ssh/config).'),
+      },
+      {
+        description:
+          'Algorithms to offer, in OpenSSH syntax: "+a,b" adds to the defaults, "-a" removes, "^a" puts first, ' +
+          'a plain list replaces them. Wins over ~/.ssh/config; applies to the jump host too. ' +
+          'Example: kex: "+diffie-hellman-group14-sha1" for a server that offers only SHA-1 key exchange.',
+      },
+    ),
     connect_timeout: duration({
       default: DEFAULTS.connectTimeoutMs,
       description: 'How long to wait for a connection and its handshake.',

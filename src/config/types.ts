@@ -21,6 +21,8 @@ export interface SshSettings {
   identity?: string; // path, `~` already expanded
   knownHosts: KnownHostsPolicy;
   jump?: string; // [user@]host[:port]
+  /** ssh.algorithms, in OpenSSH syntax ("+diffie-hellman-group14-sha1"), per kind. */
+  algorithms?: { kex?: string; hostKey?: string; cipher?: string; mac?: string };
   connectTimeoutMs: number;
   keepaliveMs: number;
 }

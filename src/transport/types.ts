@@ -73,6 +73,8 @@ export interface SshTarget {
   knownHosts: 'strict' | 'accept-new' | 'off';
   knownHostsFiles: string[]; // read for verification; the first is written by accept-new
   jump?: SshTarget;
+  /** Changes to the SSH library's algorithm lists (OpenSSH syntax), per kind, and where each was set. */
+  algorithms?: Partial<Record<'kex' | 'hostKey' | 'cipher' | 'mac', { spec: string; from: 'deploy.yaml' | '~/.ssh/config' }>>;
   connectTimeoutMs: number;
   keepaliveMs: number;
 }

@@ -152,3 +152,83 @@ describe('buildSshTarget', () => {
     expect(t.identityFiles).toEqual([]);
   });
 });
+
+describe('resolveSshConfig: Include, Match and algorithms', () => {
+  const files: Record<string, string> = {
+    '/home/alice/.ssh/config.d/10-old': 'Host legacy*\n  KexAlgorithms +diffie-hellman-group14-sha1\n  HostKeyAlgorithms +ssh-rsa\n',
+    '/home/alice/.ssh/config.d/20-all': 'Host *\n  Ciphers -aes128-cbc\n  User fromdir\n',
+    '/etc/ssh/extra': 'Port 2022\n',
+  };
+  const readInclude = (pattern: string): { path: string; text: string }[] =>
+    Object.keys(files)
+      .filter((p) => p === pattern || (pattern.endsWith('/*') && p.startsWith(pattern.slice(0, -1))))
+      .sort()
+      .map((p) => ({ path: p, text: files[p] as string }));
+  const opts = { homedir: home, localUser: 'alice', readInclude };
+
+  it('reads the files an Include names, relative to ~/.ssh, in order, where the Include stands', () => {
+    const text = 'Include config.d/*\nHost legacy1\n  Include /etc/ssh/extra\nHost *\n  User late\n  KexAlgorithms curve25519-sha256\n';
+    expect(resolveSshConfig(text, 'legacy1', opts)).toEqual({
+      port: 2022,
+      user: 'fromdir',
+      identityFiles: [],
+      algorithms: { kex: '+diffie-hellman-group14-sha1', hostKey: '+ssh-rsa', cipher: '-aes128-cbc' },
+    });
+    // the Include inside a Host block that does not apply is not read
+    expect(resolveSshConfig(text, 'other', opts)).toEqual({
+      user: 'fromdir',
+      identityFiles: [],
+      algorithms: { kex: 'curve25519-sha256', cipher: '-aes128-cbc' },
+    });
+  });
+
+  it('evaluates Match host, originalhost, user, localuser and !negation; skips exec', () => {
+    const text = [
+      'Host short',
+      '  HostName long.example.com',
+      'Match host *.example.com !localuser bob',
+      '  Port 2201',
+      'Match originalhost short user deploy',
+      '  IdentityFile ~/.ssh/deploy_%r_%u_%n',
+      'Match exec "true"',
+      '  User fromexec',
+      'Match all',
+      '  KexAlgorithms ^diffie-hellman-group14-sha1',
+    ].join('\n');
+    expect(resolveSshConfig(text, 'short', { ...opts, user: 'deploy' })).toEqual({
+      hostname: 'long.example.com',
+      port: 2201,
+      identityFiles: ['/home/alice/.ssh/deploy_deploy_alice_short'],
+      algorithms: { kex: '^diffie-hellman-group14-sha1' },
+    });
+    expect(resolveSshConfig(text, 'short', { ...opts, localUser: 'bob', user: 'ops' })).toEqual({
+      hostname: 'long.example.com',
+      identityFiles: [],
+      algorithms: { kex: '^diffie-hellman-group14-sha1' },
+    });
+  });
+
+  it('deploy.yaml algorithms win over ~/.ssh/config per kind, and reach the jump host', () => {
+    const t = buildSshTarget(
+      {
+        name: 'legacy1',
+        hostname: 'legacy1',
+        jump: 'gw',
+        algorithms: { kex: 'diffie-hellman-group1-sha1' },
+        knownHosts: 'strict',
+        connectTimeoutMs: 1000,
+        keepaliveMs: 1000,
+      },
+      { homedir: home, username: 'alice', sshConfigText: 'Include config.d/*', readInclude, fileExists: () => false },
+    );
+    expect(t.algorithms).toEqual({
+      kex: { spec: 'diffie-hellman-group1-sha1', from: 'deploy.yaml' },
+      hostKey: { spec: '+ssh-rsa', from: '~/.ssh/config' },
+      cipher: { spec: '-aes128-cbc', from: '~/.ssh/config' },
+    });
+    expect(t.jump?.algorithms).toEqual({
+      kex: { spec: 'diffie-hellman-group1-sha1', from: 'deploy.yaml' },
+      cipher: { spec: '-aes128-cbc', from: '~/.ssh/config' },
+    });
+  });
+});

@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { homedir as osHomedir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { AuthHandlerMiddleware, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import type { Algorithms, AuthHandlerMiddleware, ConnectConfig } from 'ssh2';
+import { ALGORITHM_KINDS, ALGORITHM_NAMES, applyAlgorithmSpec, type AlgorithmKind, type AlgorithmLists } from './algorithms.js';
 import type { SshTarget } from '../types.js';
 import { authFailure, credentialOffer, loadCredentials } from './auth.js';
 import { endClient, type Client, type Clients } from './connection.js';
@@ -65,15 +67,38 @@ async function reachThroughJump(t: SshTarget, jumpTarget: SshTarget, deps: SshTr
   }
 }
 
-const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-];
+/** ssh2's own default and supported algorithm lists (not part of its typed API). */
+const SSH2_ALGORITHMS = ((): Record<AlgorithmKind, AlgorithmLists> => {
+  const c = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
+  const lists = (name: string): AlgorithmLists => ({ defaults: c[`DEFAULT_${name}`] ?? [], supported: c[`SUPPORTED_${name}`] ?? [] });
+  return { kex: lists('KEX'), hostKey: lists('SERVER_HOST_KEY'), cipher: lists('CIPHER'), mac: lists('MAC') };
+})();
+
+const SSH2_OPTION: Record<AlgorithmKind, keyof Algorithms> = { kex: 'kex', hostKey: 'serverHostKey', cipher: 'cipher', mac: 'hmac' };
+
+/**
+ * The algorithm lists to offer: ssh2's defaults changed by deploy.yaml's ssh.algorithms or
+ * ~/.ssh/config's KexAlgorithms & co.; the host key types known for the host go first, as
+ * ssh does. A spec ship cannot honour is an SshConnectError naming where it was set.
+ */
+export function connectAlgorithms(t: SshTarget, preferredHostKeys: readonly string[]): Algorithms {
+  const out: Record<string, string[]> = {};
+  for (const kind of ALGORITHM_KINDS) {
+    const choice = t.algorithms?.[kind];
+    if (choice === undefined) continue;
+    const strict = choice.from === 'deploy.yaml';
+    const r = applyAlgorithmSpec(choice.spec, SSH2_ALGORITHMS[kind], strict);
+    if (!r.ok) {
+      const where = strict ? `${ALGORITHM_NAMES[kind].yaml} in deploy.yaml` : `${ALGORITHM_NAMES[kind].sshConfig} in ~/.ssh/config`;
+      throw new SshConnectError(t.name, 'other', `cannot connect to ${targetLabel(t)}: ${where}: ${r.problem}`);
+    }
+    out[SSH2_OPTION[kind]] = r.list;
+  }
+  const hostKeys = out.serverHostKey ?? [...SSH2_ALGORITHMS.hostKey.defaults];
+  const first = preferredHostKeys.filter((a) => hostKeys.includes(a));
+  if (first.length > 0 || out.serverHostKey) out.serverHostKey = [...first, ...hostKeys.filter((a) => !first.includes(a))];
+  return out as Algorithms;
+}
 
 /** Connects and authenticates one client (over `sock` when given); every failure becomes an SshConnectError. */
 async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): Promise<Client> {
@@ -81,9 +106,10 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
   const label = targetLabel(t);
   const creds = await loadCredentials(t, home, label);
   const gate = await openHostKeyGate(t, home);
+  const algorithms = connectAlgorithms(t, gate.preferredAlgorithms);
   const offer = credentialOffer(creds);
   const client = new ssh2.Client();
-  await handshake(client, clientConfig(t, gate, offer.handler, sock), {
+  await handshake(client, clientConfig(t, gate, algorithms, offer.handler, sock), {
     error: (err, notes) => describeConnectError(t, label, err, gate.refusal, () => authFailure(label, creds, offer.methodsLeft(), notes, home)),
     closed: () => {
       const refusal = gate.refusal;
@@ -100,16 +126,14 @@ async function openClient(t: SshTarget, deps: SshTransportDeps, sock?: Duplex): 
   return client;
 }
 
-function clientConfig(t: SshTarget, gate: HostKeyGate, authHandler: AuthHandlerMiddleware, sock?: Duplex): ConnectConfig {
-  const preferred = gate.preferredAlgorithms.filter((a): a is ServerHostKeyAlgorithm => (HOST_KEY_ALGORITHMS as string[]).includes(a));
+function clientConfig(t: SshTarget, gate: HostKeyGate, algorithms: Algorithms, authHandler: AuthHandlerMiddleware, sock?: Duplex): ConnectConfig {
   return {
     username: t.user,
     readyTimeout: t.connectTimeoutMs,
     keepaliveInterval: t.keepaliveMs,
     keepaliveCountMax: 3,
     hostVerifier: (key: Buffer) => gate.verify(key),
-    // Ask first for the key types we already know for this host, as ssh does.
-    ...(preferred.length > 0 ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred, append: [] } } } : {}),
+    ...(Object.keys(algorithms).length > 0 ? { algorithms } : {}),
     authHandler,
     // Our own socket, with Nagle's algorithm off from the first byte: ssh2's default socket
     // waits for delayed ACKs on every small write, about 90 ms per round trip (measured).
@@ -202,6 +226,15 @@ function describeConnectError(
     return make(
       'other',
       `cannot connect to ${label}: ${err.message}: the server's pre-authentication banner (Banner in sshd_config) is 35 KB or more, larger than ship's SSH library accepts; shorten it`,
+    );
+  }
+  const noMatch = /no matching (key exchange|host key format|C->S cipher|S->C cipher|C->S MAC|S->C MAC)/i.exec(err.message);
+  if (noMatch) {
+    const what = (noMatch[1] ?? '').toLowerCase();
+    const key = what.endsWith('cipher') ? 'ciphers' : what.endsWith('mac') ? 'macs' : what === 'host key format' ? 'host_key' : 'kex';
+    return make(
+      'other',
+      `cannot connect to ${label}: ${err.message}: the server offers none of the algorithms ship offers; if you trust it, allow one of its own with ssh.algorithms.${key} in deploy.yaml (e.g. "+diffie-hellman-group14-sha1") or the matching keyword in ~/.ssh/config (docs/compatibility.md)`,
     );
   }
   return make('other', `cannot connect to ${label}: ${err.message}`);

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { wildcardMatch } from './known-hosts.js';
 import type { SshTargetEnv } from './config.js';
 
 /**
@@ -22,7 +23,37 @@ export function readSshTargetEnv(env: NodeJS.ProcessEnv = process.env): SshTarge
     ...(env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: env.SSH_AUTH_SOCK } : {}),
     ...(env.SHIP_KNOWN_HOSTS ? { SHIP_KNOWN_HOSTS: env.SHIP_KNOWN_HOSTS } : {}),
     fileExists: (p) => existsSync(p),
+    readInclude,
   };
+}
+
+/**
+ * The files an ~/.ssh/config `Include` names: `*` and `?` in the file name part are
+ * expanded, sorted as glob(3) does; unreadable or missing files are skipped, as ssh does.
+ */
+export function readInclude(pattern: string): { path: string; text: string }[] {
+  const dir = dirname(pattern);
+  const name = basename(pattern);
+  let paths: string[];
+  if (/[*?]/.test(name)) {
+    try {
+      paths = readdirSync(dir)
+        .filter((f) => !f.startsWith('.') && wildcardMatch(f, name))
+        .sort()
+        .map((f) => join(dir, f));
+    } catch {
+      paths = [];
+    }
+  } else {
+    paths = [pattern];
+  }
+  return paths.flatMap((p) => {
+    try {
+      return [{ path: p, text: readFileSync(p, 'utf8') }];
+    } catch {
+      return []; // a directory, unreadable or gone
+    }
+  });
 }
 
 /** Like ssh: the passwd entry of this process's user; the environment only as a fallback. */

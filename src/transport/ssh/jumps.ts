@@ -64,7 +64,7 @@ export class JumpHosts {
 
 /** Two jump targets share a connection when they log in as the same user to the same address, port and keys. */
 function jumpKey(t: SshTarget): string {
-  return JSON.stringify([t.user, t.hostname.toLowerCase(), t.port, t.identityFiles, t.knownHosts]);
+  return JSON.stringify([t.user, t.hostname.toLowerCase(), t.port, t.identityFiles, t.knownHosts, t.algorithms ?? null]);
 }
 
 function once(f: () => Promise<void>): () => Promise<void> {
