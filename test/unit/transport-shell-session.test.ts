@@ -12,10 +12,14 @@ import { isAlive, signalGroup } from '../helpers/fleet/processes.js';
  * writes them in small pieces with pauses between, as SSH packets can arrive; `env` (PATH)
  * can put another dd in front.
  */
-function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.ProcessEnv; signalLeaderOnly?: boolean } = {}) {
+function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.ProcessEnv; signalLeaderOnly?: boolean; login?: string } = {}) {
   return async (command: string): Promise<ShellChannel> => {
     opened.push(command);
-    const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.env ? { env: opts.env } : {}) });
+    const child = spawn('sh', ['-c', opts.login ? `${opts.login}\n${command}` : command], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      ...(opts.env ? { env: opts.env } : {}),
+    });
     let chain = Promise.resolve();
     const trickle = (d: Buffer) => {
       for (let at = 0; at < d.length; at += 700) {
@@ -56,6 +60,29 @@ describe('ShellSession', () => {
     expect([c.stdout, d.stdout]).toEqual(['first\n', 'second\n']);
     expect(opened).toHaveLength(1);
     s.close();
+  });
+
+  it("keeps what the login shell prints before the loop out of the first script's output", async () => {
+    const s = session([], { login: 'echo "Welcome to web1"; echo "rbenv: rehash" >&2; sleep 0.2' });
+    expect(await s.run('echo first; echo e >&2')).toEqual({ exitCode: 0, stdout: 'first\n', stderr: 'e\n' });
+    expect(await s.run('echo second')).toEqual({ exitCode: 0, stdout: 'second\n', stderr: '' });
+  });
+
+  it('a login shell that exits before the loop: lost, with what it said', async () => {
+    const s = session([], { login: 'echo "this account is locked" >&2; exit 1' });
+    const r = await s.run('echo never');
+    expect(r.exitCode).toBe(255);
+    expect(r.stderr).toBe('this account is locked\n[lost]');
+  });
+
+  it('release() waits for the running script, ends the session, and the next script opens a new one', async () => {
+    const opened: string[] = [];
+    const s = session(opened);
+    const slow = s.run('sleep 0.2; echo slow');
+    await s.release();
+    expect((await slow).stdout).toBe('slow\n');
+    expect((await s.run('echo next')).stdout).toBe('next\n');
+    expect(opened).toHaveLength(2);
   });
 
   it('keeps scripts apart: exports, cd and exit do not leak; a command reading stdin cannot eat the next script', async () => {

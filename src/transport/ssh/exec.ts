@@ -11,6 +11,9 @@ import type { ShellChannel } from './session.js';
  * script through it), and one per upload, with its input streamed to the command's stdin.
  */
 
+/** The server refused to open the channel (a session past MaxSessions); nothing ran. */
+export class ChannelRefused extends Error {}
+
 /** Opens the channel of the shell session, running `command` (the session's remote loop). */
 export function openShellChannel(conn: SshConnection, command: string): Promise<ShellChannel> {
   return new Promise((resolve, reject) => {
@@ -126,8 +129,9 @@ class InputCommand {
     }
     if (err) {
       if (this.conn.lostReason !== undefined) return this.onLost(this.conn.lostReason);
-      this.cleanup();
-      this.reject(new Error(`${this.conn.label}: cannot start a command: ${sessionRefused(err)}`, { cause: err }));
+      // the input is untouched (nothing read yet): the caller may try again with it
+      this.cleanup(false);
+      this.reject(new ChannelRefused(`${this.conn.label}: cannot start a command: ${sessionRefused(err)}`, { cause: err }));
       return;
     }
     this.channel = ch;
@@ -179,12 +183,12 @@ class InputCommand {
     input.pipe(ch);
   }
 
-  private cleanup(): void {
+  private cleanup(endInput = true): void {
     this.settled = true;
     this.unwatch();
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     const input = this.input;
-    if (!Buffer.isBuffer(input) && !input.readableEnded) {
+    if (endInput && !Buffer.isBuffer(input) && !input.readableEnded) {
       // The command is over: a producer still writing (tar) must not block forever.
       if (this.channel) input.unpipe(this.channel);
       input.destroy();

@@ -4,7 +4,7 @@ import { abortError, signalNumber } from '../signals.js';
 import type { ExecOptions, ExecResult, HttpResponse, SshTarget, Terminal, Transport } from '../types.js';
 import { connectTarget, type SshTransportDeps } from './connect.js';
 import { SshConnection, type Client } from './connection.js';
-import { execWithInput, openShellChannel } from './exec.js';
+import { ChannelRefused, execWithInput, openShellChannel } from './exec.js';
 import { ForwardProbes, isForwardingProhibited } from './forward.js';
 import { lostResult, tildify } from './messages.js';
 import { openPty } from './pty.js';
@@ -56,9 +56,15 @@ class SshTransport implements Transport {
   }
 
   runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
-    const ready = this.ready();
-    if (ready instanceof Promise) return ready;
-    return execWithInput(this.conn, ready, command, input, opts);
+    return this.besideSession(
+      () => {
+        const ready = this.ready();
+        return ready instanceof Promise ? ready : execWithInput(this.conn, ready, command, input, opts);
+      },
+      () => {
+        if (!Buffer.isBuffer(input)) input.destroy();
+      },
+    );
   }
 
   httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
@@ -74,7 +80,26 @@ class SshTransport implements Transport {
    * fish or tcsh login shell would not run it (fish exited 0 at once, tcsh 1).
    */
   shell(command: string, terminal: Terminal): Promise<number> {
-    return openPty(this.conn, shText`sh -c ${command}`, terminal);
+    return this.besideSession(() => openPty(this.conn, shText`sh -c ${command}`, terminal));
+  }
+
+  /**
+   * Starts a channel beside the shell session. When the server refuses it and the session
+   * is open (sshd's MaxSessions 1), the session is ended and the channel asked for again;
+   * the next script opens a new session. `giveUp` runs when it fails for good.
+   */
+  private async besideSession<T>(start: () => Promise<T>, giveUp: () => void = () => undefined): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await start();
+      } catch (err) {
+        if (!(err instanceof ChannelRefused) || attempt > 0 || !this.session) {
+          giveUp();
+          throw err;
+        }
+        await this.session.release();
+      }
+    }
   }
 
   async close(): Promise<void> {

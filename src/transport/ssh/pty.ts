@@ -2,6 +2,7 @@ import type { ClientChannel } from 'ssh2';
 import { exitCodeOf } from '../signals.js';
 import type { Terminal } from '../types.js';
 import type { SshConnection } from './connection.js';
+import { ChannelRefused } from './exec.js';
 import { errorMessage, sessionRefused } from './messages.js';
 
 /**
@@ -17,7 +18,7 @@ export function openPty(conn: SshConnection, command: string, terminal: Terminal
   const pty = tty ? { term: process.env.TERM || 'xterm-256color', rows: stdout.rows || 24, cols: stdout.columns || 80, height: 0, width: 0 } : false;
   return new Promise<number>((resolve, reject) => {
     const opened = (err: Error | undefined, ch: ClientChannel): void => {
-      if (err) return reject(new Error(`${conn.label}: cannot open a shell: ${sessionRefused(err)}`, { cause: err }));
+      if (err) return reject(new ChannelRefused(`${conn.label}: cannot open a shell: ${sessionRefused(err)}`, { cause: err }));
       attach(conn, ch, terminal, tty, resolve);
     };
     try {

@@ -38,6 +38,8 @@ export interface ShellChannel {
  */
 const MARK = '\x1e';
 const DONE = '@@ship-done:';
+/** Printed on both streams when the loop starts: what comes before it is the login shell's. */
+const READY = '@@ship-ready:';
 
 /** What ship writes on the session's stdin, while a script runs, to have it stopped. */
 export const STOP_LINE = 'stop\n';
@@ -58,7 +60,9 @@ export const STOP_LINE = 'stop\n';
  */
 export function shellLoop(nonce: string): string {
   const done = `\\036${DONE}${nonce}`; // printf's octal escape for MARK
+  const ready = `\\036${READY}${nonce}\\n`;
   const loop = [
+    shText`printf ${ready}; printf ${ready} >&2;`,
     'exec 3<&0;',
     'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then __ship_fb=1; else __ship_fb=; fi;',
     'if command -v setsid >/dev/null 2>&1 && [ "$(command -v printf)" = printf ]; then __ship_pg=1; else __ship_pg=; fi;',
@@ -129,6 +133,34 @@ class MarkerScanner {
   }
 }
 
+/**
+ * Holds back what a stream carries before the loop's ready line: what the login shell's
+ * start-up files print (a .bashrc greeting, a version manager's notice) is not output of the
+ * first script. It is dropped, unless the channel closes before the loop started.
+ */
+class LoginNoise {
+  private held: string | undefined = '';
+  constructor(
+    private readonly ready: string,
+    private readonly pass: (chunk: Buffer) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.held === undefined) return this.pass(chunk);
+    this.held += chunk.toString('utf8');
+    const at = this.held.indexOf(this.ready);
+    if (at < 0) return;
+    const rest = this.held.slice(at + this.ready.length);
+    this.held = undefined;
+    if (rest !== '') this.pass(Buffer.from(rest, 'utf8'));
+  }
+
+  flush(): void {
+    if (this.held) this.pass(Buffer.from(this.held, 'utf8'));
+    this.held = undefined;
+  }
+}
+
 interface Running {
   channel: ShellChannel;
   stdout: MarkerScanner;
@@ -173,15 +205,38 @@ export class ShellSession {
     this.channel = undefined;
   }
 
+  /**
+   * Ends the session once no script runs or waits, and resolves when its channel is gone:
+   * on a server that allows one session per connection (MaxSessions 1) that makes room for
+   * an upload's or `ship ssh`'s channel. The next script opens a new session.
+   */
+  async release(): Promise<void> {
+    await this.queue;
+    await this.opening?.catch(() => undefined);
+    const ch = this.channel;
+    if (!ch) return;
+    const gone = new Promise<void>((resolve) => ch.onClose(resolve));
+    this.close();
+    await gone;
+  }
+
   private async channelFor(): Promise<ShellChannel> {
     if (this.channel) return this.channel;
     this.opening ??= (async () => {
       this.nonce = newNonce();
       const ch = await this.open(shellLoop(this.nonce));
       const nonce = this.nonce;
-      ch.onStdout((c) => this.onData('stdout', c, nonce));
-      ch.onStderr((c) => this.onData('stderr', c, nonce));
-      ch.onClose(() => this.onClose(ch));
+      const ready = `${MARK}${READY}${nonce}\n`;
+      const stdout = new LoginNoise(ready, (c) => this.onData('stdout', c, nonce));
+      const stderr = new LoginNoise(ready, (c) => this.onData('stderr', c, nonce));
+      ch.onStdout((c) => stdout.push(c));
+      ch.onStderr((c) => stderr.push(c));
+      ch.onClose(() => {
+        // a login shell that exits before the loop starts: what it said explains why
+        stdout.flush();
+        stderr.flush();
+        this.onClose(ch);
+      });
       this.channel = ch;
       return ch;
     })().finally(() => {
