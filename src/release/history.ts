@@ -1,4 +1,4 @@
-import { cmd, redirect, type Command } from '../shell/command.js';
+import { cmd, redirect, seq, test, when, type Command } from '../shell/command.js';
 import type { ServerPaths } from './paths.js';
 
 export type HistoryResult = 'deployed' | 'failed' | 'rolled-back' | 'interrupted';
@@ -19,8 +19,26 @@ export interface HistoryEntry {
   host?: string;
 }
 
+/**
+ * Appends the entry to `.ship/history.jsonl`; and, where Capistrano deployed before (its
+ * `revisions.log` exists in deploy_to), a line in Capistrano's own words there, so a team
+ * using both tools keeps one audit trail.
+ */
 export function appendHistory(paths: ServerPaths, entry: HistoryEntry): Command {
-  return redirect(cmd('printf', '%s\\n', JSON.stringify(entry)), { op: '>>', target: paths.history });
+  const ours = redirect(cmd('printf', '%s\\n', JSON.stringify(entry)), { op: '>>', target: paths.history });
+  const theirs = capistranoLine(entry);
+  if (theirs === undefined) return ours;
+  const log = `${paths.root === '/' ? '' : paths.root}/revisions.log`;
+  return seq(ours, when(test('-f', log), redirect(cmd('printf', '%s\\n', theirs), { op: '>>', target: log })));
+}
+
+/** Capistrano's revision_log_message and rollback_log_message, for a deploy or rollback that succeeded. */
+export function capistranoLine(entry: HistoryEntry): string | undefined {
+  if (entry.action === 'deploy' && entry.result === 'deployed') {
+    return `Branch ${entry.branch ?? 'HEAD'} (at ${entry.revision ?? '(unknown)'}) deployed as release ${entry.release} by ${entry.user}`;
+  }
+  if (entry.action === 'rollback' && entry.result === 'rolled-back') return `${entry.user} rolled back to release ${entry.release}`;
+  return undefined;
 }
 
 export function readHistory(paths: ServerPaths, lines: number): Command {
