@@ -5,7 +5,7 @@
  * built ship, as a user would.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,9 @@ const BUSYBOX = 1;
 const FISH = 2;
 const TCSH = 3;
 const OLD_GIT = 4;
+const SHA1_KEX = 5;
+const ONE_SESSION = 6;
+const NOISY = 7;
 
 /** A stand-in for git 1.8.3 (CentOS/RHEL 7): says that version and knows no -C, like git before 1.8.5. */
 function oldGit(dir: string): string {
@@ -45,7 +48,7 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
   beforeAll(async () => {
     const bb = busyboxBin(mkdtempSync(join(tmpdir(), 'ship-bb-')));
     fleet = await startFleet({
-      count: 5,
+      count: 8,
       firstAddress: 140,
       host: (i) =>
         [
@@ -54,6 +57,9 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
           { loginShell: machine.fish! },
           { loginShell: machine.tcsh! },
           { path: `${oldGit(dirname(bb))}:/usr/local/bin:/usr/bin:/bin` },
+          { sshdConfig: ['KexAlgorithms diffie-hellman-group14-sha1'] },
+          { sshdConfig: ['MaxSessions 1'] },
+          { loginShell: '/bin/bash' },
         ][i]!,
     });
     repo = fixtureRepo({ withApp: false });
@@ -66,7 +72,7 @@ describe.skipIf(skipWithout('dropbear', 'busybox', 'shells'))('compatibility: Dr
   /** deploy.yaml with one stage per host (named for it); `extra` goes in at the top level. */
   const config = (extra = '') => {
     const stage = (name: string, h: FleetHost) => `  ${name}:\n    hosts:\n      - { host: ${h.address}, port: ${h.port} }\n`;
-    const [dropbear, busybox, fish, tcsh, old] = fleet.hosts;
+    const [dropbear, busybox, fish, tcsh, old, sha1, one, noisy] = fleet.hosts;
     writeFileSync(
       join(work, 'deploy.yaml'),
       `app: demo
@@ -79,7 +85,7 @@ ssh:
   known_hosts: strict
 ${extra}
 stages:
-${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish!)}${stage('tcsh', tcsh!)}${stage('oldgit', old!)}    strategy: remote\n`,
+${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish!)}${stage('tcsh', tcsh!)}${stage('oldgit', old!)}    strategy: remote\n${stage('sha1', sha1!)}${stage('sha1yaml', sha1!)}    ssh:\n      algorithms:\n        kex: "+diffie-hellman-group14-sha1"\n${stage('onesession', one!)}${stage('noisy', noisy!)}`,
     );
   };
   const ship = (args: string[], input?: string) =>
@@ -180,9 +186,12 @@ ${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish
   });
 
   describe('git older than 1.8.5 (no git -C) with strategy remote', () => {
-    it('deploys and redeploys from the mirror on the host', async () => {
+    it('deploys and redeploys from the mirror on the host; appends to the revisions.log Capistrano left', async () => {
       config();
-      await deployed('oldgit', OLD_GIT);
+      const h = fleet.hosts[OLD_GIT]!;
+      const cap = 'Branch main (at 0123abc) deployed as release 20200101000000 by cap';
+      await fleet.exec(OLD_GIT, `mkdir -p ${h.deployTo} && echo '${cap}' > ${h.deployTo}/revisions.log`);
+      const first = await deployed('oldgit', OLD_GIT);
       const probe = await ship(['exec', 'oldgit', '--', 'git --version; git -C . status']);
       expect(probe.stdout).toContain('git version 1.8.3.1');
       expect(probe.stdout + probe.stderr).toContain('Unknown option: -C');
@@ -193,6 +202,73 @@ ${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish
       expect(releases(OLD_GIT)).toContain(two);
       const check = await ship(['check', 'oldgit', '--json']);
       expect(check.stdout).toContain('git 1.8.3.1');
+      const back = await ship(['rollback', 'oldgit']);
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+      const log = (await fleet.exec(OLD_GIT, `cat ${h.deployTo}/revisions.log`)).stdout.trim().split('\n');
+      expect(log[0]).toBe(cap);
+      expect(log[1]).toMatch(new RegExp(`^Branch \\S+ \\(at [0-9a-f]{40}\\) deployed as release ${first} by \\S+$`));
+      expect(log[2]).toMatch(new RegExp(`deployed as release ${two} by `));
+      expect(log[3]).toMatch(new RegExp(`^\\S+ rolled back to release ${first}$`));
+      expect(log).toHaveLength(4);
+    });
+  });
+
+  describe("a login shell whose .bashrc prints before ship's first step", () => {
+    it('keeps that output out of exec and of the deploy log', async () => {
+      writeFileSync(join(fleet.hosts[NOISY]!.home, '.bashrc'), 'echo "Welcome to noisy (bashrc)"\necho "nvm: rehashed (bashrc)" >&2\n');
+      config();
+      const r = await ship(['deploy', 'noisy']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const exec = await ship(['exec', 'noisy', '--', 'echo hello']);
+      expect(exec.code, exec.stdout + exec.stderr).toBe(0);
+      expect(exec.stdout).toContain('hello');
+      // the greeting does reach a plain ssh session: the host is noisy
+      expect((await fleet.ssh(NOISY, 'true')).stdout).toContain('Welcome to noisy');
+      for (const out of [r.stdout + r.stderr, exec.stdout + exec.stderr]) expect(out).not.toContain('(bashrc)');
+    });
+  });
+
+  describe('sshd with MaxSessions 1', () => {
+    it('deploys with the upload strategy (the session makes room for the archive), execs, shells in and rolls back', async () => {
+      config();
+      const one = await deployed('onesession', ONE_SESSION);
+      repo.commit({ 'one.txt': '1' });
+      const two = await deployed('onesession', ONE_SESSION);
+      const shell = await ship(['ssh', 'onesession'], 'pwd; exit 3\n');
+      expect(shell.stdout, shell.stderr).toContain(`/releases/${two}`);
+      expect(shell.code, shell.stderr).toBe(3);
+      const r = await ship(['rollback', 'onesession']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(current(ONE_SESSION)).toBe(one);
+    });
+  });
+
+  describe('a server that offers only SHA-1 key exchange (diffie-hellman-group14-sha1)', () => {
+    it('is refused with what to set; allowed by ssh.algorithms in deploy.yaml or KexAlgorithms in an Included ~/.ssh/config file', async () => {
+      config();
+      const refused = await ship(['deploy', 'sha1']);
+      expect(refused.code, refused.stdout + refused.stderr).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toMatch(/no matching key exchange algorithm.*ssh\.algorithms\.kex/s);
+      expect(current(SHA1_KEX)).toBeUndefined();
+
+      const id = await deployed('sha1yaml', SHA1_KEX);
+      const exec = await ship(['exec', 'sha1yaml', '--', 'pwd']);
+      expect(exec.stdout, exec.stderr).toContain(`/releases/${id}`);
+
+      const sshDir = join(fleet.home, '.ssh');
+      mkdirSync(join(sshDir, 'config.d'), { recursive: true });
+      writeFileSync(join(sshDir, 'config'), 'Include config.d/*\n');
+      writeFileSync(join(sshDir, 'config.d', 'legacy'), `Match host ${fleet.hosts[SHA1_KEX]!.address}\n  KexAlgorithms +diffie-hellman-group14-sha1\n`);
+      try {
+        repo.commit({ 'sha1.txt': '1' });
+        const two = await deployed('sha1', SHA1_KEX);
+        expect(two).not.toBe(id);
+        const r = await ship(['rollback', 'sha1']);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(current(SHA1_KEX)).toBe(id);
+      } finally {
+        rmSync(join(sshDir, 'config'));
+      }
     });
   });
 
