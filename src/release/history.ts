@@ -21,15 +21,15 @@ export interface HistoryEntry {
 
 /**
  * Appends the entry to `.ship/history.jsonl`; and, where Capistrano deployed before (its
- * `revisions.log` exists in deploy_to), a line in Capistrano's own words there, so a team
- * using both tools keeps one audit trail.
+ * `revisions.log` exists in deploy_to and the login user may write it), a line in
+ * Capistrano's own words there, so a team using both tools keeps one audit trail.
  */
 export function appendHistory(paths: ServerPaths, entry: HistoryEntry): Command {
   const ours = redirect(cmd('printf', '%s\\n', JSON.stringify(entry)), { op: '>>', target: paths.history });
   const theirs = capistranoLine(entry);
   if (theirs === undefined) return ours;
   const log = `${paths.root === '/' ? '' : paths.root}/revisions.log`;
-  return seq(ours, when(test('-f', log), redirect(cmd('printf', '%s\\n', theirs), { op: '>>', target: log })));
+  return seq(ours, when(test('-w', log), redirect(cmd('printf', '%s\\n', theirs), { op: '>>', target: log })));
 }
 
 /** Capistrano's revision_log_message and rollback_log_message, for a deploy or rollback that succeeded. */

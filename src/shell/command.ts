@@ -68,7 +68,7 @@ export const privately = (body: Command): Command => subshell(and(cmd('umask', '
 export const inDir = (dir: string, body: Command): Command => subshell(and(cmd('cd', '--', dir), body));
 
 /** `[ -e path ]` and friends. */
-export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-n' | '-z', value: string): Command => cmd(raw('['), flag, value, raw(']'));
+export const test = (flag: '-e' | '-d' | '-f' | '-L' | '-s' | '-w' | '-n' | '-z', value: string): Command => cmd(raw('['), flag, value, raw(']'));
 
 /** Exits the script with `code` after printing `message` on stderr. */
 export const fail = (message: string, code: number): Command => seq(redirect(cmd('printf', '%s\\n', message), { op: '>&2' }), cmd('exit', String(code)));

@@ -190,7 +190,10 @@ ${stage('dropbear', dropbear!)}${stage('busybox', busybox!)}${stage('fish', fish
       config();
       const h = fleet.hosts[OLD_GIT]!;
       const cap = 'Branch main (at 0123abc) deployed as release 20200101000000 by cap';
-      await fleet.exec(OLD_GIT, `mkdir -p ${h.deployTo} && echo '${cap}' > ${h.deployTo}/revisions.log`);
+      await fleet.exec(
+        OLD_GIT,
+        `mkdir -p ${h.deployTo} && echo '${cap}' > ${h.deployTo}/revisions.log && chown ${fleet.uid}:${fleet.gid} ${h.deployTo}/revisions.log`,
+      );
       const first = await deployed('oldgit', OLD_GIT);
       const probe = await ship(['exec', 'oldgit', '--', 'git --version; git -C . status']);
       expect(probe.stdout).toContain('git version 1.8.3.1');

@@ -179,7 +179,8 @@ afterAll(async () => {
   for (const d of daemons) {
     killTreeSync(d.proc.pid);
   }
-  if (createdUser) execFileSync('userdel', [TEST_USER], { stdio: 'ignore' });
+  // -f: a stopped script's KILL watcher (sleep 5) may still run as that user
+  if (createdUser) execFileSync('userdel', ['-f', TEST_USER], { stdio: 'ignore' });
   rmSync(tmp, { recursive: true, force: true });
 });
 

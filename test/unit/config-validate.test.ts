@@ -354,7 +354,9 @@ describe('env and secrets', () => {
 
 describe('ssh.algorithms', () => {
   test('OpenSSH list syntax is accepted; anything else names the key', () => {
-    expect(problems(config('ssh:\n  algorithms: { kex: "+diffie-hellman-group14-sha1", host_key: "^ssh-rsa", ciphers: "-*-cbc", macs: "hmac-sha2-256,hmac-sha1" }'))).toEqual([]);
+    expect(
+      problems(config('ssh:\n  algorithms: { kex: "+diffie-hellman-group14-sha1", host_key: "^ssh-rsa", ciphers: "-*-cbc", macs: "hmac-sha2-256,hmac-sha1" }')),
+    ).toEqual([]);
     expect(problems(config('ssh:\n  algorithms:\n    kex: "+a b"'))).toEqual([
       'deploy.yaml:6:10 ssh.algorithms.kex: expected algorithm names separated by commas, optionally after "+", "-" or "^" (e.g. "+diffie-hellman-group14-sha1"), got "+a b"',
     ]);
