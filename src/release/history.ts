@@ -37,7 +37,8 @@ export function capistranoLine(entry: HistoryEntry): string | undefined {
   if (entry.action === 'deploy' && entry.result === 'deployed') {
     return `Branch ${entry.branch ?? 'HEAD'} (at ${entry.revision ?? '(unknown)'}) deployed as release ${entry.release} by ${entry.user}`;
   }
-  if (entry.action === 'rollback' && entry.result === 'rolled-back') return `${entry.user} rolled back to release ${entry.release}`;
+  // a rollback that succeeded is recorded as 'deployed' (its target is live)
+  if (entry.action === 'rollback' && entry.result === 'deployed') return `${entry.user} rolled back to release ${entry.release}`;
   return undefined;
 }
 
