@@ -1,6 +1,9 @@
 import { hookTasks, hostFacts, openFleet, slotTasks, taskEnv, type Piggyback } from '../engine/index.js';
 import { nextReleaseId } from '../release/id.js';
 import { removeClaimed } from '../release/prepare.js';
+import type { HostConfig } from '../config/types.js';
+import type { ServerPaths } from '../release/paths.js';
+import { appFiles } from './app-files.js';
 import { earlySteps } from './deploy-steps.js';
 import { unsupportedHooks } from './hooks.js';
 import { DeployRun, type DeployPlan } from './run.js';
@@ -14,6 +17,9 @@ import { DeployRun, type DeployPlan } from './run.js';
 export async function connectAndLock(plan: DeployPlan): Promise<DeployRun> {
   const { stage, env } = plan;
   let tentative: string | undefined;
+  const earlyFacts = (host: HostConfig, paths: ServerPaths) =>
+    hostFacts(stage, host, paths, tentative!, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: undefined });
+  const earlyApp = (host: HostConfig, paths: ServerPaths) => appFiles(stage, host, paths, earlyFacts(host, paths), plan.pm2Template);
   const piggyback: Piggyback | undefined = piggybacks(plan)
     ? {
         steps: (host, paths, leader) => {
@@ -21,16 +27,11 @@ export async function connectAndLock(plan: DeployPlan): Promise<DeployRun> {
             env.clock.now(),
             leader.releases.map((r) => r.id),
           ); // first try only
-          return earlySteps(stage, plan.selected, host, paths, tentative, plan.revision);
+          return earlySteps(stage, plan.selected, host, paths, { release: tentative, revision: plan.revision, app: earlyApp(host, paths) });
         },
         undo: (paths) => (tentative ? removeClaimed(paths, tentative) : undefined),
         // the stage's env (a proxy, GIT_SSH_COMMAND...) reaches git in the lock script too
-        env: (host, paths) =>
-          taskEnv(
-            stage,
-            host,
-            hostFacts(stage, host, paths, tentative!, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: undefined }),
-          ),
+        env: (host, paths) => ({ ...taskEnv(stage, host, earlyFacts(host, paths)), ...earlyApp(host, paths).env }),
       }
     : undefined;
   const { members, token } = await openFleet(stage, plan.selected, env, { lock: { command: 'deploy' }, piggyback, connections: plan.connections });

@@ -8,14 +8,15 @@ import type { Command } from '../shell/command.js';
 import { sh } from '../shell/sh.js';
 import type { Step } from '../shell/script.js';
 import { type HostFacts, type Member, slotRunsOn, slotSteps, templateValues } from '../engine/index.js';
+import type { AppFiles } from './app-files.js';
 
 /** The per-host scripts of a deploy's prepare and finish phases, as steps. */
 
-/** Putting the code in place: the mirror's archive (strategy remote), REVISION, shared links. */
-export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, release: string, revision: string, fromMirror: boolean): Step[] {
+/** Putting the code in place: the mirror's archive (strategy remote), REVISION, the app files, shared links. */
+export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, release: string, revision: string, fromMirror: boolean, app: Step): Step[] {
   const steps: Step[] = [];
   if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
-  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) });
+  steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) }, app);
   const link = linkShared(m.paths, release, stage.shared);
   if (link) steps.push({ label: 'link shared', command: link });
   return steps;
@@ -26,10 +27,17 @@ export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, relea
  * the id chosen from the leader's releases, the delivery, and `prepared` when no build task
  * runs on this host (the release is then complete).
  */
-export function earlySteps(stage: StageConfig, selected: HostConfig[], host: HostConfig, paths: ServerPaths, release: string, revision: string): Step[] {
+export function earlySteps(
+  stage: StageConfig,
+  selected: HostConfig[],
+  host: HostConfig,
+  paths: ServerPaths,
+  o: { release: string; revision: string; app: AppFiles },
+): Step[] {
+  const { release, revision } = o;
   return [
     { label: 'fresh id', kind: 'fresh-id', command: guardFreshId(paths, release), quiet: true },
-    ...deliverSteps(stage, { paths }, release, revision, true),
+    ...deliverSteps(stage, { paths }, release, revision, true, o.app.step),
     ...(slotRunsOn('build', stage, host, selected) ? [] : [{ label: 'prepared', command: finishPreparing(paths, release) }]),
   ];
 }
@@ -46,14 +54,14 @@ export function prepareSteps(
   release: string,
   revision: string,
   facts: HostFacts,
-  opts: { fromMirror: boolean; delivered: boolean; remove: string[] },
+  opts: { fromMirror: boolean; delivered: boolean; remove: string[]; app: AppFiles },
 ): Step[] {
   const steps: Step[] = [];
   // a half-made release left by a killed run: remove it now that we hold the lock
   const leftovers = m.state.releases.filter((r) => r.preparing && r.id !== m.state.current).map((r) => r.id);
   const clean = removeReleases(m.paths, [...leftovers, ...opts.remove]);
   if (clean) steps.push({ label: 'remove leftovers', command: clean });
-  if (!opts.delivered) steps.push(...deliverSteps(stage, m, release, revision, opts.fromMirror));
+  if (!opts.delivered) steps.push(...deliverSteps(stage, m, release, revision, opts.fromMirror, opts.app.step));
   const build = slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
   if (!opts.delivered || build.length) steps.push(...build, { label: 'prepared', command: finishPreparing(m.paths, release) });
   return steps;

@@ -3,6 +3,7 @@ import { startConnecting, selectHosts, type HostSelection, type RunEnv } from '.
 import { DeployError, InterruptedError } from '../errors.js';
 import { appHosts } from '../balancer/balancer.js';
 import { planBalancer } from './rollout.js';
+import { readTemplate } from '../setup/templates.js';
 import type { DeployPlan, GitOps } from './run.js';
 
 export interface DeployOptions extends HostSelection {
@@ -32,7 +33,7 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
         throw new DeployError(e.message);
       });
     }
-    return { stage, env, selected, ref, revision, archive, connections, started };
+    return { stage, env, selected, ref, revision, archive, connections, started, pm2Template: readTemplate('pm2.config.cjs.tmpl') };
   } catch (e) {
     await archive?.remove();
     await connections.close();

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { describeFailures, mapSettled, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
+import { describeFailures, mapSettled, type Member, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
 import { DeployError, InterruptedError, type ShipError } from '../errors.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
+import { appFiles } from './app-files.js';
 import { prepareSteps } from './deploy-steps.js';
 import { runHooks, runTasks } from './hooks.js';
 import type { DeployRun } from './run.js';
@@ -38,6 +39,7 @@ export async function prepare(run: DeployRun): Promise<void> {
     run,
     early.map((m) => m.early!.error?.message ?? `${m.host.name}: delivering the code failed`),
   );
+  const app = (m: Member) => appFiles(stage, m.host, m.paths, run.factsOf(m), run.plan.pm2Template);
   const prepared = await runOnEach(
     run.members,
     env,
@@ -46,8 +48,9 @@ export async function prepare(run: DeployRun): Promise<void> {
         fromMirror: !run.plan.archive,
         delivered: run.delivered(m),
         remove: run.staleIds(m),
+        app: app(m),
       }),
-    (m) => taskEnv(stage, m.host, run.factsOf(m)),
+    (m) => ({ ...taskEnv(stage, m.host, run.factsOf(m)), ...(run.delivered(m) ? {} : app(m).env) }),
   );
   stopOn(run, describeFailures(run.members, prepared));
 }

@@ -24,6 +24,8 @@ export interface DeployPlan {
   archive: { path: string; remove(): Promise<void> } | undefined;
   connections: Connections;
   started: Date;
+  /** templates/pm2.config.cjs.tmpl: the pm2 config written into each release under pm2. */
+  pm2Template: string;
 }
 
 /**

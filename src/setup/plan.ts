@@ -6,6 +6,7 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { Recipe } from '../recipes/load.js';
+import { APP_ENV_FILE } from '../release/app-env.js';
 import { serverPaths, type ServerPaths } from '../release/paths.js';
 import { and, cmd, or, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
@@ -26,7 +27,7 @@ export interface SetupFacts {
   programs: Record<string, string | undefined>;
 }
 
-const SETUP_PROGRAMS = ['logrotate', 'crontab', 'systemctl'] as const;
+const SETUP_PROGRAMS = ['logrotate', 'crontab', 'systemctl', 'pm2'] as const;
 
 /** The first round trip of setup: who are we on the host, may we write /etc, what is there. */
 export function setupProbe(): Step[] {
@@ -96,11 +97,13 @@ export function planSetup(i: SetupInput): SetupPlan {
   }
   const env: Record<string, string> = { [LOGROTATE_VAR]: logrotateRule(i, paths) };
   steps.push({ label: 'logrotate', command: all(logrotateActions(i, paths)) });
-  if (i.recipe.lineage.includes('node')) {
+  const restartWith = restartMethod(i);
+  if (restartWith === 'systemd' && i.recipe.lineage.includes('node')) {
     const unit = systemdUnit(i, paths);
     env[UNIT_VAR] = unit.text;
     steps.push({ label: 'systemd unit', command: all(systemdActions(i, paths, unit.service)) });
   }
+  if (restartWith === 'pm2') steps.push({ label: 'pm2', command: all(pm2Advice(i)) });
   return { steps, env };
 }
 
@@ -149,7 +152,7 @@ const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.@-]*$/;
 
 function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text: string } {
   const vars = { ...i.stage.vars, ...i.host.vars };
-  const service = vars.service || i.stage.app;
+  const service = serviceName(i);
   if (!SERVICE.test(service)) throw new UsageError(`vars.service: ${JSON.stringify(service)} is not a systemd unit name (letters, digits, ".", "_", "@", "-")`);
   const values = {
     app: i.stage.app,
@@ -157,31 +160,63 @@ function systemdUnit(i: SetupInput, paths: ServerPaths): { service: string; text
     user: i.facts.user,
     current_path: systemdPath(paths.current),
     shared_path: systemdPath(paths.shared),
+    app_env_file: APP_ENV_FILE,
     start_command: vars.start_command || 'npm start',
   };
   return { service, text: fillTemplate(i.templates.systemd, values, { singleLine: true }) };
 }
 
+/** The restart method of the recipe's restart task on this host (the restart_with var). */
+const restartMethod = (i: SetupInput): string | undefined => i.host.vars.restart_with ?? i.stage.vars.restart_with;
+
+/** The unit's name as the restart task names it (`systemctl restart NAME`). */
+const serviceName = (i: SetupInput): string => i.host.vars.service || i.stage.vars.service || i.stage.app;
+
 function systemdActions(i: SetupInput, paths: ServerPaths, service: string): Command[] {
   const systemctl = i.facts.programs.systemctl;
   const enable = cmd('systemctl', 'enable', '--now', service);
+  const sudoers = i.facts.uid === 0 ? [] : [sudoersAdvice(i, service)];
   if (!privileged(i.facts)) {
     const file = `${paths.shipDir}/${service}.service`;
     const install = render(and(cmd('cp', file, '/etc/systemd/system/'), cmd('systemctl', 'daemon-reload'), enable));
-    return [ensureFile(file, UNIT_VAR), report('note', `not root and no passwordless sudo: as root, run: ${install}`)];
+    return [ensureFile(file, UNIT_VAR), report('note', `not root and no passwordless sudo: as root, run: ${install}`), ...sudoers];
   }
   const file = `/etc/systemd/system/${service}.service`;
   const sudo = needsSudo(i.facts);
   const reload = systemctl && i.facts.systemd ? cmd(...(sudo ? ['sudo', '-n'] : []), systemctl, 'daemon-reload') : undefined;
-  const restartWith = i.host.vars.restart_with ?? i.stage.vars.restart_with;
   return [
     ensureFile(file, UNIT_VAR, {
       sudo,
       ...(reload ? { onChange: or(reload, report('warn', 'systemctl daemon-reload failed: run it before starting the unit')) } : {}),
     }),
     ...(i.facts.systemd ? [] : [report('warn', `systemd is not running on this host: ${file} is written, but nothing will start it`)]),
-    ...(restartWith === 'systemd' ? [] : [report('note', `enable it once (${render(enable)}) and set vars.restart_with: systemd`)]),
+    report('note', `enable it once: ${render(enable)}`),
+    ...sudoers,
   ];
+}
+
+/**
+ * The deploy runs `sudo -n systemctl restart NAME`: this sudoers line allows exactly that
+ * command (sudo compares the program's path and every argument), and nothing else.
+ */
+export function sudoersLine(user: string, systemctl: string, service: string): string {
+  return `${user} ALL=(root) NOPASSWD: ${systemctl} restart ${service}`;
+}
+
+function sudoersAdvice(i: SetupInput, service: string): Command {
+  const line = sudoersLine(i.facts.user, i.facts.programs.systemctl ?? '/usr/bin/systemctl', service);
+  const file = `/etc/sudoers.d/ship-${service}`;
+  return report('note', `let ${i.facts.user} restart ${service} and nothing else: as root, run visudo -f ${file} and add: ${line}`);
+}
+
+/** pm2 needs no root to run the app; only starting it again after a reboot does (pm2 startup). */
+function pm2Advice(i: SetupInput): Command[] {
+  const missing = i.facts.programs.pm2 ? [] : [report('warn', 'pm2 is not installed on this host: npm install -g pm2 (the deploy starts the app with it)')];
+  const startup = report(
+    'note',
+    `deploys run pm2 save; for pm2 to start the app again after a reboot, run pm2 startup once as ${i.facts.user} and the command it prints as root`,
+  );
+  return [...missing, startup];
 }
 
 /** Several actions as one step: the first that fails stops the step, with its exit code. */

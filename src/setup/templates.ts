@@ -12,7 +12,7 @@ export const TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '.
 
 export const SCHEMA_FILE = resolve(TEMPLATES_DIR, 'deploy.schema.json');
 
-export type TemplateName = 'deploy.yaml.tmpl' | 'logrotate.tmpl' | 'systemd.service.tmpl';
+export type TemplateName = 'deploy.yaml.tmpl' | 'logrotate.tmpl' | 'systemd.service.tmpl' | 'pm2.config.cjs.tmpl';
 
 export function readTemplate(name: TemplateName, dir = TEMPLATES_DIR): string {
   return readFileSync(resolve(dir, name), 'utf8');

@@ -38,8 +38,8 @@ describe('deploy protocol (flow, recorded per host)', () => {
       ]);
     }
     expect(taskTrail(rec.events)).toEqual({
-      h1: ['revision', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
-      h2: ['revision', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
+      h1: ['revision', 'app env', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
+      h2: ['revision', 'app env', 'link shared', 'build', 'prepared', 'swap', 'restart', 'history', 'unlock'],
     });
     // one round trip per host per phase: lock+inspect, prepare, migrate (empty: skipped), publish, finish
     expect(rec.scripts.filter((s) => s.host === 'h1')).toHaveLength(4);
@@ -60,7 +60,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
       expect(releasesOf(h.deployTo)).toEqual([r.release]);
       expect(existsSync(join(h.deployTo, 'releases', r.release, '.ship-preparing'))).toBe(false);
     }
-    const trail = ['update', 'revision', 'link shared', 'prepared', 'swap', 'history', 'unlock'];
+    const trail = ['update', 'revision', 'app env', 'link shared', 'prepared', 'swap', 'history', 'unlock'];
     expect(taskTrail(rec.events)).toEqual({ h1: trail, h2: trail, h3: trail });
     const scripts = (host: string) => rec.scripts.filter((x) => x.host === host).map((x) => x.script);
     // a non-leader: lock, inspect and the code in one script, then publish, then finish
@@ -301,6 +301,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(ran).toEqual(['backup', 'migrate on h2; current=none']);
     expect(taskTrail(rec.events).h2).toEqual([
       'revision',
+      'app env',
       'link shared',
       'prepared',
       'backups dir',

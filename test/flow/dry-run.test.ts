@@ -44,6 +44,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
       'connect/inspect',
       'prepare/upload',
       'prepare/revision',
+      'prepare/app env',
       'prepare/link shared',
       'prepare/build',
       'prepare/prepared',
@@ -52,7 +53,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
       'publish/health',
     ];
     expect(tasksOf(plan, 'h1')).toEqual([...web, 'finish/mark migrated', 'finish/history', 'finish/unlock']);
-    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 7), 'prepare/migrate', ...web.slice(7), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
+    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 8), 'prepare/migrate', ...web.slice(8), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
     for (const h of s.hosts) {
       expect(commandOf(plan, h.name, 'swap')).toContain(`ln -s -- ${h.deployTo}/releases/20261122021500 ${h.deployTo}/.ship/next/current`);
       expect(existsSync(h.deployTo)).toBe(false);
@@ -74,12 +75,13 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
       'connect/fresh id',
       'connect/update',
       'connect/revision',
+      'connect/app env',
       'connect/link shared',
       'prepare/build',
       'prepare/prepared',
     ];
-    expect(tasksOf(plan, 'h1').slice(0, 8)).toEqual(early);
-    expect(tasksOf(plan, 'h2').slice(0, 8)).toEqual(early);
+    expect(tasksOf(plan, 'h1').slice(0, 9)).toEqual(early);
+    expect(tasksOf(plan, 'h2').slice(0, 9)).toEqual(early);
     expect(commandOf(plan, 'h2', 'fresh id')).toContain('[ "$__l" -lt 12021500 ]; }; } || exit 75');
     expect(commandOf(plan, 'h2', 'update')).toContain(`tar -x -f - -C ${s.hosts[1]!.deployTo}/releases/20261122021500`);
   });

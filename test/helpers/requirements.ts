@@ -32,9 +32,27 @@ export type Capability =
   /** BusyBox, to make a host whose PATH has only its applets. */
   | 'busybox'
   /** fish and tcsh, as login shells of fleet hosts. */
-  | 'shells';
+  | 'shells'
+  /** pm2 on PATH, which the fleet's hosts share (each host runs its own daemon in its home). */
+  | 'pm2'
+  /** systemd-analyze, to verify the systemd unit ship setup writes (systemd need not run). */
+  | 'systemd-analyze';
 
-export const CAPABILITIES: readonly Capability[] = ['sshd', 'fleet', 'isolation', 'terminal', 'haproxy', 'dropbear', 'busybox', 'shells'];
+export const CAPABILITIES: readonly Capability[] = [
+  'sshd',
+  'fleet',
+  'isolation',
+  'terminal',
+  'haproxy',
+  'dropbear',
+  'busybox',
+  'shells',
+  'pm2',
+  'systemd-analyze',
+];
+
+/** The pm2 version .ci/run installs (npm install -g pm2@PM2_VERSION). */
+export const PM2_VERSION = '7.0.4';
 
 /** One thing this machine lacks, and how to get it. */
 export interface Lack {
@@ -64,6 +82,8 @@ export interface MachineFacts {
   busybox?: string;
   fish?: string;
   tcsh?: string;
+  pm2?: string;
+  systemdAnalyze?: string;
   /** Whether `unshare -m` works (as root; a container without CAP_SYS_ADMIN refuses it). */
   mountNamespaces: boolean;
   /** The overrides that were set, to name them in the message. */
@@ -118,6 +138,8 @@ export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFac
     busybox: which('busybox', env.PATH),
     fish: which('fish', env.PATH),
     tcsh: which('tcsh', env.PATH),
+    pm2: which('pm2', env.PATH),
+    systemdAnalyze: which('systemd-analyze', env.PATH),
     mountNamespaces: probe?.status === 0,
     overrides,
   };
@@ -184,6 +206,10 @@ function lacksOf(cap: Capability, m: MachineFacts): Lack[] {
       return m.busybox ? [] : [{ what: 'busybox', package: 'busybox' }];
     case 'shells':
       return [...(m.root ? [] : [ROOT_LACK]), ...(m.fish ? [] : [{ what: 'fish', package: 'fish' }]), ...(m.tcsh ? [] : [{ what: 'tcsh', package: 'tcsh' }])];
+    case 'pm2':
+      return m.pm2 ? [] : [{ what: 'pm2 (from the npm registry)', advice: `npm install -g pm2@${PM2_VERSION}` }];
+    case 'systemd-analyze':
+      return m.systemdAnalyze ? [] : [{ what: 'systemd-analyze', package: 'systemd' }];
   }
 }
 

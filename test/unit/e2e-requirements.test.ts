@@ -25,6 +25,8 @@ const machine = (over: Partial<MachineFacts> = {}): MachineFacts => ({
   busybox: '/usr/bin/busybox',
   fish: '/usr/bin/fish',
   tcsh: '/usr/bin/tcsh',
+  pm2: '/usr/bin/pm2',
+  systemdAnalyze: '/usr/bin/systemd-analyze',
   mountNamespaces: true,
   overrides: {},
   ...over,
@@ -47,6 +49,11 @@ describe('what a machine lacks for the end-to-end suite', () => {
     const lacks = lacksFor(CAPABILITIES, m);
     expect(fixesFor(lacks, true)).toEqual(['apt-get install -y openssh-server openssh-client tmux']);
     expect(fixesFor(lacks, false)).toEqual(['sudo apt-get install -y openssh-server openssh-client tmux']);
+  });
+
+  it('pm2 comes from the npm registry, systemd-analyze from the systemd package', () => {
+    const lacks = lacksFor(['pm2', 'systemd-analyze'], machine({ pm2: undefined, systemdAnalyze: undefined }));
+    expect(fixesFor(lacks, true)).toEqual(['apt-get install -y systemd', expect.stringMatching(/^npm install -g pm2@\d+\.\d+\.\d+$/)]);
   });
 
   it('not root: the fleet runs (on high ports), the isolated fleet lacks root; unshare is not asked for', () => {

@@ -99,7 +99,7 @@ describe('ship setup: the plan', () => {
         `if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo 'sudo yes'; fi\n` +
         `if [ -d /run/systemd/system ]; then echo 'systemd yes'; fi`,
     );
-    expect(render(programs!.command).split('\n')).toHaveLength(3);
+    expect(render(programs!.command).split('\n')).toHaveLength(4);
     expect(render(findPrograms(['a b']))).toBe(
       `printf 'program %s %s\\n' 'a b' "$(command -v 'a b' 2>/dev/null || { for __d in /usr/local/sbin /usr/sbin /sbin; do if [ -x "$__d"/'a b' ]; then echo "$__d"/'a b'; break; fi; done; })"`,
     );
@@ -152,24 +152,53 @@ describe('ship setup: the plan', () => {
     );
   });
 
-  test('node apps get a systemd unit: in /etc with root, else in .ship with the commands to install it', () => {
-    const root = plan({ ...user, uid: 0, user: 'root' }, 'node');
+  const restartWith = (how: string) => ({ ...stage, vars: { restart_with: how } }) as StageConfig;
+
+  test('restart_with systemd: a unit in /etc with root, else in .ship with the commands to install it', () => {
+    const root = plan({ ...user, uid: 0, user: 'root' }, 'node', host(), restartWith('systemd'));
     expect(text(root, 'systemd unit')).toContain('mv -f -- /etc/systemd/system/demo.service.ship-tmp /etc/systemd/system/demo.service && printf');
     expect(text(root, 'systemd unit')).toContain('/bin/systemctl daemon-reload || printf');
     expect(root.env.SHIP_SETUP_UNIT).toContain('User=root\nWorkingDirectory=/srv/app/current\n');
     expect(root.env.SHIP_SETUP_UNIT).toContain('ExecStart=/usr/bin/env npm start\n');
-    const mine = plan(user, 'node');
+    const mine = plan(user, 'node', host(), restartWith('systemd'));
     expect(text(mine, 'systemd unit')).toContain('/srv/app/.ship/demo.service');
     expect(text(mine, 'systemd unit')).toContain('as root, run: cp /srv/app/.ship/demo.service /etc/systemd/system/');
     // the advice is a command to paste: a deploy_to with a space stays one word in it
-    const spaced = plan(user, 'node', host('/srv/my app'));
+    const spaced = plan(user, 'node', host('/srv/my app'), restartWith('systemd'));
     expect(text(spaced, 'systemd unit')).toContain(`as root, run: cp '\\''/srv/my app/.ship/demo.service'\\'' /etc/systemd/system/ && systemctl daemon-reload`);
+  });
+
+  test("the unit loads the release's app env file (the stage's env:), after the host's shared/.env", () => {
+    const unit = plan(user, 'node', host(), restartWith('systemd')).env.SHIP_SETUP_UNIT!;
+    expect(unit).toContain('EnvironmentFile=-/srv/app/shared/.env\nEnvironmentFile=-/srv/app/current/.ship-env\n');
+  });
+
+  test('restart_with systemd: the sudoers line that lets the deploy user restart that unit and nothing else', () => {
+    const line = 'deploy ALL=(root) NOPASSWD: /bin/systemctl restart demo';
+    expect(text(plan(user, 'node', host(), restartWith('systemd')), 'systemd unit')).toContain(line);
+    expect(text(plan({ ...user, sudo: true }, 'node', host(), restartWith('systemd')), 'systemd unit')).toContain(line);
+    // root needs no sudoers line
+    expect(text(plan({ ...user, uid: 0, user: 'root' }, 'node', host(), restartWith('systemd')), 'systemd unit')).not.toContain('NOPASSWD');
+  });
+
+  test('the advice matches the restart method: no unit for a command, pm2 startup for pm2', () => {
+    const command = plan(user, 'node', host(), restartWith('command'));
+    expect(command.steps.map((s) => s.label)).toEqual(['directories', 'shared files', 'logrotate']);
+    expect(command.env.SHIP_SETUP_UNIT).toBeUndefined();
+    const pm2 = plan(user, 'node', host(), restartWith('pm2'));
+    expect(pm2.steps.map((s) => s.label)).toEqual(['directories', 'shared files', 'logrotate', 'pm2']);
+    expect(text(pm2, 'pm2')).toContain('pm2 startup');
+    expect(text(pm2, 'pm2')).not.toContain('systemd unit');
+    expect(text(plan({ ...user, programs: { ...user.programs, pm2: '/usr/bin/pm2' } }, 'node', host(), restartWith('pm2')), 'pm2')).not.toContain(
+      'not installed',
+    );
+    expect(text(pm2, 'pm2')).toContain("warn 'pm2 is not installed on this host");
   });
 
   test('hostile values stay single words; a value with a newline cannot reach a generated file', () => {
     const p = plan(user, 'base', host("/srv/it's $(app)"));
     expect(text(p, 'directories')).toContain(`mkdir -p -- '/srv/it'\\''s $(app)/releases'`);
-    const evil = { ...stage, vars: { start_command: 'npm start\nExecStartPre=/bin/rm -rf /' } } as StageConfig;
+    const evil = { ...stage, vars: { restart_with: 'systemd', start_command: 'npm start\nExecStartPre=/bin/rm -rf /' } } as StageConfig;
     expect(() => plan(user, 'node', host(), evil)).toThrow(/start_command must be one line/);
   });
 });

@@ -139,7 +139,7 @@ describe('ship tasks', () => {
     expect(tasks.map((t) => [t.name, t.slot, whereItRuns(t), t.source, t.desc])).toEqual([
       ['build', 'build', 'every host', 'recipe:../child.yaml', 'npm ci and compile'],
       ['migrate', 'migrate', 'roles db, once (primary)', 'recipe:node', 'Run the migrate npm script once, on the primary db host'],
-      ['restart', 'restart', 'every host', 'recipe:node', 'Restart the app (systemd, pm2 or a command, by the restart_with var)'],
+      ['restart', 'restart', 'every host', 'recipe:node', 'Restart the app (systemd, pm2 or a command, by the restart_with var) with its env'],
       ['compile', '-', 'roles web', 'recipe:../child.yaml', 'make {{compile_target}}'],
     ]);
     expect(hooks).toEqual([
