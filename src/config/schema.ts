@@ -38,6 +38,7 @@ export const TEMPLATE_NAMES = [
   'branch',
   'previous_release',
   'backup_path', // <shared>/backups: where backup tasks write, pruned to backup_keep
+  'address', // the address ship connects to: ssh_config's HostName, else the host's name
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

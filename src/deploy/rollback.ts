@@ -84,7 +84,7 @@ function rollbackRun(stage: StageConfig, env: RunEnv, members: Member[], token: 
   const switchTo = (m: Member): SwitchTarget => ({
     member: m,
     release: target,
-    facts: hostFacts(stage, m.host, m.paths, target, { revision: revisionOf(m, target) ?? '', previous: m.state.current }),
+    facts: hostFacts(stage, m.host, m.paths, target, { revision: revisionOf(m, target) ?? '', previous: m.state.current, address: m.transport.address }),
   });
   return {
     stage,

@@ -64,7 +64,12 @@ export class DeployRun {
     for (const m of members) {
       this.facts.set(
         m.host.name,
-        hostFacts(this.stage, m.host, m.paths, release, { revision: plan.revision, ...(plan.ref ? { branch: plan.ref } : {}), previous: m.state.current }),
+        hostFacts(this.stage, m.host, m.paths, release, {
+          revision: plan.revision,
+          ...(plan.ref ? { branch: plan.ref } : {}),
+          previous: m.state.current,
+          address: m.transport.address,
+        }),
       );
     }
   }

@@ -19,7 +19,7 @@ export function hostFacts(
   host: HostConfig,
   paths: ServerPaths,
   release: string,
-  o: { revision: string; branch?: string; previous: string | undefined },
+  o: { revision: string; branch?: string; previous: string | undefined; address?: string | undefined },
 ): HostFacts {
   return {
     app: stage.app,
@@ -34,6 +34,7 @@ export function hostFacts(
     revision: o.revision,
     branch: o.branch ?? '',
     previous_release: o.previous ?? '',
+    address: o.address ?? host.name,
   };
 }
 

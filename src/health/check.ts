@@ -3,8 +3,9 @@ import { runOn, type RunEnv } from '../engine/index.js';
 import { inDir, script } from '../shell/command.js';
 import { interpolateShell, interpolateText } from '../shell/template.js';
 import type { Transport } from '../transport/types.js';
-import { judgeHttp, type Verdict } from './evaluate.js';
+import { FatalProbe, judgeHttp, type Verdict } from './evaluate.js';
 import { pollUntilHealthy, type PollResult } from './poll.js';
+import { unresolvedHint } from './unresolved.js';
 
 export interface HealthCheckInput {
   host: string;
@@ -14,20 +15,35 @@ export interface HealthCheckInput {
   taskEnv?: Record<string, string>; // environment of a `command` check (the tasks' environment)
 }
 
+/**
+ * For a probe's catch: a name the host cannot resolve is thrown on as a FatalProbe (the poll
+ * stops there); any other error as it is (the poll asks again).
+ */
+function failsFastOn(i: HealthCheckInput, target: string, template: string): (e: unknown) => never {
+  return (e) => {
+    const message = (e as Error)?.message ?? String(e);
+    const hint = unresolvedHint({ message, target, template, host: i.host, address: i.values.address });
+    throw hint ? new FatalProbe(hint) : e;
+  };
+}
+
 /** One probe per the configured kind: http, then tcp, then command (the first configured). */
 function makeProbe(run: RunEnv, i: HealthCheckInput): () => Promise<Verdict> {
   const { health } = i;
   const perAttempt = Math.max(1000, Math.min(health.timeoutMs, 10_000));
   if (health.http) {
     const url = interpolateText(health.http, i.values);
-    return async () => judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(run.signal ? { signal: run.signal } : {}) }), health.expect);
+    const unresolved = failsFastOn(i, url, health.http);
+    return async () =>
+      judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(run.signal ? { signal: run.signal } : {}) }).catch(unresolved), health.expect);
   }
   if (health.tcp) {
     const target = interpolateText(health.tcp, i.values);
     const m = /^(.*):(\d+)$/.exec(target);
     if (!m) throw new Error(`health.tcp must be host:port, got ${JSON.stringify(target)}`);
+    const unresolved = failsFastOn(i, target, health.tcp);
     return async () => {
-      await i.transport.tcpProbe(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), { timeoutMs: perAttempt });
+      await i.transport.tcpProbe(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), { timeoutMs: perAttempt }).catch(unresolved);
       return { ok: true, detail: `tcp ${target} accepts` };
     };
   }

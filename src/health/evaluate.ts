@@ -4,7 +4,12 @@ import type { HttpResponse } from '../transport/types.js';
 export interface Verdict {
   ok: boolean;
   detail: string; // "HTTP 200", "HTTP 500 (expected 200)", "body lacks \"ok\""
+  /** Asking again cannot help (the host cannot resolve the name): the check ends now. */
+  fatal?: boolean;
 }
+
+/** A probe's failure that asking again cannot mend: the poll ends with it. */
+export class FatalProbe extends Error {}
 
 /** Whether one HTTP answer is healthy. Pure. */
 export function judgeHttp(res: HttpResponse, expect: HealthExpect): Verdict {

@@ -1,5 +1,5 @@
 import type { Clock } from '../engine/index.js';
-import type { Verdict } from './evaluate.js';
+import { FatalProbe, type Verdict } from './evaluate.js';
 
 export interface PollResult {
   ok: boolean;
@@ -8,8 +8,9 @@ export interface PollResult {
 }
 
 /**
- * Asks `probe` until it says healthy or `timeoutMs` has passed, `intervalMs` apart. Every
- * attempt is reported so a failure is never opaque. Time comes from the injected clock.
+ * Asks `probe` until it says healthy or `timeoutMs` has passed, `intervalMs` apart, or until it
+ * fails in a way asking again cannot mend (a FatalProbe). Every attempt is reported so a
+ * failure is never opaque. Time comes from the injected clock.
  */
 export async function pollUntilHealthy(
   probe: () => Promise<Verdict>,
@@ -24,10 +25,11 @@ export async function pollUntilHealthy(
       v = await probe();
     } catch (e) {
       if (opts.signal?.aborted) throw e;
-      v = { ok: false, detail: (e as Error).message || String(e) };
+      v = { ok: false, detail: (e as Error).message || String(e), ...(e instanceof FatalProbe ? { fatal: true } : {}) };
     }
     opts.onAttempt?.(attempts, v);
     if (v.ok) return { ok: true, attempts, last: v };
+    if (v.fatal) return { ok: false, attempts, last: v };
     const left = deadline - opts.clock.now().getTime();
     if (left <= 0) return { ok: false, attempts, last: v };
     await opts.clock.sleep(Math.min(opts.intervalMs, left), opts.signal);

@@ -74,6 +74,7 @@ export function currentFacts(stage: StageConfig, m: Member): HostFacts | undefin
   return hostFacts(stage, m.host, m.paths, id, {
     revision: m.state.releases.find((r) => r.id === id)?.revision ?? '',
     previous: previousGoodRelease(m.state.releases, id),
+    address: m.transport.address,
   });
 }
 

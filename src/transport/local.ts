@@ -11,6 +11,8 @@ const BODY_LIMIT = 64 * 1024;
  * execa. Same contract as SSH: the script goes to `sh` on stdin, never in argv.
  */
 export class LocalTransport implements Transport {
+  readonly address = '127.0.0.1';
+
   constructor(
     readonly host: string,
     private readonly cwd: string,

@@ -28,6 +28,12 @@ export interface HttpResponse {
 export interface Transport {
   /** Display name of the host (as in deploy.yaml). */
   readonly host: string;
+  /**
+   * The address ship connects to (ssh_config's HostName, else the name itself; 127.0.0.1 for
+   * this machine): what `{{address}}` holds, a name the host can reach itself on where the
+   * deploy.yaml name is an alias only this machine knows.
+   */
+  readonly address?: string;
   connect(): Promise<void>;
   /**
    * Runs a POSIX sh script. The script travels on the shell's standard input, never in a

@@ -59,6 +59,18 @@ export function plainReporter(o: ReporterOptions): Reporter {
       .replace(/\.\d+Z$/, 'Z');
     o.out.write(`${o.redact(`${paint(c, '2', ts)} ${host ? `${paint(c, '36', `[${host}]`)} ` : ''}${text}`)}\n`);
   };
+  // the failing answer last shown per host: the same answer again is folded into that line
+  const lastFailure = new Map<string, string>();
+  const health = (e: Extract<ShipEvent, { event: 'health' }>) => {
+    if (e.final) {
+      lastFailure.delete(e.host);
+      return line(e.host, e.ok ? paint(c, '32', `healthy: ${e.detail}`) : paint(c, '31', `unhealthy after ${e.attempt} attempt(s): ${e.detail}`));
+    }
+    if (o.verbose) return line(e.host, `health attempt ${e.attempt}: ${e.detail}`);
+    if (e.ok || lastFailure.get(e.host) === e.detail) return;
+    lastFailure.set(e.host, e.detail);
+    return line(e.host, `health attempt ${e.attempt}: ${e.detail} (asking again until healthy)`);
+  };
   return {
     emit(e) {
       switch (e.event) {
@@ -83,9 +95,7 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'publish':
           return line(e.host, `current -> ${e.release}${e.previous ? ` (was ${e.previous})` : ''}`);
         case 'health':
-          if (e.final)
-            return line(e.host, e.ok ? paint(c, '32', `healthy: ${e.detail}`) : paint(c, '31', `unhealthy after ${e.attempt} attempt(s): ${e.detail}`));
-          return o.verbose || !e.ok ? line(e.host, `health attempt ${e.attempt}: ${e.detail}`) : undefined;
+          return health(e);
         case 'rollback':
           return line(e.host, `${e.ok ? 'rolled back' : paint(c, '31', 'ROLLBACK FAILED')}: current -> ${e.to ?? '(none)'}${e.reason ? ` (${e.reason})` : ''}`);
         case 'prune':

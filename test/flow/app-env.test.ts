@@ -46,4 +46,13 @@ describe("the app's env (flow)", () => {
     for (const i of [0, 1]) expect(seen(second, i)).toBe(`hello|${secret}|${one.release}\n`);
     for (const e of [...rec.events, ...back.events]) expect(JSON.stringify(e)).not.toContain('word');
   });
+
+  it('{{address}} holds the address ship connects to (127.0.0.1 for this machine), in tasks and health URLs', async () => {
+    const repo = fixtureRepo();
+    const stage = localStage(repo.dir, 1, {
+      tasks: { restart: { name: 'restart', run: ['echo {{address}} > log/address'], once: false, local: false, source: 'config' } },
+    });
+    await deploy(stage, {}, recordingEnv(stage).env, realGit);
+    expect(readFileSync(join(stage.hosts[0]!.deployTo, 'shared', 'log', 'address'), 'utf8')).toBe('127.0.0.1\n');
+  });
 });

@@ -92,6 +92,7 @@ export function recordingEnv(
     const inner = new LocalTransport(h.name, stage.configDir);
     return {
       host: h.name,
+      address: inner.address,
       connect: () => inner.connect(),
       runScript: async (script: string, o?: ExecOptions) => {
         scripts.push({ host: h.name, script });

@@ -159,6 +159,7 @@ async function judgeHealth(
     revision: facts.revision ?? '',
     ...(o.stage.branch ? { branch: o.stage.branch } : {}),
     previous: undefined,
+    address: transport.address,
   });
   const values = templateValues(o.stage, host, f);
   const verdicts: Judged[] = [];

@@ -29,12 +29,14 @@ export function createSshTransport(target: SshTarget, deps: SshTransportDeps = {
 
 class SshTransport implements Transport {
   readonly host: string;
+  readonly address: string;
   private readonly conn: SshConnection;
   private readonly probes: ForwardProbes;
   private session: ShellSession | undefined;
 
   constructor(target: SshTarget, deps: SshTransportDeps) {
     this.host = target.name;
+    this.address = target.hostname;
     this.conn = new SshConnection(target, () => connectTarget(target, deps));
     this.probes = new ForwardProbes(this.conn, (script, opts) => this.runScript(script, opts), deps.notice);
   }
