@@ -5,7 +5,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { requirementsReport } from '../helpers/requirements-reporter.js';
-import { CAPABILITIES, fixesFor, inspectMachine, isCi, lacksFor, mustSkip, REQUIREMENTS_ERROR, type MachineFacts } from '../helpers/requirements.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/repo.js';
+import {
+  CAPABILITIES,
+  fixesFor,
+  inspectMachine,
+  isCi,
+  lacksFor,
+  mustSkip,
+  PM2_VERSION,
+  REQUIREMENTS_ERROR,
+  type MachineFacts,
+} from '../helpers/requirements.js';
 
 /** A root Linux machine with everything installed; `over` takes things away. */
 const machine = (over: Partial<MachineFacts> = {}): MachineFacts => ({
@@ -49,6 +62,10 @@ describe('what a machine lacks for the end-to-end suite', () => {
     const lacks = lacksFor(CAPABILITIES, m);
     expect(fixesFor(lacks, true)).toEqual(['apt-get install -y openssh-server openssh-client tmux']);
     expect(fixesFor(lacks, false)).toEqual(['sudo apt-get install -y openssh-server openssh-client tmux']);
+  });
+
+  it('.ci/run installs the pm2 version the advice names', () => {
+    expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toContain(`PM2_VERSION=${PM2_VERSION}\n`);
   });
 
   it('pm2 comes from the npm registry, systemd-analyze from the systemd package', () => {
