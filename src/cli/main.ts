@@ -139,9 +139,10 @@ function build(setExitCode: (code: number) => void): Command {
 
   program
     .command('init')
-    .description('write a commented deploy.yaml from templates/ (recipe detected from the project)')
+    .description('write a deploy.yaml for this project (recipe, scripts, port detected; asks for hosts, ssh user, restart method)')
     .option('--recipe <name>', 'node, static, rails... (default: detected)')
     .option('--force', 'overwrite an existing deploy.yaml')
+    .option('-y, --yes', 'write the detected defaults without asking (also without a terminal, or in CI)')
     .action(async (opts, cmd: Command) => {
       const { initCommand } = await import('./commands/init.js');
       return initCommand({ ...cmd.optsWithGlobals(), ...opts });

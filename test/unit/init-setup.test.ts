@@ -9,7 +9,7 @@ import type { HostConfig, StageConfig } from '../../src/config/types.js';
 import { listBuiltinRecipes, loadRecipe, type Recipe } from '../../src/recipes/load.js';
 import { render, renderExports } from '../../src/shell/render.js';
 import { ensureDir, ensureEmptyFile, ensureFile, parseActionLines } from '../../src/setup/actions.js';
-import { appName, detectProject, renderInit, schemaReference } from '../../src/setup/init.js';
+import { appName, detectProject, type ProjectFacts, renderInit, schemaReference } from '../../src/setup/init.js';
 import { parseSetupProbe, planSetup, setupProbe, type SetupFacts } from '../../src/setup/plan.js';
 import { findPrograms, parsePrograms } from '../../src/setup/programs.js';
 import { readTemplate, SCHEMA_FILE } from '../../src/setup/templates.js';
@@ -18,7 +18,7 @@ const recipe = (name: string): Recipe => loadRecipe(name, '/', '/').recipe!;
 const tmp = () => mkdtempSync(join(tmpdir(), 'ship-init-'));
 
 describe('ship init', () => {
-  const facts = { app: 'shop', recipe: 'node', repo: 'git@github.com:acme/shop.git', branch: 'main' };
+  const facts: ProjectFacts = { app: 'shop', recipe: 'node', repo: 'git@github.com:acme/shop.git', branch: 'main' };
 
   test.each(listBuiltinRecipes())('the deploy.yaml written for the %s recipe validates', (name) => {
     const text = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts: { ...facts, recipe: name }, recipe: recipe(name), schemaRef: SCHEMA_FILE });
@@ -31,13 +31,12 @@ describe('ship init', () => {
   test("the recipe's settings are listed, commented out, with the recipe's own explanations", () => {
     const text = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts, recipe: recipe('node'), schemaRef: './s.json' });
     expect(text).toContain('#   npm_flags: --omit=dev     # passed to npm ci\n');
-    expect(text).toContain('#   build_script: ""          #');
     expect(text).toContain('repo: git@github.com:acme/shop.git\nrecipe: node\n');
     expect(text).toContain('strategy: remote\n');
     const local = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts: { ...facts, repo: '.' }, recipe: recipe('base'), schemaRef: './s.json' });
     expect(local).toContain('repo: .\n');
     expect(local).toContain('strategy: upload\n'); // hosts cannot fetch from this directory
-    expect(local).toContain('#   (the base recipe has no settings)');
+    expect(local).toContain('#   (the base recipe has no other settings)');
   });
 
   test('the recipe is detected from the project: package.json → node, Gemfile → rails, else base', () => {
@@ -54,6 +53,90 @@ describe('ship init', () => {
       '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://github.com/acme/shop.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n',
     );
     expect(detectProject(dir)).toMatchObject({ repo: 'https://github.com/acme/shop.git', branch: 'trunk' });
+  });
+
+  /** An Express-like project: what a new user's app holds. */
+  const expressProject = (pkg: object, files: Record<string, string> = {}) => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    return dir;
+  };
+  const loads = (text: string, name: string) => {
+    const loaded = parseConfig({ text, path: 'deploy.yaml', cwd: '/proj', env: {}, recipeTasks: Object.keys(recipe(name).tasks) });
+    expect(loaded.ok ? [] : loaded.problems.map(formatProblem)).toEqual([]);
+    return loaded.ok ? loaded.config.raw : undefined;
+  };
+
+  test("a node app: package.json's scripts, engines and the port its server listens on", () => {
+    const dir = expressProject(
+      { name: 'shop', engines: { node: '>=20' }, scripts: { start: 'node src/server.js', build: 'tsc', migrate: 'knex migrate:latest' } },
+      { 'src/server.js': "const app = require('express')();\napp.get('/healthz', (q, s) => s.send('ok'));\napp.listen(process.env.PORT || 8080);\n" },
+    );
+    expect(detectProject(dir)).toMatchObject({
+      recipe: 'node',
+      node: { build: 'build', migrate: 'migrate', start: 'node src/server.js', engines: '>=20', port: 8080, healthPath: '/healthz' },
+    });
+    expect(detectProject(expressProject({ name: 'x', scripts: { start: 'node index.js' } }))).toMatchObject({ node: { port: 3000, healthPath: '/' } });
+  });
+
+  test('the node config starts the app with pm2, builds it, checks it on 127.0.0.1 and its port, and loads', () => {
+    const dir = expressProject(
+      { name: 'shop', engines: { node: '>=20' }, scripts: { start: 'node server.js', build: 'vite build', migrate: 'knex migrate:latest' } },
+      { 'server.js': 'app.listen(process.env.PORT ?? 4000)\n' },
+    );
+    const f = detectProject(dir);
+    const text = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts: f, recipe: recipe('node'), schemaRef: './s.json' });
+    loads(text, 'node');
+    expect(text).toContain('  restart_with: pm2\n');
+    expect(text).toContain('  build_script: build\n');
+    expect(text).toContain('  migrate_script: migrate\n');
+    expect(text).toContain('  PORT: "4000"\n');
+    expect(text).toContain('  NODE_ENV: production\n');
+    expect(text).toContain('  http: http://127.0.0.1:4000/\n');
+    expect(text).toContain('  dirs: [log]');
+    expect(text).toContain('node >=20');
+    // the migrations run on a db host: the first host has that role
+    expect(text).toContain('      - { host: web1.example.com, roles: [web, app, db] }\n');
+    // nothing overrides the User of ~/.ssh/config: no ssh.user unless asked
+    expect(text).not.toMatch(/^\s+user:/m);
+  });
+
+  test('what was asked goes in: hosts, the ssh user, the restart method', () => {
+    const dir = expressProject({ name: 'shop', scripts: { start: 'node server.js' } });
+    const f = detectProject(dir);
+    const text = renderInit({
+      template: readTemplate('deploy.yaml.tmpl'),
+      facts: f,
+      recipe: recipe('node'),
+      schemaRef: './s.json',
+      choices: { hosts: ['app1.acme.net', 'app2.acme.net'], sshUser: 'ops', restartWith: 'systemd' },
+    });
+    const config = loads(text, 'node') as { ssh?: { user?: string }; vars?: Record<string, string>; stages: Record<string, { hosts: unknown[] }> };
+    expect(config.ssh?.user).toBe('ops');
+    expect(config.vars?.restart_with).toBe('systemd');
+    expect(config.stages.production!.hosts).toEqual(['app1.acme.net', 'app2.acme.net']);
+  });
+
+  test('static and rails projects get what applies to them', () => {
+    const site = expressProject({ name: 'site', scripts: { build: 'vite build' }, devDependencies: { vite: '^5' } });
+    expect(detectProject(site)).toMatchObject({ recipe: 'static', publishDir: 'dist' });
+    const text = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts: detectProject(site), recipe: recipe('static'), schemaRef: './s.json' });
+    loads(text, 'static');
+    expect(text).toContain('  publish_dir: dist\n');
+    expect(text).not.toContain('restart_with');
+    const rails = tmp();
+    writeFileSync(join(rails, 'Gemfile'), "gem 'rails'\n");
+    mkdirSync(join(rails, 'config'));
+    writeFileSync(join(rails, 'config', 'routes.rb'), 'get "up" => "rails/health#show", as: :rails_health_check\n');
+    const r = renderInit({ template: readTemplate('deploy.yaml.tmpl'), facts: detectProject(rails), recipe: recipe('rails'), schemaRef: './s.json' });
+    loads(r, 'rails');
+    expect(r).toContain('  http: http://127.0.0.1:3000/up\n');
+    expect(r).toContain('  dirs: [log, tmp/pids, tmp/cache, storage]');
+    expect(r).toContain('  RAILS_ENV: production\n');
   });
 
   test('app names and schema references', () => {
