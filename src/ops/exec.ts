@@ -1,8 +1,9 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { InterruptedError, UsageError } from '../errors.js';
+import { APP_ENV_FILE } from '../release/app-env.js';
 import { previousGoodRelease } from '../release/choose.js';
 import type { ServerPaths } from '../release/paths.js';
-import { and, cmd, inDir, raw, redirect, script, seq, when, type Command } from '../shell/command.js';
+import { and, cmd, inDir, raw, redirect, script, seq, test, when, type Command } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import {
   closeFleet,
@@ -126,12 +127,15 @@ export const describeOutcome = (o: HostOutcome): string =>
 /**
  * `ship ssh`: the remote command for an interactive shell in the release `current` points
  * at (`cd -P`, so the shell's directory is the release itself and stays on it after the next
- * deploy), or in deploy_to with a word of warning when nothing is deployed yet.
+ * deploy), with the app's environment as that release runs it (its app env file: the stage's
+ * env, secrets included, read on the host, never sent or shown), or in deploy_to with a word
+ * of warning when nothing is deployed yet.
  */
 export function shellCommand(paths: ServerPaths): Command {
   const warn = redirect(cmd('printf', '%s\\n', `ship: no release is current in ${paths.root} yet: the shell starts there`), { op: '>&2' });
+  const appEnv = when(test('-f', APP_ENV_FILE), seq(cmd('set', '-a'), cmd('.', `./${APP_ENV_FILE}`), cmd('set', '+a')));
   return seq(
-    when(redirect(cmd('cd', '-P', '--', paths.current), { op: '2>', target: '/dev/null' }), cmd(':'), and(warn, cmd('cd', '--', paths.root))),
+    when(redirect(cmd('cd', '-P', '--', paths.current), { op: '2>', target: '/dev/null' }), appEnv, and(warn, cmd('cd', '--', paths.root))),
     cmd('exec', raw('"${SHELL:-/bin/sh}"'), '-l'),
   );
 }

@@ -86,13 +86,17 @@ hooks:
     expect(unknown.stderr).toMatch(/unknown task nope[\s\S]*migrate/);
   });
 
-  it.skipIf(skipWithout('terminal'))('ssh opens a shell on a real terminal whose directory is the current release; its exit code is ship’s', async () => {
+  it.skipIf(skipWithout('terminal'))('ssh opens a shell on a real terminal in the current release, with its env; its exit code is ship’s', async () => {
     pane = shipInTmux(['--config', stage.config, 'ssh', 'test', addr(1)], { cwd: tmpdir(), env: stage.env(), rows: 20 });
     await pane.waitFor(/\$ $|\$$/m);
     pane.send('pwd', 'Enter');
     await pane.waitFor(new RegExp(`^/srv/app/releases/${release}$`, 'm'));
     pane.send('tty', 'Enter');
     await pane.waitFor(/^\/dev\/pts\/\d+$/m);
+    // the app's env as the release runs it, secrets included, never shown by ship
+    pane.send('echo "db=${#DATABASE_URL} release=$SHIP_RELEASE"', 'Enter');
+    await pane.waitFor(new RegExp(`^db=${'tok-s3cret'.length} release=${release}$`, 'm'));
+    expect(pane.text()).not.toContain('tok-s3cret');
     pane.send('exit 7', 'Enter');
     const screen = await pane.waitFor(/\[exit \d+\]/);
     expect(screen).toContain('[exit 7]');
