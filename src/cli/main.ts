@@ -151,7 +151,7 @@ function build(setExitCode: (code: number) => void): Command {
   withHostSelection(
     program
       .command('setup')
-      .description('prepare the hosts: directories, shared files, logrotate rule, systemd unit')
+      .description("prepare the hosts: directories, shared files, logrotate rule, the restart method's unit or advice")
       .argument('<stage>', 'stage from deploy.yaml'),
   ).action(async (stage: string, opts, cmd: Command) => {
     const { setupCommand } = await import('./commands/setup.js');

@@ -1,6 +1,7 @@
 /**
  * `ship setup <stage>`: every selected host gets the directory layout, its shared dirs and
- * (empty) shared files, a logrotate rule for shared/log and, for node apps, a systemd unit.
+ * (empty) shared files, a logrotate rule for shared/log and what the restart method needs (a
+ * systemd unit and its sudoers line, or the pm2 startup advice).
  * The stage is locked while it runs, like a deploy. Two round trips per host: what is there,
  * then the idempotent actions planned from that. A host that fails is reported in its result
  * (the others still get set up); the caller decides the exit code.

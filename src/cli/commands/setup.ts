@@ -6,7 +6,7 @@ import { recipeOfStage } from '../config.js';
 import { hostSelection } from '../host-selection.js';
 import { prepareRuntime, type GlobalOptions } from '../runtime.js';
 
-/** `ship setup <stage>`: prepares the hosts (directories, shared files, logrotate rule, systemd unit); only what is missing. */
+/** `ship setup <stage>`: prepares the hosts (directories, shared files, logrotate rule, the restart method's unit or advice); only what is missing. */
 export async function setupCommand(stageName: string, flags: GlobalOptions & HostSelection): Promise<void> {
   const rt = await prepareRuntime(stageName, flags);
   try {
