@@ -6,7 +6,7 @@
  * release running; that a rollback brings the previous release back with its own env; that
  * pm2 save ran. Every pm2 daemon the test started is killed at the end.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +133,24 @@ ${hosts.join('\n')}
     const r = await ship('rollback', 'test');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await expectRunning(first, 'hello');
+  });
+
+  it('a health URL with {{host}} that the host cannot resolve (an ssh alias) fails at the first attempt, with the hint', async () => {
+    // the hosts by ssh aliases that only this machine's ~/.ssh/config knows
+    mkdirSync(join(fleet.home, '.ssh'), { recursive: true });
+    writeFileSync(join(fleet.home, '.ssh', 'config'), fleet.hosts.map((h, i) => `Host app-alias-${i}\n  HostName ${h.address}\n`).join(''));
+    config('hello', 'http://{{host}}:{{port}}/health');
+    const yaml = readFileSync(join(work, 'deploy.yaml'), 'utf8');
+    writeFileSync(
+      join(work, 'deploy.yaml'),
+      fleet.hosts.reduce((text, h, i) => text.replace(`host: ${h.address},`, `host: app-alias-${i},`), yaml),
+    );
+    const started = Date.now();
+    const r = await ship('deploy', 'test');
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stdout).toMatch(/unhealthy after 1 attempt\(s\): .*app-alias-0.*cannot resolve "app-alias-0"/);
+    expect(r.stdout).toContain(`or {{address}} (${fleet.hosts[0]!.address} here)`);
+    // well under the 10s the check would otherwise ask for, per host and again on the way back
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
