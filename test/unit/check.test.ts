@@ -14,6 +14,8 @@ import {
   parseDf,
 } from '../../src/setup/check/judge.js';
 import { checkProbe, parseCheckProbe, type ProbeInput } from '../../src/setup/check/probe.js';
+import { programsFor } from '../../src/setup/check/run.js';
+import type { HostConfig, StageConfig } from '../../src/config/types.js';
 import type { StepOutcome } from '../../src/engine/index.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -93,6 +95,15 @@ describe('backups, programs, deploy_to, logrotate', () => {
     });
     expect(judgeBackup({ hostNow, newest: { name: 'old.sql.gz', mtime: hostNow - 2 * 86400 } }, limit, 'b').status).toBe('fail');
     expect(judgeBackup({ hostNow }, limit, '/srv/app/shared/backups')).toEqual({ status: 'fail', detail: 'no backup in /srv/app/shared/backups' });
+  });
+  test('programs: pm2 is needed where the app runs under it', () => {
+    const stage = { strategy: 'remote', vars: { restart_with: 'pm2' } } as unknown as StageConfig;
+    const host = { vars: {} } as unknown as HostConfig;
+    expect(programsFor(stage, host, { requires: ['node', 'npm'] })).toEqual(['git', 'tar', 'node', 'npm', 'pm2']);
+    expect(programsFor({ ...stage, strategy: 'upload' }, { vars: { restart_with: 'command' } } as unknown as HostConfig, { requires: ['node'] })).toEqual([
+      'tar',
+      'node',
+    ]);
   });
   test('programs: every missing one is named', () => {
     expect(judgePrograms({ git: '/usr/bin/git', tar: '/bin/tar' }, ['git', 'tar'])).toEqual({ status: 'pass', detail: 'git /usr/bin/git, tar /bin/tar' });

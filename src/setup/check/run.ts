@@ -128,9 +128,15 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
 function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths): ProbeInput {
   const backup = o.stage.tasks.backup;
   const runsBackup = backup !== undefined && backup.run.length > 0 && taskRunsOn(backup, host, o.stage.hosts);
-  // git only where hosts fetch the code themselves; tar unpacks the code either way
-  const programs = [...new Set([...(o.stage.strategy === 'remote' ? ['git'] : []), 'tar', ...o.recipe.requires])];
+  const programs = programsFor(o.stage, host, o.recipe);
   return { paths, programs, logrotate: logrotateLocations(o.stage, paths), ...(runsBackup ? { backups: `${paths.shared}/backups` } : {}) };
+}
+
+/** The programs a host needs: git where it fetches the code, tar, the recipe's, pm2 when it runs the app. */
+export function programsFor(stage: StageConfig, host: HostConfig, recipe: Pick<Recipe, 'requires'>): string[] {
+  // git only where hosts fetch the code themselves; tar unpacks the code either way
+  const pm2 = (host.vars.restart_with ?? stage.vars.restart_with) === 'pm2' ? ['pm2'] : [];
+  return [...new Set([...(stage.strategy === 'remote' ? ['git'] : []), 'tar', ...recipe.requires, ...pm2])];
 }
 
 function judgeHostKey(host: HostConfig): Judged {
