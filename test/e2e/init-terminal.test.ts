@@ -12,6 +12,14 @@ import { runShip } from '../helpers/cli.js';
 import { skipWithout } from '../helpers/requirements.js';
 import { shipInTmux } from '../helpers/tmux.js';
 
+/** The parts of the written deploy.yaml the tests read. */
+interface WrittenConfig {
+  ssh: { user?: string; known_hosts: string };
+  vars: Record<string, string>;
+  health: { http: string };
+  stages: { production: { hosts: unknown[] } };
+}
+
 /** A new Express-like app with its own HOME (and ~/.ssh/config, when given). */
 function project(sshConfig?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'ship-init-tty-'));
@@ -22,7 +30,7 @@ function project(sshConfig?: string) {
   if (sshConfig) writeFileSync(join(home, '.ssh', 'config'), sshConfig);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'shop', scripts: { start: 'node server.js', build: 'tsc' } }));
   writeFileSync(join(app, 'server.js'), "require('express')().listen(process.env.PORT || 8080);\n");
-  const config = () => parse(readFileSync(join(app, 'deploy.yaml'), 'utf8')) as Record<string, any>;
+  const config = () => parse(readFileSync(join(app, 'deploy.yaml'), 'utf8')) as WrittenConfig;
   return { app, home, config };
 }
 
