@@ -110,7 +110,7 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
   const all = [0, 1, 2];
   const addr = (i: number) => fleet.hosts[i]!.address;
   const dir = (i: number) => fleet.hosts[i]!.deployTo;
-  const delivered = ['update 0', 'revision 0', 'link shared 0', 'prepared 0'];
+  const delivered = ['update 0', 'revision 0', 'app env 0', 'link shared 0', 'prepared 0'];
 
   it('a non-leader host holding a release from the future: the whole fleet moves to a later id, the tentative release is removed', async () => {
     config();
@@ -246,7 +246,7 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
     expect(readFileSync(at(2, 'current/file'), 'utf8')).toBe('keep\n');
   });
 
-  it('--json: per host, connect, lock, then update, revision, link shared, prepared in the lock script, later publish and swap; one deploy:start', async () => {
+  it('--json: per host, connect, lock, then update, revision, app env, link shared, prepared in the lock script, later publish and swap; one deploy:start', async () => {
     config();
     const r = await ship(['deploy', 'test', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -279,6 +279,8 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
         'task:end update',
         'task:start revision',
         'task:end revision',
+        'task:start app env',
+        'task:end app env',
         'task:start link shared',
         'task:end link shared',
         'task:start prepared',
@@ -312,7 +314,7 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
     for (const i of all) {
       const mine = events.map((e, n) => ({ e, n })).filter(({ e }) => e.host === addr(i) && (e.event === 'task:start' || e.event === 'lock'));
       const names = mine.map(({ e }) => (e.event === 'lock' ? 'lock' : (e.task as string)));
-      expect(names.slice(0, names.indexOf('swap') + 1)).toEqual(['lock', 'update', 'revision', 'link shared', 'build', 'prepared', 'swap']);
+      expect(names.slice(0, names.indexOf('swap') + 1)).toEqual(['lock', 'update', 'revision', 'app env', 'link shared', 'build', 'prepared', 'swap']);
       expect(mine.find(({ e }) => e.task === 'link shared')!.n).toBeLessThan(prepareAt);
       expect(mine.find(({ e }) => e.task === 'build')!.n).toBeGreaterThan(prepareAt);
       expect(readFileSync(at(i, `releases/${id}/built.txt`), 'utf8')).toBe(`built ${id} on ${addr(i)}\n`);
@@ -362,6 +364,7 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 12 hosts', () => {
       expect(tasks(fleet.hosts[i]!.address), fleet.hosts[i]!.address).toEqual([
         'update 0',
         'revision 0',
+        'app env 0',
         'link shared 0',
         ...(builds(i) ? [] : ['prepared 0']),
       ]);
@@ -374,7 +377,7 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 12 hosts', () => {
       expect(readlinkSync(at(i, `releases/${id}/log`)), h.address).toBe(`${h.deployTo}/shared/log`);
       expect(readlinkSync(at(i, `releases/${id}/storage`)), h.address).toBe(`${h.deployTo}/shared/storage`);
       expect(existsSync(at(i, 'shared/log')) && existsSync(at(i, 'shared/storage')), h.address).toBe(true);
-      expect(tree(i, `releases/${id}`), h.address).toEqual(['README', 'REVISION', ...(builds(i) ? ['built.txt'] : []), 'log', 'storage'].sort());
+      expect(tree(i, `releases/${id}`), h.address).toEqual(['.ship-env', 'README', 'REVISION', ...(builds(i) ? ['built.txt'] : []), 'log', 'storage'].sort());
       expect(locked(i), h.address).toBe(false);
     }
 

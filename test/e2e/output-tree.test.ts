@@ -60,7 +60,7 @@ describe.skipIf(skipWithout('fleet', 'terminal'))('deploy output on a terminal a
     for (const i of [0, 1, 2]) {
       // the code rides in the lock script (strategy remote): its steps carry on the connect row
       expect(
-        under(0).some((l) => host(i).test(l) && /connected in \d+ms, locked, update, revision {2}\d/.test(l)),
+        under(0).some((l) => host(i).test(l) && /connected in \d+ms, locked, update, revision, app env {2}\d/.test(l)),
         screen.join('\n'),
       ).toBe(true);
       expect(

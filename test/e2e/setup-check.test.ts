@@ -94,7 +94,7 @@ describe.skipIf(skipWithout('fleet'))('ship setup and ship check over SSH', () =
     await fleet?.stop();
   });
 
-  const config = (check = '') => {
+  const config = (check = '', vars = '') => {
     const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}, port: ${h.port}, roles: [${i === 2 ? 'db' : 'web, app'}] }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
@@ -109,6 +109,7 @@ health:
   http: "http://127.0.0.1:${healthPort}/health"
   timeout: 5s
 ${check}
+${vars}
 stages:
   test:
     hosts:
@@ -154,8 +155,12 @@ ${hosts}
   });
 
   it('setup lays out every host; a second setup changes nothing and says so', async () => {
+    // restart_with: systemd gets the unit (not installed: not root) and the one sudoers line
+    config('', 'vars: { restart_with: systemd }');
     const first = await ship('setup', 'test');
     expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`add: ${fleet.user} ALL=\\(root\\) NOPASSWD: \\S*/systemctl restart demo\\n`));
+    config();
     for (const i of [0, 1, 2]) {
       expect(statSync(at(i, 'shared/log')).isDirectory()).toBe(true);
       expect(readFileSync(at(i, 'shared/.env'), 'utf8')).toBe('');
