@@ -160,6 +160,11 @@ describe('names and verdicts', () => {
     const base = localStage('/nowhere', 1);
     expect(judgeRestart({ ...base, loadBalancer: settings() }).status).toBe('pass');
     expect(judgeRestart({ ...base, vars: { restart_with: 'pm2' } }).status).toBe('pass');
+    // in fork mode pm2 reload is a restart: the one process stops before the new one listens
+    expect(judgeRestart({ ...base, vars: { restart_with: 'pm2', pm2_exec_mode: 'fork' } })).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^restarts drop requests: restart_with: pm2 with pm2_exec_mode: fork stops/),
+    });
     expect(judgeRestart({ ...base, vars: { restart_with: 'systemd' } })).toMatchObject({
       status: 'warn',
       detail: expect.stringMatching(/restart_with: systemd stops the app/),

@@ -18,8 +18,10 @@ export function judgeRestart(stage: StageConfig): Judged {
       detail: `zero downtime: each host leaves the load balancer (${stage.loadBalancer.kind}) before its restart and comes back once healthy`,
     };
   const method = stage.vars.restart_with;
-  if (method === 'pm2') return { status: 'pass', detail: 'zero downtime on each host: pm2 reload replaces the workers of a cluster-mode app one by one' };
-  const how = method ? `restart_with: ${method}` : 'the restart task';
+  const fork = method === 'pm2' && stage.vars.pm2_exec_mode === 'fork';
+  if (method === 'pm2' && !fork)
+    return { status: 'pass', detail: 'zero downtime on each host: pm2 reload replaces the workers of a cluster-mode app one by one' };
+  const how = fork ? 'restart_with: pm2 with pm2_exec_mode: fork' : method ? `restart_with: ${method}` : 'the restart task';
   return {
     status: 'warn',
     detail: `restarts drop requests: ${how} stops the app before the new one listens; add a load_balancer (or run the app under pm2 in cluster mode)`,
