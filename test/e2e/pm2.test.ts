@@ -145,12 +145,10 @@ ${hosts.join('\n')}
       join(work, 'deploy.yaml'),
       fleet.hosts.reduce((text, h, i) => text.replace(`host: ${h.address},`, `host: app-alias-${i},`), yaml),
     );
-    const started = Date.now();
     const r = await ship('deploy', 'test');
     expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    // one attempt, where it would ask every 500ms until the 10s timeout
     expect(r.stdout).toMatch(/unhealthy after 1 attempt\(s\): .*app-alias-0.*cannot resolve "app-alias-0"/);
     expect(r.stdout).toContain(`or {{address}} (${fleet.hosts[0]!.address} here)`);
-    // well under the 10s the check would otherwise ask for, per host and again on the way back
-    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
