@@ -197,12 +197,17 @@ describe.skipIf(skipWithout('isolation'))('locks, paths and input on real hosts'
         const r = await stage.ship('deploy', 'test', '--json');
         expect(r.code, r.stderr).toBe(0);
         const id = r.events().at(-1)!.release as string;
-        return { dir: mode(0, `releases/${id}`), file: mode(0, `releases/${id}/README`), backup: mode(0, `shared/backups/db-${id}.sql`) };
+        return {
+          dir: mode(0, `releases/${id}`),
+          file: mode(0, `releases/${id}/README`),
+          backup: mode(0, `shared/backups/db-${id}.sql`),
+          appEnv: mode(0, `releases/${id}/.ship-env`),
+        };
       };
       const remote = await modes('remote');
       const upload = await modes('upload');
       expect(upload).toEqual(remote);
-      expect(upload).toEqual({ dir: '755', file: '644', backup: '600' });
+      expect(upload).toEqual({ dir: '755', file: '644', backup: '600', appEnv: '600' });
       expect(mode(0, 'shared/.env')).toBe('600');
       expect(mode(0, 'shared/backups')).toBe('700');
       expect(mode(0, 'releases')).toBe('755');
