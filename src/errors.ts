@@ -57,7 +57,7 @@ export class RollbackFailedError extends ShipError {
   readonly exitCode = ExitCode.rollbackFailed;
 }
 
-/** The run was interrupted by SIGINT/SIGTERM and wound down (exit 130). */
+/** The run was interrupted by SIGINT, SIGTERM or SIGHUP and wound down (exit 130). */
 export class InterruptedError extends ShipError {
   readonly exitCode = ExitCode.interrupted;
 }

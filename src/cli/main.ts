@@ -10,6 +10,7 @@ import { ExitCode, ShipError, UsageError } from '../errors.js';
 import { MAX_CONCURRENCY } from '../config/schema.js';
 import { parseCountFlag, parseDurationFlag } from './flags.js';
 import { withHostSelection } from './host-selection.js';
+import { guardOutputs } from './outputs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -207,11 +208,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `ship history --json | head`: a reader that goes away is not an error worth a stack trace
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
+// `ship deploy | head`, `> /dev/full`, a terminal gone: the run goes on to its real end
+guardOutputs();
 
 // `process.exitCode`, not process.exit(): let stdout drain (NDJSON must not be cut short).
 main(process.argv).then(

@@ -99,10 +99,13 @@ async function transportFactory(stage: StageConfig, say: (s: string) => void): P
   };
 }
 
+/** The signals that wind a run down: SIGHUP is a terminal or an SSH session to this machine that dropped. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /**
- * Ctrl-C / SIGTERM: the first aborts the run, which winds down as a failure at that point
- * (before publish nothing changes; after it the fleet is put back; locks are released); a
- * second one says what is still happening instead of dying silently.
+ * Ctrl-C, SIGTERM or SIGHUP: the first aborts the run, which winds down as a failure at that
+ * point (before publish nothing changes; after it the fleet is put back; locks are released);
+ * a second one says what is still happening instead of dying silently.
  */
 function interruptions(say: (s: string) => void, state: HostStateTracker): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -123,13 +126,11 @@ function interruptions(say: (s: string) => void, state: HostStateTracker): { sig
       if (count >= 3) process.exit(130);
     }
   };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
+  for (const sig of STOP_SIGNALS) process.on(sig, on);
   return {
     signal: ac.signal,
     dispose: () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+      for (const sig of STOP_SIGNALS) process.off(sig, on);
     },
   };
 }

@@ -1,0 +1,178 @@
+/**
+ * Output, secrets and signals on real sshd hosts: a reader that closes the pipe early, stdout
+ * on a full device and SIGHUP never end a deploy half done; secrets that span lines and host
+ * text with control characters never reach the screen raw.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runShip, SHIP_BIN } from '../helpers/cli.js';
+import { hostView } from '../helpers/fleet-stage.js';
+import { startFleet, type Fleet } from '../helpers/fleet/index.js';
+import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
+import { skipWithout } from '../helpers/requirements.js';
+
+describe.skipIf(skipWithout('fleet'))('output faults, secrets and signals over SSH', () => {
+  let fleet: Fleet;
+  let repo: FixtureRepo;
+  let work: string;
+
+  beforeAll(async () => {
+    fleet = await startFleet({ count: 3, firstAddress: 111 });
+    repo = fixtureRepo({ withApp: false });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+  beforeEach(async () => {
+    await Promise.all(fleet.hosts.map((h) => fleet.ssh(h.index, `rm -rf ${h.deployTo}/* ${h.deployTo}/.ship`)));
+    work = mkdtempSync(join(tmpdir(), 'ship-outfault-'));
+  });
+
+  /** A batched rollout (one host per wave) whose tasks print a good many lines and take a moment. */
+  const config = (o: { restart?: string; body?: string; env?: string } = {}) => {
+    const hosts = fleet.hosts.map((h) => `      - { host: ${h.address}, roles: [web] }`).join('\n');
+    writeFileSync(
+      join(work, 'deploy.yaml'),
+      `app: demo
+repo: ${repo.dir}
+deploy_to: ${fleet.hosts[0]!.deployTo}
+ssh:
+  user: ${fleet.user}
+  identity: ${fleet.identityFile}
+${o.env ?? ''}
+tasks:
+  build: |
+    i=0; while [ $i -lt 40 ]; do echo "build line $i on {{host}}"; i=$((i+1)); done
+  restart: |
+    ${o.restart ?? 'sleep 0.3; echo restarted'}
+${o.body ?? ''}
+stages:
+  test:
+    rollout: { batch: 1 }
+    hosts:
+${hosts}
+`,
+    );
+  };
+  const env = (extra: Record<string, string> = {}) => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    CI: 'true',
+    HOME: fleet.home,
+    SHIP_KNOWN_HOSTS: fleet.knownHostsFile,
+    ...extra,
+  });
+  const ship = (...args: string[]) => runShip(['--config', join(work, 'deploy.yaml'), ...args], { cwd: work, env: env() });
+  const { current, locked, releases } = hostView(() => fleet);
+  const all = [0, 1, 2];
+  const deployOk = async () => {
+    const r = await ship('deploy', 'test', '--json');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.events().at(-1)!.release as string;
+  };
+  /** The deploy logs of this stage, oldest first, with their text. */
+  const logs = () => {
+    const dir = join(work, '.ship', 'logs');
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .sort()
+          .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }))
+      : [];
+  };
+
+  /** Runs ship with stdout read by `reader` and stderr collected; resolves with the exit code. */
+  const runWith = (args: string[], stdout: 'pipe' | number, reader?: (child: ReturnType<typeof spawn>) => void) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [SHIP_BIN, '--config', join(work, 'deploy.yaml'), ...args], {
+        cwd: work,
+        env: env(),
+        stdio: ['ignore', stdout, 'pipe'],
+      });
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      reader?.(child);
+      child.on('close', (code) => resolve({ code, err }));
+    });
+  /** Reads three lines and closes the pipe, as `| head -n 3` does. */
+  const headThree = (child: ReturnType<typeof spawn>) => {
+    let seen = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      seen += c.toString();
+      if (seen.split('\n').length > 3) child.stdout!.destroy();
+    });
+  };
+  const expectWholeFleetOn = (id: string) => {
+    for (const i of all) {
+      expect(current(i)).toBe(id);
+      expect(locked(i)).toBe(false);
+    }
+  };
+
+  it('a reader that closes early (| head -n 3): the batched deploy finishes, exit 0, locks released, the log has everything', async () => {
+    config();
+    const one = await deployOk();
+    repo.commit({ 'v2.txt': '2' });
+    const r = await runWith(['deploy', 'test', '--verbose'], 'pipe', headThree);
+    expect(r.err).not.toMatch(/unexpected|EPIPE\n\s+at /);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/stopped writing to stdout \(EPIPE\)/);
+    const log = logs().at(-1)!;
+    const two = /deploy done: release (\d{14})/.exec(log.text)?.[1];
+    expect(two).toBeDefined();
+    expect(two).not.toBe(one);
+    expectWholeFleetOn(two!);
+    expect(log.text).toContain('build line 39 on'); // every line, the ones after the pipe closed too
+  });
+
+  it('a reader that closes early while the deploy fails: the exit code is the failure, every host put back', async () => {
+    config({ restart: `if [ {{host}} = ${fleet.hosts[2]!.address} ] && [ -e FAIL_RESTART ]; then exit 7; fi; sleep 0.3` });
+    const one = await deployOk();
+    repo.commit({ FAIL_RESTART: '' });
+    const r = await runWith(['deploy', 'test', '--json'], 'pipe', headThree);
+    const end = logs().at(-1)!.text;
+    const code = Number(/deploy failed \(exit (\d+)\)/.exec(end)?.[1]);
+    expect(code).toBeGreaterThan(0);
+    expect(r.code, r.err).toBe(code);
+    expectWholeFleetOn(one);
+    repo.remove('FAIL_RESTART');
+  });
+
+  it('stdout on a full device (> /dev/full): no stack trace, the deploy finishes, exit 0', async () => {
+    config();
+    await deployOk();
+    repo.commit({ 'v3.txt': '3' });
+    const full = openSync('/dev/full', 'w');
+    const r = await runWith(['deploy', 'test'], full).finally(() => closeSync(full));
+    expect(r.err).not.toMatch(/unexpected|ENOSPC: no space left on device, write\n\s+at /);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/stopped writing to stdout \(ENOSPC\)/);
+    const two = /deploy done: release (\d{14})/.exec(logs().at(-1)!.text)?.[1];
+    expectWholeFleetOn(two!);
+  });
+
+  it('SIGHUP mid-publish winds down like SIGTERM: the published hosts go back, locks released, exit 130', async () => {
+    config({ restart: 'if [ -e SLOW_RESTART ]; then sleep 3; fi' });
+    const one = await deployOk();
+    repo.commit({ SLOW_RESTART: '' });
+    let hung = false;
+    const r = await runWith(['deploy', 'test', '--json'], 'pipe', (child) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        // the second wave's restart: the first host is already published
+        if (!hung && out.split('\n').some((l) => l.includes('"task:start"') && l.includes('"restart"') && l.includes(fleet.hosts[1]!.address))) {
+          hung = true;
+          child.kill('SIGHUP');
+        }
+      });
+    });
+    expect(hung).toBe(true);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/SIGHUP: stopping safely/);
+    expectWholeFleetOn(one);
+    for (const i of all) expect(releases(i)).toContain(one);
+    repo.remove('SLOW_RESTART');
+  });
+});
