@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { formatReleaseId } from '../release/id.js';
@@ -18,7 +18,8 @@ const KEEP_LOGS = 50;
 /**
  * The deploy log: every event of a deploy or rollback, command output included, as the plain
  * lines CI prints with --verbose, redacted, in `<dir>/<stage>-<release>.log` (a rollback, or a
- * deploy that ended before it had a release id: `<stage>-<start time>[-rollback].log`). It is
+ * deploy that ended before it had a release id: `<stage>-<start time>[-rollback].log`; a name
+ * already taken gets `-2`, `-3`...). It is
  * written as the run goes, so a killed run still leaves what happened until then.
  */
 export function deployLog(o: { dir: string; stage: string; kind: 'deploy' | 'rollback'; redact: Redact; now?: () => Date }): DeployLog {
@@ -32,10 +33,11 @@ export function deployLog(o: { dir: string; stage: string; kind: 'deploy' | 'rol
   const open = (id: string) => {
     if (file || error) return;
     try {
-      mkdirSync(o.dir, { recursive: true });
+      mkdirSync(o.dir, { recursive: true, mode: 0o700 });
       pruneLogs(o.dir, o.stage);
-      path = join(o.dir, `${o.stage}-${id}${o.kind === 'rollback' ? '-rollback' : ''}.log`);
-      file = createWriteStream(path, { flags: 'a' });
+      const created = createUnique(o.dir, `${o.stage}-${id}${o.kind === 'rollback' ? '-rollback' : ''}`);
+      path = created.path;
+      file = createWriteStream(path, { fd: created.fd });
       file.on('error', (e) => (error ??= e.message));
       file.write(pending);
       pending = '';
@@ -72,6 +74,22 @@ export function deployLog(o: { dir: string; stage: string; kind: 'deploy' | 'rol
       if (f) await new Promise<void>((resolve) => f.end(resolve));
     },
   };
+}
+
+/**
+ * Creates `<name>.log`, else `<name>-2.log`, `-3`... (two runs in one second, a rollback
+ * right after another): never an existing file, so no run ever writes into another's log.
+ * Only the deploying user can read it (0600): it holds every command and its output.
+ */
+function createUnique(dir: string, name: string): { path: string; fd: number } {
+  for (let n = 1; ; n++) {
+    const path = join(dir, `${name}${n === 1 ? '' : `-${n}`}.log`);
+    try {
+      return { path, fd: openSync(path, 'wx', 0o600) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw e;
+    }
+  }
 }
 
 /** Removes the oldest logs of the stage beyond KEEP_LOGS (names start with a sortable time). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,5 +62,40 @@ describe('deploy log (.ship/logs)', () => {
     expect(log.path).toBeUndefined();
     expect(log.error).toMatch(/EEXIST|ENOTDIR/);
     expect(existsSync(join(base, 'ro', 'logs'))).toBe(true);
+  });
+});
+
+describe('deploy log files are one per run', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'ship-logs-'));
+  const run = async (d: string, kind: 'deploy' | 'rollback', text: string) => {
+    const log = deployLog({ dir: d, stage: 'prod', kind, redact: (t) => t, now: at('2026-11-22T03:00:00Z') });
+    log.emit({ event: 'log', level: 'info', message: text });
+    await log.close();
+    return log.path!;
+  };
+
+  it('two runs in one second get two files, each with its own lines only', async () => {
+    const d = dir();
+    const [a, b] = [await run(d, 'rollback', 'first run'), await run(d, 'rollback', 'second run')];
+    expect(a).not.toBe(b);
+    expect(b).toBe(join(d, 'prod-20261122030000-rollback-2.log'));
+    expect(readFileSync(a, 'utf8')).toContain('first run');
+    expect(readFileSync(a, 'utf8')).not.toContain('second run');
+    expect(readFileSync(b, 'utf8')).not.toContain('first run');
+  });
+
+  it('a run never appends to an existing log of the same name (an interrupted run after a good one)', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'prod-20261122030000.log'), 'the good run\n');
+    const p = await run(d, 'deploy', 'interrupted run');
+    expect(p).not.toBe(join(d, 'prod-20261122030000.log'));
+    expect(readFileSync(join(d, 'prod-20261122030000.log'), 'utf8')).toBe('the good run\n');
+  });
+
+  it('is readable by the deploying user only (0600), in a 0700 directory it creates', async () => {
+    const d = join(dir(), 'logs');
+    const p = await run(d, 'deploy', 'x');
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(statSync(d).mode & 0o777).toBe(0o700);
   });
 });
