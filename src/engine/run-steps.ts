@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
 import { parseMarker, renderSteps, scriptOf, type Step, type StepKind } from '../shell/script.js';
+import { LineSplitter, TailText } from '../transport/output.js';
 import type { ExecResult, OutputStream, Transport } from '../transport/types.js';
 import type { Emit, ShipEvent } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
@@ -44,6 +45,8 @@ export type StepRunner = (o: RunStepsOptions) => Promise<ScriptOutcome>;
 export const stepOfKind = (o: Pick<ScriptOutcome, 'steps'> | undefined, kind: StepKind): StepOutcome | undefined => o?.steps.find((s) => s.kind === kind);
 
 const STDERR_TAIL = 12;
+/** Output kept per step and stream (its tail): what the run reads back and error tails come from. */
+const STEP_TAIL = 1024 * 1024;
 
 /** Runs the steps as one script on one host, one round trip, streaming output line by line. */
 export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
@@ -69,7 +72,9 @@ class ScriptReader {
   readonly outcomes: StepOutcome[];
   private active = -1;
   private startedAt = 0;
-  private readonly buffers: Record<OutputStream, string> = { stdout: '', stderr: '' };
+  private readonly splitters: Record<OutputStream, LineSplitter>;
+  /** What each step printed: only its tail is kept, so a step may print without bound. */
+  private readonly tails: Record<OutputStream, TailText>[];
   /** Markers are printed after a newline: that one blank line is not the command's. */
   private pendingBlank = false;
 
@@ -79,21 +84,19 @@ class ScriptReader {
     private readonly nonce: string,
   ) {
     this.outcomes = o.steps.map((s) => ({ label: s.label, ...(s.kind ? { kind: s.kind } : {}), exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
+    this.tails = o.steps.map(() => ({ stdout: new TailText(STEP_TAIL), stderr: new TailText(STEP_TAIL) }));
+    this.splitters = { stdout: new LineSplitter((l) => this.line('stdout', l)), stderr: new LineSplitter((l) => this.line('stderr', l)) };
   }
 
   /** A chunk of one stream: its whole lines are read now, a partial one waits for the rest. */
   read(stream: OutputStream, chunk: Buffer): void {
-    this.buffers[stream] += chunk.toString('utf8');
-    for (let nl = this.buffers[stream].indexOf('\n'); nl >= 0; nl = this.buffers[stream].indexOf('\n')) {
-      const line = this.buffers[stream].slice(0, nl).replace(/\r$/, '');
-      this.buffers[stream] = this.buffers[stream].slice(nl + 1);
-      this.line(stream, line);
-    }
+    this.splitters[stream].push(chunk);
   }
 
   /** The script is over: a last line without its newline is still a line. */
   flush(): void {
-    for (const stream of ['stdout', 'stderr'] as const) if (this.buffers[stream]) this.line(stream, this.buffers[stream]);
+    for (const stream of ['stdout', 'stderr'] as const) this.splitters[stream].end();
+    for (let i = 0; i < this.outcomes.length; i++) this.settle(i);
   }
 
   /**
@@ -142,7 +145,7 @@ class ScriptReader {
 
   private output(stream: OutputStream, line: string): void {
     const out = this.outcomes[this.active];
-    if (out) out[stream] += `${line}\n`;
+    this.tails[this.active]?.[stream].append(`${line}\n`);
     this.report(this.active, { event: 'output', host: this.o.host, stream, line: this.o.redact(line), ...(out ? { task: out.label } : {}) });
   }
 
@@ -163,6 +166,7 @@ class ScriptReader {
   private ended(index: number, exitCode: number): void {
     const out = this.outcomes[index];
     if (!out) return;
+    this.settle(index);
     const skipped = exitCode !== 0 && exitCode === this.o.steps[index]?.skipCode;
     out.exitCode = skipped ? 0 : exitCode;
     if (skipped) out.skipped = true;
@@ -177,6 +181,15 @@ class ScriptReader {
       ...this.last(index),
     });
     this.o.onStepEnd?.(index, out);
+  }
+
+  /** The step's output tails into its outcome. */
+  private settle(index: number): void {
+    const out = this.outcomes[index];
+    const tails = this.tails[index];
+    if (!out || !tails) return;
+    out.stdout = tails.stdout.toString();
+    out.stderr = tails.stderr.toString();
   }
 
   /** Emits an event of step `index`, unless the script or that step is quiet. */

@@ -1,8 +1,11 @@
 import { connect as netConnect } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
+import { endMarker, MarkerScanner, newNonce, printEndMarkers } from './end-marker.js';
+import { StreamTail } from './output.js';
 import { SCRIPT_SHELL } from './script-shell.js';
 import { STOP_SIGNAL, abortError, exitCodeOf } from './signals.js';
-import type { ExecOptions, ExecResult, HttpResponse, Terminal, Transport } from './types.js';
+import type { ExecOptions, ExecResult, HttpResponse, OutputStream, Terminal, Transport } from './types.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -21,15 +24,28 @@ export class LocalTransport implements Transport {
 
   async connect(): Promise<void> {}
 
-  runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.spawn(SCRIPT_SHELL[0], [...SCRIPT_SHELL.slice(1)], script, opts);
+  /**
+   * Runs the script under `sh` and finishes when the script does, known by its end markers,
+   * not when its output pipes close: a task that starts a background process without
+   * redirecting its output (`sleep 20 &`, a server) must not hold the deploy for as long as
+   * that process lives. What such a process prints after the script ended is not read.
+   */
+  async runScript(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const nonce = newNonce();
+    const { child } = await this.start(SCRIPT_SHELL[0], ['-c', scriptWithEndMarkers(nonce)], script);
+    return new LocalRun(this.host, child, opts, nonce).result;
   }
 
-  runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.spawn('sh', ['-c', command], input, opts);
+  async runWithInput(command: string, input: Readable | Buffer, opts: ExecOptions = {}): Promise<ExecResult> {
+    const { child } = await this.start('sh', ['-c', command], input);
+    if (!Buffer.isBuffer(input)) input.pipe(child.stdin!);
+    return new LocalRun(this.host, child, opts, undefined, () => {
+      if (!Buffer.isBuffer(input)) input.destroy();
+    }).result;
   }
 
-  private async spawn(file: string, args: string[], input: string | Buffer | Readable, opts: ExecOptions): Promise<ExecResult> {
+  /** Starts the process (wrapped: an execa subprocess is a promise, which an async function would wait for). */
+  private async start(file: string, args: string[], input: string | Buffer | Readable): Promise<{ child: ChildProcess }> {
     const { execa } = await loadExeca();
     const child = execa(file, args, {
       cwd: this.cwd,
@@ -44,29 +60,9 @@ export class LocalTransport implements Transport {
       // and a Ctrl-C at the terminal reaches ship, which decides what to stop
       detached: true,
     });
-    const onAbort = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, `SIG${STOP_SIGNAL}`);
-      } catch {
-        // already gone
-      }
-      if (!(typeof input === 'string' || Buffer.isBuffer(input))) input.destroy();
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (!(typeof input === 'string' || Buffer.isBuffer(input))) input.pipe(child.stdin!);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-      opts.onData?.('stdout', c);
-    });
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-      opts.onData?.('stderr', c);
-    });
-    const r = await child.finally(() => opts.signal?.removeEventListener('abort', onAbort));
-    if (opts.signal?.aborted) throw abortError(`command on ${this.host}`);
-    return { exitCode: exitCodeOf(r.exitCode, r.signal) ?? 255, stdout, stderr };
+    // the run's outcome is read from the process and its streams (LocalRun), not this promise
+    child.catch(() => undefined);
+    return { child: child as unknown as ChildProcess };
   }
 
   async httpGet(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
@@ -117,6 +113,123 @@ export class LocalTransport implements Transport {
   }
 
   async close(): Promise<void> {}
+}
+
+/** `SCRIPT_SHELL`'s script (read whole from stdin, then run), followed by both end markers. */
+function scriptWithEndMarkers(nonce: string): string {
+  return `(${SCRIPT_SHELL[2]}); __ship_rc=$?; ${printEndMarkers(nonce, '$__ship_rc')} exit "$__ship_rc"`;
+}
+
+/** One output stream of a local process: what the run needs of a MarkerScanner. */
+interface StreamReader {
+  /** The text after the end marker, once seen (never without a marker). */
+  push(chunk: Buffer): string | undefined;
+  flush(): void;
+  text(): string;
+}
+
+/** A stream without an end marker (a command with input): passed on as it comes, its tail kept. */
+function plainReader(deliver: (chunk: Buffer) => void): StreamReader {
+  const tail = new StreamTail();
+  return {
+    push: (chunk) => {
+      tail.push(chunk);
+      deliver(chunk);
+      return undefined;
+    },
+    flush: () => undefined,
+    text: () => tail.toString(),
+  };
+}
+
+/**
+ * One local process from start to its one result: output passed on as it comes (through the
+ * end-marker scanners for a script), only a bounded tail kept, settled once: by both end
+ * markers, else when the process and its pipes are done, else, after an abort, when the
+ * stopped process has exited.
+ */
+class LocalRun {
+  readonly result: Promise<ExecResult>;
+  private settled = false;
+  private exited = false;
+  private stopListening: () => void = () => undefined;
+
+  constructor(
+    private readonly host: string,
+    child: ChildProcess,
+    private readonly opts: ExecOptions,
+    nonce: string | undefined,
+    private readonly onStop: () => void = () => undefined,
+  ) {
+    this.result = new Promise((resolve, reject) => {
+      const stdout = this.reader('stdout', nonce);
+      const stderr = this.reader('stderr', nonce);
+      let code: number | undefined;
+      let stderrDone = false;
+      let aborted = false;
+      const finish = (exitCode: number) => {
+        if (this.settle()) resolve({ exitCode, stdout: stdout.text(), stderr: stderr.text() });
+      };
+      const abandon = () => {
+        if (this.settle()) reject(abortError(`command on ${this.host}`));
+      };
+      const markersSeen = () => {
+        if (code === undefined || !stderrDone) return;
+        finish(code);
+        // a background process may hold the pipes: stop reading them, the script is over
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      };
+      child.stdout!.on('data', (c: Buffer) => {
+        const rest = stdout.push(c);
+        if (rest !== undefined) code = Number(rest.trim()) || 0;
+        markersSeen();
+      });
+      child.stderr!.on('data', (c: Buffer) => {
+        if (stderr.push(c) !== undefined) stderrDone = true;
+        markersSeen();
+      });
+      child.on('exit', () => {
+        this.exited = true;
+        if (aborted) abandon();
+      });
+      child.on('close', (exit: number | null, signal: NodeJS.Signals | null) => {
+        stdout.flush();
+        stderr.flush();
+        if (aborted) abandon();
+        else finish(exitCodeOf(exit, signal) ?? 255);
+      });
+      const onAbort = () => {
+        aborted = true;
+        try {
+          if (child.pid) process.kill(-child.pid, `SIG${STOP_SIGNAL}`);
+        } catch {
+          // already gone
+        }
+        this.onStop();
+        if (this.exited) abandon();
+      };
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.stopListening = () => opts.signal?.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /** True the first time only: the run settles once. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.stopListening();
+    return true;
+  }
+
+  /** A stream's reader: with a nonce it holds back the end marker; without, it only passes output on. */
+  private reader(stream: OutputStream, nonce: string | undefined): StreamReader {
+    const deliver = (chunk: Buffer) => {
+      if (!this.settled) this.opts.onData?.(stream, chunk);
+    };
+    return nonce ? new MarkerScanner(endMarker(nonce, stream), deliver) : plainReader(deliver);
+  }
 }
 
 /** execa (about 100 modules) loads only when a command really runs here: `ship` starts faster. */

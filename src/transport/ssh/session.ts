@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { shText } from '../../shell/sh.js';
+import { endMarker, MARK, MarkerScanner, newNonce, printEndMarkers } from '../end-marker.js';
 import type { ExecOptions, ExecResult, OutputStream } from '../types.js';
 
 /**
@@ -31,13 +31,6 @@ export interface ShellChannel {
   end(): void;
 }
 
-/**
- * The end marker starts with the ASCII record separator, not a newline: it is found anywhere
- * in the stream, so the script's output is passed on exactly as written (no newline added,
- * none held back), and only a byte that output almost never contains is ever held back.
- */
-const MARK = '\x1e';
-const DONE = '@@ship-done:';
 /** Printed on both streams when the loop starts: what comes before it is the login shell's. */
 const READY = '@@ship-ready:';
 
@@ -59,7 +52,6 @@ export const STOP_LINE = 'stop\n';
  * script runs in a subshell of the loop and `stop` TERMs the whole session's group.
  */
 export function shellLoop(nonce: string): string {
-  const done = `\\036${DONE}${nonce}`; // printf's octal escape for MARK
   const ready = `\\036${READY}${nonce}\\n`;
   const loop = [
     shText`printf ${ready}; printf ${ready} >&2;`,
@@ -77,60 +69,10 @@ export function shellLoop(nonce: string): string {
     '__ship_w=$!;',
     'wait $__ship_p; __ship_rc=$?;',
     'kill $__ship_w 2>/dev/null; wait $__ship_w 2>/dev/null;',
-    shText`printf ${`${done}:%s\\n`} "$__ship_rc";`,
-    shText`printf ${`${done}\\n`} >&2;`,
+    printEndMarkers(nonce, '$__ship_rc'),
     'done',
   ].join(' ');
   return shText`sh -c ${loop}`;
-}
-
-export const newNonce = (): string => randomBytes(8).toString('hex');
-
-/** Scans one stream for the end marker without ever handing marker bytes to the caller. */
-class MarkerScanner {
-  private pending = '';
-  private collected = '';
-  constructor(
-    private readonly marker: string, // MARK + "@@ship-done:<nonce>" (stdout adds ":<code>\n", stderr "\n")
-    private readonly deliver: (chunk: Buffer) => void,
-  ) {}
-
-  /** Returns the text after the marker (the exit code on stdout, '' on stderr) once seen. */
-  push(chunk: Buffer): string | undefined {
-    this.pending += chunk.toString('utf8');
-    const at = this.pending.indexOf(this.marker);
-    if (at >= 0) {
-      const nl = this.pending.indexOf('\n', at + this.marker.length);
-      if (nl < 0) return undefined; // the rest of the marker line is still on its way
-      this.emit(this.pending.slice(0, at));
-      const rest = this.pending.slice(at + this.marker.length, nl);
-      this.pending = '';
-      return rest;
-    }
-    // keep back only an end that could be the start of a marker split across chunks: all
-    // else is delivered now, so output (and step markers) stream live
-    let keep = Math.min(this.pending.length, this.marker.length);
-    while (keep > 0 && !this.pending.endsWith(this.marker.slice(0, keep))) keep--;
-    this.emit(this.pending.slice(0, this.pending.length - keep));
-    this.pending = this.pending.slice(this.pending.length - keep);
-    return undefined;
-  }
-
-  /** Whatever is held back, when the channel dies without a marker. */
-  flush(): void {
-    this.emit(this.pending);
-    this.pending = '';
-  }
-
-  text(): string {
-    return this.collected;
-  }
-
-  private emit(s: string): void {
-    if (!s) return;
-    this.collected += s;
-    this.deliver(Buffer.from(s, 'utf8'));
-  }
 }
 
 /**
@@ -262,8 +204,8 @@ export class ShellSession {
       const done = () => opts.signal?.removeEventListener('abort', onAbort);
       const run: Running = {
         channel: ch,
-        stdout: new MarkerScanner(`${MARK}${DONE}${this.nonce}:`, deliver('stdout')),
-        stderr: new MarkerScanner(`${MARK}${DONE}${this.nonce}`, deliver('stderr')),
+        stdout: new MarkerScanner(endMarker(this.nonce, 'stdout'), deliver('stdout')),
+        stderr: new MarkerScanner(endMarker(this.nonce, 'stderr'), deliver('stderr')),
         code: undefined,
         stderrDone: false,
         finish: (r) => {
