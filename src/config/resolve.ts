@@ -9,7 +9,7 @@ import { localPath, recipeLocation, remotePath, repoLocation, subPath } from './
 import { displayPath, positionOf, type Path } from './positions.js';
 import { markPrimaries } from './primary.js';
 import { sortProblems } from './problem.js';
-import { expandEnvMap, envValues, secretValuesOf, type EnvValue, type MissingVariable } from './resolve-env.js';
+import { expandEnvMap, envValues, MIN_SECRET_LENGTH, secretValuesOf, shortSecrets, type EnvValue, type MissingVariable } from './resolve-env.js';
 import { mergeHooks, mergeTasks } from './resolve-tasks.js';
 import { DEFAULTS, type RawConfig, type RawHealth, type RawHostObject, type RawLoadBalancer, type RawSsh, type RawStage } from './schema.js';
 import { knownAndClosest } from './suggest.js';
@@ -76,6 +76,22 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
     return {
       ok: false,
       problems: sortProblems(missing.map((m) => problem(m.path, `environment variable ${JSON.stringify(m.name)} is not set`))),
+    };
+  }
+
+  const secrets = [...new Set([...(top.secrets ?? []), ...(stage.secrets ?? [])])];
+  const short = shortSecrets([stageEnv, ...drafts.map((d) => d.envValues)], secrets, MIN_SECRET_LENGTH);
+  if (short.length > 0) {
+    return {
+      ok: false,
+      problems: sortProblems(
+        short.map((s) =>
+          problem(
+            s.path,
+            `secret ${JSON.stringify(s.key)} is shorter than ${MIN_SECRET_LENGTH} characters: it cannot be redacted without mangling every line that holds those characters (use a real secret, or leave it out of secrets)`,
+          ),
+        ),
+      ),
     };
   }
 

@@ -1,4 +1,4 @@
-import type { Redact } from '../ui/redact.js';
+import { type Redact, redactValues } from '../ui/redact.js';
 
 /** What a webhook receives after a deploy or rollback. `text` is what Slack shows. */
 export interface DeploySummary {
@@ -48,7 +48,7 @@ export async function postWebhook(url: string, summary: DeploySummary, redact: R
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: redact(JSON.stringify(summary)),
+      body: JSON.stringify(redactValues(summary, redact)),
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { ListingEvent, ShipEvent } from './events.js';
 import { formatMs, paint } from './format.js';
-import type { Redact } from './redact.js';
+import { type Redact, redactValues } from './redact.js';
 
 /** Receives every event of a run and owns all of its output. */
 export interface Reporter {
@@ -29,14 +29,14 @@ export interface JsonOptions {
 
 /**
  * The one writer of NDJSON: one JSON object per line, `ts`, `event` and `stage` first (readable
- * by eye and by `jq -c`), then the event's own fields, every string value redacted.
+ * by eye and by `jq -c`), then the event's own fields, every string (keys too) redacted before
+ * serialising.
  */
 export function jsonWriter(o: JsonOptions): (e: ShipEvent | ListingEvent) => void {
   const now = o.now ?? (() => new Date());
-  const redacted = (_key: string, value: unknown) => (typeof value === 'string' ? o.redact(value) : value);
   return (e) => {
     const { event, ...rest } = e;
-    o.out.write(`${JSON.stringify({ ts: now().toISOString(), event, stage: o.stage, ...rest }, redacted)}\n`);
+    o.out.write(`${JSON.stringify(redactValues({ ts: now().toISOString(), event, stage: o.stage, ...rest }, o.redact))}\n`);
   };
 }
 

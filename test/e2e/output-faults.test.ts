@@ -14,6 +14,14 @@ import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { skipWithout } from '../helpers/requirements.js';
 
+/** A multi-line secret, as a deploy key is: every line of it but the short last one must stay hidden. */
+const KEY = [
+  '-----BEGIN OPENSSH PRIVATE KEY-----',
+  `b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW${process.pid}`,
+  'QyNTUxOQAAACDc0h0DjD8yq0mF1Jb5uTQe3d5A0Ycv8aF6Z2m2a9rWxQAAAJgAAAAAAAAA',
+  '-----END OPENSSH PRIVATE KEY-----',
+].join('\n');
+
 describe.skipIf(skipWithout('fleet'))('output faults, secrets and signals over SSH', () => {
   let fleet: Fleet;
   let repo: FixtureRepo;
@@ -57,12 +65,12 @@ ${hosts}
 `,
     );
   };
-  const env = (extra: Record<string, string> = {}) => ({
+  const env = () => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     CI: 'true',
     HOME: fleet.home,
     SHIP_KNOWN_HOSTS: fleet.knownHostsFile,
-    ...extra,
+    TEST_DEPLOY_KEY: KEY,
   });
   const ship = (...args: string[]) => runShip(['--config', join(work, 'deploy.yaml'), ...args], { cwd: work, env: env() });
   const { current, locked, releases } = hostView(() => fleet);
@@ -174,5 +182,30 @@ ${hosts}
     expectWholeFleetOn(one);
     for (const i of all) expect(releases(i)).toContain(one);
     repo.remove('SLOW_RESTART');
+  });
+
+  it('a multi-line secret (a PEM key) is redacted line by line: --json, plain output, the deploy log, error tails, history', async () => {
+    config({
+      env: 'env:\n  DEPLOY_KEY: ${TEST_DEPLOY_KEY}\nsecrets: [DEPLOY_KEY]',
+      restart: 'printf "%s\\n" "$DEPLOY_KEY"; if [ -e FAIL_KEY ]; then printf "%s\\n" "$DEPLOY_KEY" >&2; exit 3; fi',
+    });
+    const json = await ship('deploy', 'test', '--json', '--verbose');
+    expect(json.code, json.stderr).toBe(0);
+    const plain = await ship('deploy', 'test', '--verbose');
+    expect(plain.code, plain.stderr).toBe(0);
+    repo.commit({ FAIL_KEY: '' });
+    const failed = await ship('deploy', 'test');
+    expect(failed.code).not.toBe(0);
+    repo.remove('FAIL_KEY');
+    const history = await ship('history', 'test', '--json');
+    const everything =
+      [json, plain, failed, history].map((r) => r.stdout + r.stderr).join('\n') +
+      logs()
+        .map((l) => l.text)
+        .join('\n');
+    expect(json.stdout).toContain('[REDACTED]'); // the key was printed, and hidden
+    expect(failed.stderr).toContain('[REDACTED]'); // in the error's stderr tail too
+    for (const line of KEY.split('\n')) expect(everything).not.toContain(line);
+    for (const l of json.stdout.trim().split('\n')) JSON.parse(l);
   });
 });

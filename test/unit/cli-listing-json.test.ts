@@ -84,11 +84,11 @@ describe('releases and history under --json', () => {
   });
 
   it('a secret that looks like a number or a keyword hides only in strings: every line stays JSON', () => {
-    const o = jsonOut(['20', 'true']);
+    const o = jsonOut(['2025', 'true']);
     showReleases([listing()], o.rt);
-    showHistory([{ ...entry(), user: 'true', branch: 'x20y' }], o.rt);
+    showHistory([{ ...entry(), user: 'true', branch: 'x2025y' }], o.rt);
     const [releases, history] = o.events();
-    expect(releases!.releases).toEqual([expect.objectContaining({ id: '[REDACTED]251231000000', failed: true }), expect.objectContaining({ current: true })]);
+    expect(releases!.releases).toEqual([expect.objectContaining({ id: '[REDACTED]1231000000', failed: true }), expect.objectContaining({ current: true })]);
     expect(history).toMatchObject({ user: '[REDACTED]', branch: 'x[REDACTED]y' });
   });
 });

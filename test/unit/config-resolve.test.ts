@@ -97,7 +97,7 @@ describe('resolveStage', () => {
   });
 
   test('the full example configuration, stage local: deploy_to relative to the config file', async () => {
-    const loaded = await loadConfig({ path: 'full.yaml', cwd: FIXTURES, env: { DATABASE_URL: 'x' } });
+    const loaded = await loadConfig({ path: 'full.yaml', cwd: FIXTURES, env: { DATABASE_URL: 'x-db-url' } });
     if (!loaded.ok) throw new Error('invalid');
     const result = resolveStage(loaded.config, 'local', { homedir: HOME });
     expect(result.ok && result.stage.hosts.map((h) => [h.name, h.local, h.deployTo, h.primary])).toEqual([
@@ -221,7 +221,7 @@ describe('precedence: host over stage over top level', () => {
       'health: { http: "http://{{host}}/up", timeout: 2m }',
       'rollout: { canary: 1 }',
       'secrets: [A]',
-      'env: { A: a, B: b }',
+      'env: { A: aaaa, B: b }',
       'vars: { x: "1", y: "2" }',
       'stages:',
       '  staging:',
@@ -239,7 +239,7 @@ describe('precedence: host over stage over top level', () => {
       '    health: { tcp: "{{host}}:3000" }',
       '    rollout: { batch: 1 }',
       '    secrets: [B]',
-      '    env: { B: bb }',
+      '    env: { B: bbbbb }',
       '    vars: { y: "22" }',
       '    hosts: [s1]',
       '',
@@ -256,9 +256,9 @@ describe('precedence: host over stage over top level', () => {
       keepReleases: 1,
       strategy: 'remote',
       shared: { dirs: ['log'], files: ['.env.staging'] },
-      env: { A: 'a', B: 'bb' },
+      env: { A: 'aaaa', B: 'bbbbb' },
       secrets: ['A', 'B'],
-      secretValues: ['bb', 'a'],
+      secretValues: ['bbbbb', 'aaaa'],
       concurrency: 1,
       confirm: false,
       health: { tcp: '{{host}}:3000', expect: { status: 200 }, timeoutMs: 60_000, intervalMs: 1_000 },
@@ -387,9 +387,9 @@ describe('secretValues', () => {
       '    hosts: [web1, { host: web2, env: { API_KEY: host-key-2 } }]',
       '',
     ].join('\n');
-    const stage = resolve(text, 'production', { env: { DB_PASSWORD: 'pw', API_KEY: 'key-1' } });
+    const stage = resolve(text, 'production', { env: { DB_PASSWORD: 'pw-1', API_KEY: 'key-1' } });
     expect(stage.secrets).toEqual(['DB_PASSWORD', 'API_KEY', 'EMPTY_SECRET']);
-    expect(stage.secretValues).toEqual(['postgres://app:pw@db/app', 'host-key-2', 'key-1', 'pw']);
+    expect(stage.secretValues).toEqual(['postgres://app:pw-1@db/app', 'host-key-2', 'key-1', 'pw-1']);
   });
 });
 
