@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, ShipError, UsageError } from '../errors.js';
 import { MAX_CONCURRENCY } from '../config/schema.js';
 import { parseCountFlag, parseDurationFlag } from './flags.js';
+import { printable } from '../release/host-text.js';
 import { withHostSelection } from './host-selection.js';
 import { guardOutputs } from './outputs.js';
 
@@ -182,9 +183,10 @@ function printError(e: unknown, json: boolean): number {
   const out = process.stderr;
   if (e instanceof ShipError) {
     const details = 'details' in e && Array.isArray((e as { details?: unknown }).details) ? (e as { details: string[] }).details : [];
-    out.write(`ship: ${e.message}\n`);
-    for (const d of details) out.write(`  ${d.replace(/\n/g, '\n  ')}\n`);
-    if (e.hint) out.write(`  → ${e.hint}\n`);
+    // messages carry hosts' text (a lock's reason, a command's stderr tail): printable only
+    out.write(`ship: ${printable(e.message)}\n`);
+    for (const d of details) out.write(`  ${printable(d).replace(/\n/g, '\n  ')}\n`);
+    if (e.hint) out.write(`  → ${printable(e.hint)}\n`);
     void json;
     return e.exitCode;
   }

@@ -7,6 +7,7 @@ import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
 import { postWebhook, summarize } from '../notify/webhook.js';
 import type { ListingEvent, ShipEvent } from '../ui/events.js';
+import { printable } from '../release/host-text.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
 import { groupedReporter } from '../ui/grouped.js';
@@ -157,7 +158,7 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   const screen = await screenReporter(stage, g, { ...o, tree }, redact, color);
   const log = o.log ? deployLog({ dir: join(stage.configDir, '.ship', 'logs'), stage: stage.stage, kind: o.log, redact }) : undefined;
   const reporter = log ? teeReporter(screen, log) : screen;
-  const say = (text: string) => (json ? process.stderr : process.stdout).write(`${redact(text)}\n`);
+  const say = (text: string) => (json ? process.stderr : process.stdout).write(`${redact(printable(text))}\n`);
   const concurrency = g.concurrency ?? stage.concurrency;
   const lockWaitMs = g.lockWait ?? 0;
   const state = new HostStateTracker();

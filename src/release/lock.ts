@@ -1,6 +1,7 @@
 import { cmd, seq, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { readFirstLine, sh } from '../shell/sh.js';
+import { oneLine } from './host-text.js';
 import type { ServerPaths } from './paths.js';
 
 /** Exit code of the lock script when the lock is held by someone else. */
@@ -87,10 +88,12 @@ export function parseLockOwner(text: string): Partial<LockOwner> | undefined {
 export function describeLock(owner: Partial<LockOwner> | undefined, now: Date): string {
   if (!owner?.user) return 'held by an unknown owner (owner.json missing or unreadable)';
   const age = owner.started ? formatAge(now.getTime() - Date.parse(owner.started)) : 'unknown time';
+  // every field is the host's text: one printable line each
+  const f = (v: unknown) => oneLine(String(v ?? '?'));
   return (
-    `held by ${owner.user} on ${owner.machine ?? '?'} (pid ${owner.pid ?? '?'}, ${owner.command ?? '?'})` +
-    ` since ${owner.started ?? '?'} (${age} ago)` +
-    (owner.reason ? `: ${owner.reason}` : '')
+    `held by ${f(owner.user)} on ${f(owner.machine)} (pid ${f(owner.pid)}, ${f(owner.command)})` +
+    ` since ${f(owner.started)} (${age} ago)` +
+    (owner.reason ? `: ${f(owner.reason)}` : '')
   );
 }
 

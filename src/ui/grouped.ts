@@ -1,4 +1,4 @@
-import { formatMs, paint } from './format.js';
+import { formatMs, paint, printableValues } from './format.js';
 import type { ShipEvent } from './events.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
@@ -36,7 +36,8 @@ export function groupedReporter(o: ReporterOptions): Reporter {
   };
 
   return {
-    emit(e) {
+    emit(event) {
+      const e = printableValues(event);
       switch (e.event) {
         case 'host:connect':
           if (!e.ok) write(`${paint(c, '1', e.host)}  ${paint(c, '31', `cannot connect: ${e.error}`)}`);

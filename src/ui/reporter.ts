@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ListingEvent, ShipEvent } from './events.js';
-import { formatMs, paint } from './format.js';
+import { formatMs, paint, printableValues } from './format.js';
 import { type Redact, redactValues } from './redact.js';
 
 /** Receives every event of a run and owns all of its output. */
@@ -72,7 +72,8 @@ export function plainReporter(o: ReporterOptions): Reporter {
     return line(e.host, `health attempt ${e.attempt}: ${e.detail} (asking again until healthy)`);
   };
   return {
-    emit(e) {
+    emit(event) {
+      const e = printableValues(event);
       switch (e.event) {
         case 'deploy:start':
           return line(undefined, `deploying ${e.revision.slice(0, 12)}${e.branch ? ` (${e.branch})` : ''} as release ${e.release} to ${e.hosts.join(', ')}`);

@@ -9,7 +9,7 @@ import {
   type ListrTaskWrapper,
   type SimpleRenderer,
 } from 'listr2';
-import { paint } from './format.js';
+import { paint, printableValues } from './format.js';
 import { createProgress, phaseTitle, rowTitle, type Phase, type ProgressView, type Row } from './progress.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
@@ -50,7 +50,7 @@ export function treeReporter(o: TreeOptions): Reporter {
   const tick = setInterval(() => tree.refreshRunning(progress.current()), TICK_MS);
   tick.unref();
   return {
-    emit: (e) => progress.apply(e),
+    emit: (e) => progress.apply(printableValues(e)),
     close: async () => {
       progress.end();
       clearInterval(tick);
