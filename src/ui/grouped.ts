@@ -7,15 +7,43 @@ import type { Reporter, ReporterOptions } from './reporter.js';
  * when that host is done so hosts never interleave, then a line per host with how it ended.
  * No escape codes unless colour was asked for.
  */
+/** Lines of a host's block kept until it is printed: the last ones, so a command printing without bound cannot fill memory. */
+const KEEP_LINES = 10_000;
+
+/** The last `max` lines of one host, and how many came before them. */
+class HostLines {
+  private kept: string[] = [];
+  private trimmed = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(line: string): void {
+    this.kept.push(line);
+    // trimmed in batches: each line is copied a bounded number of times
+    if (this.kept.length >= 2 * this.max) {
+      this.trimmed += this.kept.length - this.max;
+      this.kept = this.kept.slice(-this.max);
+    }
+  }
+
+  lines(): string[] {
+    return this.kept.length <= this.max ? this.kept : this.kept.slice(-this.max);
+  }
+
+  get dropped(): number {
+    return this.trimmed + Math.max(0, this.kept.length - this.max);
+  }
+}
+
 export function groupedReporter(o: ReporterOptions): Reporter {
   const c = o.color ?? false;
   const write = (text: string) => o.out.write(`${o.redact(text)}\n`);
-  const lines = new Map<string, string[]>();
+  const lines = new Map<string, HostLines>();
   const ended = new Map<string, { exitCode: number | null; ms: number; error?: string }>();
   const order: string[] = [];
   const seen = (host: string) => {
     if (!lines.has(host)) {
-      lines.set(host, []);
+      lines.set(host, new HostLines(KEEP_LINES));
       order.push(host);
     }
     return lines.get(host)!;
@@ -32,7 +60,9 @@ export function groupedReporter(o: ReporterOptions): Reporter {
     if (printed.has(host)) return;
     printed.add(host);
     write(`${paint(c, '1', host)}  ${verdict(host)}`);
-    for (const l of lines.get(host) ?? []) write(`  ${l}`);
+    const kept = lines.get(host);
+    if (kept?.dropped) write(`  ${paint(c, '2', `[${kept.dropped} earlier lines not shown]`)}`);
+    for (const l of kept?.lines() ?? []) write(`  ${l}`);
   };
 
   return {

@@ -80,3 +80,16 @@ describe('grouped output (ship exec, ship run)', () => {
     ]);
   });
 });
+
+describe('grouped output of a command printing without bound', () => {
+  it('keeps the last 10000 lines of a host and says how many came before', () => {
+    const events: ShipEvent[] = [{ event: 'task:start', host: 'web1', task: 'exec', command: 'yes' }];
+    for (let i = 0; i < 25_000; i++) events.push(line('web1', `line ${i}`));
+    events.push({ event: 'task:end', host: 'web1', task: 'exec', ms: 5, exitCode: 0 }, { event: 'host:done', host: 'web1', ok: true, exitCode: 0, ms: 5 });
+    const printed = run(events).split('\n');
+    expect(printed).toContain('  [15000 earlier lines not shown]');
+    expect(printed.filter((l) => l.startsWith('  line '))).toHaveLength(10_000);
+    expect(printed).toContain('  line 24999');
+    expect(printed).not.toContain('  line 14999');
+  });
+});
