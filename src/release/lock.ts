@@ -89,7 +89,7 @@ export function describeLock(owner: Partial<LockOwner> | undefined, now: Date): 
   if (!owner?.user) return 'held by an unknown owner (owner.json missing or unreadable)';
   const age = owner.started ? formatAge(now.getTime() - Date.parse(owner.started)) : 'unknown time';
   // every field is the host's text: one printable line each
-  const f = (v: unknown) => oneLine(String(v ?? '?'));
+  const f = (v: unknown) => oneLine(String(v ?? '?')).trim();
   return (
     `held by ${f(owner.user)} on ${f(owner.machine)} (pid ${f(owner.pid)}, ${f(owner.command)})` +
     ` since ${f(owner.started)} (${age} ago)` +

@@ -57,7 +57,9 @@ export function plainReporter(o: ReporterOptions): Reporter {
       .toISOString()
       .replace('T', ' ')
       .replace(/\.\d+Z$/, 'Z');
-    o.out.write(`${o.redact(`${paint(c, '2', ts)} ${host ? `${paint(c, '36', `[${host}]`)} ` : ''}${text}`)}\n`);
+    // the lines after the first of a message are indented: text from a host cannot pass for a line of ship's
+    const body = text.replace(/\n/g, '\n    ');
+    o.out.write(`${o.redact(`${paint(c, '2', ts)} ${host ? `${paint(c, '36', `[${host}]`)} ` : ''}${body}`)}\n`);
   };
   // the failing answer last shown per host: the same answer again is folded into that line
   const lastFailure = new Map<string, string>();

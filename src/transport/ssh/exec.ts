@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
+import { StreamTail } from '../output.js';
 import { STOP_SIGNAL, abortError, exitCodeOf } from '../signals.js';
 import type { ExecOptions, ExecResult, OutputStream } from '../types.js';
 import type { Client, SshConnection } from './connection.js';
@@ -81,8 +82,9 @@ function stopChannel(channel: ClientChannel): void {
 
 /** One command of execWithInput, from the channel request to its one result. */
 class InputCommand {
-  private readonly stdout: Buffer[] = [];
-  private readonly stderr: Buffer[] = [];
+  /** Only the tail of what the command printed is kept (error messages come from it). */
+  private readonly stdout = new StreamTail();
+  private readonly stderr = new StreamTail();
   private channel: ClientChannel | undefined;
   private exitCode: number | undefined;
   private settled = false;
@@ -145,10 +147,10 @@ class InputCommand {
     this.feed(ch);
   }
 
-  private deliver(stream: OutputStream, chunks: Buffer[]): (chunk: Buffer) => void {
+  private deliver(stream: OutputStream, kept: StreamTail): (chunk: Buffer) => void {
     return (chunk) => {
       if (this.settled) return;
-      chunks.push(chunk);
+      kept.push(chunk);
       this.opts.onData?.(stream, chunk);
     };
   }
@@ -195,7 +197,7 @@ class InputCommand {
     }
   }
 
-  private text(chunks: Buffer[]): string {
-    return Buffer.concat(chunks).toString('utf8');
+  private text(kept: StreamTail): string {
+    return kept.toString();
   }
 }
