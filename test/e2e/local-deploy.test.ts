@@ -208,3 +208,42 @@ describe('bad input', () => {
     expect(h.stdout).toMatch(/deploy/);
   });
 });
+
+describe('a local task that leaves a background process holding its output', () => {
+  it('the deploy ends with its scripts, not when that process exits (it keeps running)', async () => {
+    const repo = fixtureRepo({ withApp: false });
+    const work = mkdtempSync(join(tmpdir(), 'ship-local-bg-'));
+    const pids = join(work, 'bg.pids');
+    // without the fix each sleep holds the deploy for 600 s: far past the test's timeout
+    writeFileSync(
+      join(work, 'deploy.yaml'),
+      `app: bg
+repo: ${repo.dir}
+tasks:
+  build: |
+    sleep 600 &
+    echo $! >> ${pids}
+    echo built
+  restart: |
+    sh -c 'sleep 600' &
+    echo $! >> ${pids}
+    echo "server started"
+stages:
+  local:
+    hosts:
+      - { host: localhost, local: true, deploy_to: ./.ship/local }
+`,
+    );
+    try {
+      const r = await runShip(['deploy', 'local', '--verbose'], { cwd: work, env: { HOME: work } });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('| server started');
+      expect(r.stdout).toMatch(/deploy done: release \d{14}/);
+      const running = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      expect(running).toHaveLength(2);
+      for (const p of running) expect(signalPid(p, 0)).toBe(true); // still alive: the deploy did not wait for them
+    } finally {
+      if (existsSync(pids)) for (const p of readFileSync(pids, 'utf8').trim().split('\n').map(Number)) if (p > 0) signalPid(p, 'SIGKILL');
+    }
+  });
+});
