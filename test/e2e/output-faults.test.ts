@@ -213,7 +213,8 @@ ${hosts}
     config();
     await deployOk();
     const hostile = '\u001b[2J\u001b[H\rdeploy done: release 20990101000000\nforged line\u0007';
-    expect((await ship('lock', 'test', '--reason', hostile)).code).toBe(0);
+    const lock = await ship('lock', 'test', '--reason', hostile);
+    expect(lock.code).toBe(0);
     const entry =
       '{"action":"deploy","release":"20261122021500","user":"mallory\\u001b[31m\\r","started":"2026-11-22T02:15:00Z","finished":"2026-11-22T02:15:09Z","result":"deployed","branch":"x\\u001b]0;pwned\\u0007"}';
     await fleet.ssh(0, `printf '%s\\n' '${entry}' >> ${fleet.hosts[0]!.deployTo}/.ship/history.jsonl`);
@@ -222,7 +223,7 @@ ${hosts}
     const releases = await ship('releases', 'test');
     const history = await ship('history', 'test');
     const unlock = await ship('unlock', 'test');
-    for (const r of [refused, releases, history, unlock]) {
+    for (const r of [lock, refused, releases, history, unlock]) {
       const text = r.stdout + r.stderr;
       expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
       expect(text.split('\n').some((l) => l.startsWith('forged line'))).toBe(false);
