@@ -20,6 +20,8 @@ function localChannel(opened: string[], opts: { trickle?: boolean; env?: NodeJS.
       detached: true,
       ...(opts.env ? { env: opts.env } : {}),
     });
+    // as the SSH channel does: a write after the shell exited (a login that ends at once) is lost, not thrown
+    child.stdin.on('error', () => undefined);
     let chain = Promise.resolve();
     const trickle = (d: Buffer) => {
       for (let at = 0; at < d.length; at += 700) {
