@@ -1,3 +1,4 @@
+import { validateBackupConfig } from '../backup/steps.js';
 import { findConfigFile, formatProblem, loadConfig, resolveStage } from '../config/index.js';
 import type { ConfigProblem, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
@@ -58,8 +59,9 @@ export async function loadStageAndRecipe(
   if (recipe.problems.length) throw invalid(recipe.problems);
   const resolved = resolveStage(loaded.config, name, { env, recipeTasks: recipe.recipe.tasks, recipeHooks: recipe.recipe.hooks });
   if (!resolved.ok) throw invalid(resolved.problems);
-  const stage = resolved.stage;
-  return { stage: { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } }, recipe: recipe.recipe };
+  const stage = { ...resolved.stage, vars: { ...recipe.recipe.vars, ...resolved.stage.vars } };
+  validateBackupConfig(stage);
+  return { stage, recipe: recipe.recipe };
 }
 
 /** The recipe a loaded stage names, checked: a broken recipe is a usage error (exit 2). */

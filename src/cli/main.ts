@@ -168,6 +168,27 @@ function build(setExitCode: (code: number) => void): Command {
   });
 
   program
+    .command('backup')
+    .description('back up the database now (vars.database), on the primary db host; list: the backups; verify: the restore drill')
+    .argument('<stage|action>', 'stage from deploy.yaml, or list / verify')
+    .argument('[stage]', 'the stage, after list or verify')
+    .action(async (first: string, second: string | undefined, opts, cmd: Command) => {
+      const { backupCommand } = await import('./commands/backup.js');
+      return backupCommand(first, second, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
+    .command('restore')
+    .description('restore the database from a backup (a fresh backup is taken first); always confirmed')
+    .argument('<stage>', 'stage from deploy.yaml')
+    .option('--from <backup>', 'latest, or a backup name from ship backup list')
+    .option('-y, --yes', 'confirm in advance (required without a terminal)')
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { restoreCommand } = await import('./commands/backup.js');
+      return restoreCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
+  program
     .command('tasks')
     .description('every task of the recipe and deploy.yaml, with its slot, roles and origin')
     .argument('[stage]', 'stage whose tasks to list (default: the first)')

@@ -81,7 +81,7 @@ function leafBody(schema: Exclude<Schema, { kind: 'list' | 'map' | 'object' | 'o
     case 'duration':
       return {
         ...description,
-        anyOf: [{ type: 'string', pattern: DURATION_PATTERN, description: 'e.g. 500ms, 10s, 2m, 1h, 1m30s' }, { const: 0 }],
+        anyOf: [{ type: 'string', pattern: DURATION_PATTERN, description: 'e.g. 500ms, 10s, 2m, 1h, 7d, 1m30s' }, { const: 0 }],
         ...orDefault(schema.default !== undefined ? formatDuration(schema.default) : undefined),
       };
     case 'size':

@@ -10,9 +10,10 @@ const DURATION_UNITS = new Map<string, number>([
   ['s', 1000],
   ['m', 60_000],
   ['h', 3_600_000],
+  ['d', 86_400_000],
 ]);
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-const DURATION_WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const DURATION_WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 
 /** JSON Schema pattern for a duration string (kept next to the parser it mirrors). */
 export const DURATION_PATTERN = DURATION_WHOLE.source;
@@ -23,13 +24,13 @@ export const DURATION_PATTERN = DURATION_WHOLE.source;
  */
 export const MAX_DURATION_MS = 24 * 86_400_000;
 
-/** "500ms", "10s", "2m", "1h", "1m30s", "1.5s" → milliseconds. A bare number must be 0. */
+/** "500ms", "10s", "2m", "1h", "7d", "1m30s", "1.5s" → milliseconds. A bare number must be 0. */
 export function parseDuration(input: string | number): Parsed<number> {
   if (typeof input === 'number') {
     if (input === 0) return { ok: true, value: 0 };
     return {
       ok: false,
-      error: `a duration needs a unit (ms, s, m or h), got ${input}: write "${input}s" or "${input}ms"`,
+      error: `a duration needs a unit (ms, s, m, h or d), got ${input}: write "${input}s" or "${input}ms"`,
     };
   }
   const text = input.trim();
@@ -37,7 +38,7 @@ export function parseDuration(input: string | number): Parsed<number> {
   if (/^\d+(?:\.\d+)?$/.test(text)) {
     return {
       ok: false,
-      error: `a duration needs a unit (ms, s, m or h), got "${text}": write "${text}s" or "${text}ms"`,
+      error: `a duration needs a unit (ms, s, m, h or d), got "${text}": write "${text}s" or "${text}ms"`,
     };
   }
   if (!DURATION_WHOLE.test(text)) {
@@ -59,6 +60,7 @@ export function parseDuration(input: string | number): Parsed<number> {
 /** The shortest exact spelling of a duration: 10000 → "10s", 90000 → "90s", 1500 → "1500ms". */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [
+    ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1000],

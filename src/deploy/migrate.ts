@@ -1,5 +1,8 @@
-import { describeFailures, runOnEach, slotSteps, slotTasks, taskEnv, templateValues, type Member } from '../engine/index.js';
+import { backupHost, backupName, backupSettings } from '../backup/database.js';
+import { backupScriptEnv, takeBackupStep } from '../backup/steps.js';
+import { describeFailures, hookTasks, runOnEach, slotSteps, slotTasks, stepsFor, taskEnv, templateValues, type Member } from '../engine/index.js';
 import { InterruptedError } from '../errors.js';
+import { formatReleaseId } from '../release/id.js';
 import { and, cmd, privately } from '../shell/command.js';
 import type { Step } from '../shell/script.js';
 import { pruneBackups } from './deploy-steps.js';
@@ -26,7 +29,7 @@ export async function migrate(run: DeployRun): Promise<void> {
     run.members,
     env,
     (m) => onceSteps(run, m),
-    (m) => taskEnv(stage, m.host, run.factsOf(m)),
+    (m) => ({ ...taskEnv(stage, m.host, run.factsOf(m)), ...builtinBackupEnv(run, m) }),
   );
   // a migration skipped as unchanged (when_changed) did not run
   run.migrated = once.some((o) => o.steps.some((s) => s.kind === 'migrate' && s.exitCode === 0 && !s.skipped));
@@ -46,7 +49,7 @@ function onceSteps(run: DeployRun, m: Member): Step[] {
   const { stage } = run;
   const cwd = run.inRelease(m);
   const values = templateValues(stage, m.host, run.factsOf(m));
-  const backup = slotSteps('backup', stage, m.host, run.selected, values, cwd);
+  const backup = builtinBackupSteps(run, m, values, cwd) ?? slotSteps('backup', stage, m.host, run.selected, values, cwd);
   const migrate = slotSteps('migrate', stage, m.host, run.selected, values, cwd);
   if (!backup.length) return migrate;
   const prune = pruneBackups(stage, m);
@@ -57,4 +60,28 @@ function onceSteps(run: DeployRun, m: Member): Step[] {
     ...(prune ? [{ label: 'prune backups', command: prune }] : []),
     ...migrate,
   ];
+}
+
+/**
+ * The built-in database backup (vars.database) of this host, with the backup's hooks around
+ * it: only on the backup host of the selected hosts, and only when deploy.yaml has no backup
+ * task of its own. The file is named for the release being deployed.
+ */
+function builtinBackupSteps(run: DeployRun, m: Member, values: Record<string, string>, cwd: string): Step[] | undefined {
+  const settings = builtinBackup(run, m);
+  if (!settings) return undefined;
+  const { stage } = run;
+  const name = backupName(settings.database.kind, formatReleaseId(run.env.clock.now()), run.release, 'deploy');
+  const hooks = (key: string) => stepsFor(hookTasks(stage, key), m.host, run.selected, values, cwd);
+  return [...hooks('before:backup'), takeBackupStep(stage, m.host, settings, name), ...hooks('after:backup')];
+}
+
+function builtinBackup(run: DeployRun, m: Member) {
+  if (run.stage.tasks.backup || backupHost(run.selected) !== m.host) return undefined;
+  return backupSettings(run.stage, m.host, m.paths);
+}
+
+function builtinBackupEnv(run: DeployRun, m: Member): Record<string, string> {
+  const settings = builtinBackup(run, m);
+  return settings ? backupScriptEnv(run.stage, m.host, settings) : {};
 }

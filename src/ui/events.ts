@@ -60,9 +60,25 @@ export type Emit = (e: ShipEvent) => void;
  * What the commands that read or check rather than run write under --json, one event per
  * item, its fields those of the item: `releases` (a host's releases and lock), `history` (one
  * history entry), `task` and `hook` (ship tasks), `setup` and `setup:host` (ship setup),
- * `check` and `check:end` (ship check), `init` (the file ship init wrote).
+ * `check` and `check:end` (ship check), `init` (the file ship init wrote), `backup` (a backup taken or
+ * listed), `backup:verify` (a restore drill), `restore`, `logs:line` (a line of ship logs), `notify`
+ * (what ship check --notify posted).
  */
 export type ListingEvent = {
-  event: 'releases' | 'history' | 'task' | 'hook' | 'setup' | 'setup:host' | 'check' | 'check:end' | 'init';
+  event:
+    | 'releases'
+    | 'history'
+    | 'task'
+    | 'hook'
+    | 'setup'
+    | 'setup:host'
+    | 'check'
+    | 'check:end'
+    | 'init'
+    | 'backup'
+    | 'backup:verify'
+    | 'restore'
+    | 'logs:line'
+    | 'notify';
   [field: string]: unknown;
 };

@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { postgresBin, postgresClients } from './postgres.js';
 
 /** What a test can ask for. */
 export type Capability =
@@ -36,7 +37,11 @@ export type Capability =
   /** pm2 on PATH, which the fleet's hosts share (each host runs its own daemon in its home). */
   | 'pm2'
   /** systemd-analyze, to verify the systemd unit ship setup writes (systemd need not run). */
-  | 'systemd-analyze';
+  | 'systemd-analyze'
+  /** A PostgreSQL server the test starts itself (initdb), and its client programs. */
+  | 'postgres'
+  /** SQLite's command-line shell, sqlite3. */
+  | 'sqlite';
 
 export const CAPABILITIES: readonly Capability[] = [
   'sshd',
@@ -49,6 +54,8 @@ export const CAPABILITIES: readonly Capability[] = [
   'shells',
   'pm2',
   'systemd-analyze',
+  'postgres',
+  'sqlite',
 ];
 
 /** The pm2 version .ci/run installs (npm install -g pm2@PM2_VERSION). */
@@ -84,6 +91,9 @@ export interface MachineFacts {
   tcsh?: string;
   pm2?: string;
   systemdAnalyze?: string;
+  /** PostgreSQL's server (initdb, postgres) and clients (pg_dump, pg_restore, psql) were found. */
+  postgres: boolean;
+  sqlite3?: string;
   /** Whether `unshare -m` works (as root; a container without CAP_SYS_ADMIN refuses it). */
   mountNamespaces: boolean;
   /** The overrides that were set, to name them in the message. */
@@ -140,6 +150,8 @@ export function inspectMachine(env: NodeJS.ProcessEnv = process.env): MachineFac
     tcsh: which('tcsh', env.PATH),
     pm2: which('pm2', env.PATH),
     systemdAnalyze: which('systemd-analyze', env.PATH),
+    postgres: postgresBin() !== undefined && postgresClients(),
+    sqlite3: which('sqlite3', env.PATH),
     mountNamespaces: probe?.status === 0,
     overrides,
   };
@@ -189,6 +201,10 @@ function lacksOf(cap: Capability, m: MachineFacts): Lack[] {
       return fleetLacks(m);
     case 'isolation':
       return [...fleetLacks(m), ...(m.root ? [] : [ROOT_LACK])];
+    case 'postgres':
+      return m.postgres ? [] : [{ what: 'PostgreSQL (initdb, postgres, pg_dump, pg_restore, psql)', package: 'postgresql' }];
+    case 'sqlite':
+      return m.sqlite3 ? [] : [{ what: 'sqlite3 (SQLite command-line shell)', package: 'sqlite3' }];
     case 'terminal':
       return m.tmux ? [] : [{ what: m.overrides.tmux !== undefined ? `tmux: SHIP_TEST_TMUX=${m.overrides.tmux} does not exist` : 'tmux', package: 'tmux' }];
     case 'haproxy':

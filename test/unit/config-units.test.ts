@@ -18,14 +18,14 @@ describe('parseDuration', () => {
   });
 
   test.each([
-    [10, 'a duration needs a unit (ms, s, m or h), got 10: write "10s" or "10ms"'],
-    ['10', 'a duration needs a unit (ms, s, m or h), got "10": write "10s" or "10ms"'],
+    [10, 'a duration needs a unit (ms, s, m, h or d), got 10: write "10s" or "10ms"'],
+    ['10', 'a duration needs a unit (ms, s, m, h or d), got "10": write "10s" or "10ms"'],
     ['10 sec', 'expected a duration such as "500ms", "10s", "2m" or "1h", got "10 sec"'],
     ['-5s', 'expected a duration such as "500ms", "10s", "2m" or "1h", got "-5s"'],
     ['10S', 'expected a duration such as "500ms", "10s", "2m" or "1h", got "10S"'],
-    ['1d', 'expected a duration such as "500ms", "10s", "2m" or "1h", got "1d"'],
+    ['1w', 'expected a duration such as "500ms", "10s", "2m" or "1h", got "1w"'],
     ['', 'expected a duration such as "500ms", "10s", "2m" or "1h", got ""'],
-    [-1, 'a duration needs a unit (ms, s, m or h), got -1: write "-1s" or "-1ms"'],
+    [-1, 'a duration needs a unit (ms, s, m, h or d), got -1: write "-1s" or "-1ms"'],
   ])('%j is refused', (input, error) => {
     expect(parseDuration(input)).toEqual({ ok: false, error });
   });
@@ -38,6 +38,7 @@ describe('parseDuration', () => {
     [90_000, '90s'],
     [120_000, '2m'],
     [3_600_000, '1h'],
+    [8 * 86_400_000, '8d'],
   ])('formatDuration(%i) is %s and parses back', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
     expect(parseDuration(text)).toEqual({ ok: true, value: ms });

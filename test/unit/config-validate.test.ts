@@ -40,7 +40,7 @@ describe('validation reports every problem at once, each with file:line:col and 
       'many-problems.yaml:9:10 env.TOKEN: invalid reference "${TOKEN": write ${NAME} or ${NAME:-default}, or $${ for a literal "${"',
       'many-problems.yaml:10:11 secrets.0: secret "DB_URL" is not a key of env',
       'many-problems.yaml:12:16 ssh.known_hosts: expected one of "strict", "accept-new", "off", got "yes"',
-      'many-problems.yaml:13:20 ssh.connect_timeout: a duration needs a unit (ms, s, m or h), got 10: write "10s" or "10ms"',
+      'many-problems.yaml:13:20 ssh.connect_timeout: a duration needs a unit (ms, s, m, h or d), got 10: write "10s" or "10ms"',
       'many-problems.yaml:15:3 health: needs at least one of "http", "tcp" or "command"',
       'many-problems.yaml:16:22 rollout.canary: set either "batch" or "canary", not both',
       'many-problems.yaml:18:39 tasks.notify.roles.0: no host of any stage has role "wrker" (roles in use: app, web, worker; did you mean "worker"?)',

@@ -40,6 +40,8 @@ const machine = (over: Partial<MachineFacts> = {}): MachineFacts => ({
   tcsh: '/usr/bin/tcsh',
   pm2: '/usr/bin/pm2',
   systemdAnalyze: '/usr/bin/systemd-analyze',
+  postgres: true,
+  sqlite3: '/usr/bin/sqlite3',
   mountNamespaces: true,
   overrides: {},
   ...over,

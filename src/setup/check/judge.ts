@@ -168,3 +168,24 @@ export function judgeLogrotate(f: LogrotateFacts, where: { system: string; user:
   if (f.userRule) return warn(`${where.user} exists but nothing runs it (no crontab entry): run ship setup`);
   return fail(`no logrotate rule covers ${where.logDir}: run ship setup`);
 }
+
+/** The last successful restore drill (its record), judged by its age on the host's clock. */
+export function judgeDrill(record: string | undefined, hostNow: number, limitMs: number, stage: string): Judged {
+  const hint = `ship backup verify ${stage}`;
+  if (!record) return fail(`no successful restore drill recorded: run ${hint}`);
+  let at: number;
+  let backup = '?';
+  try {
+    const r = JSON.parse(record) as { at?: string; backup?: string };
+    at = Date.parse(r.at ?? '');
+    backup = r.backup ?? backup;
+  } catch {
+    at = Number.NaN;
+  }
+  if (Number.isNaN(at)) return fail(`the drill record cannot be read: run ${hint}`);
+  const ageMs = Math.max(0, hostNow * 1000 - at);
+  const measured = `last successful drill ${formatAge(ageMs)} ago (${backup})`;
+  return ageMs > limitMs
+    ? fail(`${measured}, older than ${formatDuration(limitMs)} (vars.backup_verify_max_age): run ${hint}`)
+    : pass(`${measured} (limit ${formatDuration(limitMs)})`);
+}

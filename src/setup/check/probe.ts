@@ -18,6 +18,8 @@ export interface ProbeInput {
   logrotate: { system: string; user: string; logDir: string };
   /** Where backups are, when the stage has a backup task that runs on this host. */
   backups?: string;
+  /** The record of restore drills, when this host takes the built-in database backups. */
+  drills?: string;
 }
 
 export interface ProbeFacts {
@@ -32,6 +34,8 @@ export interface ProbeFacts {
   backups?: BackupFacts;
   /** `git --version`'s number, when git is one of the programs and is installed. */
   gitVersion?: string;
+  /** The last successful restore drill's record (a JSON line), if any. */
+  lastDrill?: string;
 }
 
 /** A probe step's commands, one per line; it always exits 0: a "no" is an answer, not a failure. */
@@ -64,6 +68,7 @@ export function checkProbe(i: ProbeInput): Step[] {
   ];
   if (i.backups) steps.push({ label: 'backups', command: backupsProbe(i.backups) });
   if (i.programs.includes('git')) steps.push({ label: 'git', command: answers(sh`if command -v git >/dev/null 2>&1; then git --version; fi`) });
+  if (i.drills) steps.push({ label: 'drills', command: answers(sh`grep -F '"ok":true' ${i.drills} 2>/dev/null | tail -n 1`) });
   return steps;
 }
 
@@ -129,5 +134,6 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
     const newest = /^newest (\d+) (.+)$/m.exec(out('backups'));
     facts.backups = { hostNow: Number(value('backups', 'now') ?? 0), ...(newest ? { newest: { mtime: Number(newest[1]), name: newest[2]! } } : {}) };
   }
+  if (i.drills && out('drills').trim()) facts.lastDrill = out('drills').trim();
   return facts;
 }

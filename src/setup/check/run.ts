@@ -12,6 +12,8 @@ import { healthChecksFor } from '../../health/select.js';
 import type { Recipe } from '../../recipes/load.js';
 import { serverPaths, type ServerPaths } from '../../release/paths.js';
 import { interpolateText } from '../../shell/template.js';
+import { backupHost, backupSettings } from '../../backup/database.js';
+import { drillsFile } from '../../backup/steps.js';
 import type { Transport } from '../../transport/types.js';
 import { logrotateLocations } from '../plan.js';
 import {
@@ -19,6 +21,7 @@ import {
   judgeCertificate,
   judgeDisk,
   judgeGitVersion,
+  judgeDrill,
   judgeLock,
   judgeLogrotate,
   judgePrograms,
@@ -119,6 +122,7 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
     for (const j of await judgeHealth(o, host, transport, paths, facts, httpsUrls)) add('health', j);
     add('logrotate', judgeLogrotate(facts.logrotate, probeInput.logrotate));
     if (facts.backups && probeInput.backups) add('backups', backupVerdict(o, host, facts, probeInput.backups));
+    if (probeInput.drills) add('restore drill', drillVerdict(o, host, paths, facts));
     return items;
   } finally {
     await transport.close().catch(() => {});
@@ -127,9 +131,16 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
 
 function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths): ProbeInput {
   const backup = o.stage.tasks.backup;
-  const runsBackup = backup !== undefined && backup.run.length > 0 && taskRunsOn(backup, host, o.stage.hosts);
+  const builtin = !backup && backupHost(o.stage.hosts) === host ? backupSettings(o.stage, host, paths) : undefined;
+  const runsBackup = builtin !== undefined || (backup !== undefined && backup.run.length > 0 && taskRunsOn(backup, host, o.stage.hosts));
   const programs = programsFor(o.stage, host, o.recipe);
-  return { paths, programs, logrotate: logrotateLocations(o.stage, paths), ...(runsBackup ? { backups: `${paths.shared}/backups` } : {}) };
+  return {
+    paths,
+    programs: [...programs, ...(builtin ? BACKUP_PROGRAMS[builtin.database.kind] : [])],
+    logrotate: logrotateLocations(o.stage, paths),
+    ...(runsBackup ? { backups: `${paths.shared}/backups` } : {}),
+    ...(builtin ? { drills: drillsFile(paths) } : {}),
+  };
 }
 
 /** The programs a host needs: git where it fetches the code, tar, the recipe's, pm2 when it runs the app. */
@@ -210,6 +221,14 @@ function backupVerdict(o: CheckOptions, host: HostConfig, facts: ProbeFacts, dir
   const limit = parseDuration(written);
   if (!limit.ok) return { status: 'fail', detail: `vars.backup_max_age ${JSON.stringify(written)}: ${limit.error}` };
   return judgeBackup(facts.backups!, limit.value, dir);
+}
+
+/** The client programs the built-in backups run on the backup host. */
+const BACKUP_PROGRAMS = { postgres: ['pg_dump', 'pg_restore', 'psql'], sqlite: ['sqlite3'] } as const;
+
+function drillVerdict(o: CheckOptions, host: HostConfig, paths: ServerPaths, facts: ProbeFacts): Judged {
+  const settings = backupSettings(o.stage, host, paths)!;
+  return judgeDrill(facts.lastDrill, facts.backups?.hostNow ?? Date.now() / 1000, settings.verifyMaxAgeMs, o.stage.stage);
 }
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
