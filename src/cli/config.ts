@@ -1,5 +1,6 @@
 import { validateBackupConfig } from '../backup/steps.js';
 import { findConfigFile, formatProblem, loadConfig, resolveStage } from '../config/index.js';
+import { logRotation } from '../setup/plan.js';
 import type { ConfigProblem, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { loadRecipe, type Recipe } from '../recipes/load.js';
@@ -61,6 +62,7 @@ export async function loadStageAndRecipe(
   if (!resolved.ok) throw invalid(resolved.problems);
   const stage = { ...resolved.stage, vars: { ...recipe.recipe.vars, ...resolved.stage.vars } };
   validateBackupConfig(stage);
+  for (const host of stage.hosts) logRotation(stage, host);
   return { stage, recipe: recipe.recipe };
 }
 

@@ -167,6 +167,20 @@ function build(setExitCode: (code: number) => void): Command {
     return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
   });
 
+  withHostSelection(
+    program
+      .command('logs')
+      .description("the app's logs from every selected host, each line with its host; -f follows them until Ctrl-C")
+      .argument('<stage>', 'stage from deploy.yaml'),
+  )
+    .option('-f, --follow', 'keep printing new lines from every host until Ctrl-C')
+    .option('-n, --lines <n>', 'lines per log file to start with', '100')
+    .option('--grep <regex>', 'only lines matching this extended regular expression (grep -E, on the hosts)')
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { logsCommand } = await import('./commands/logs.js');
+      return logsCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
+
   program
     .command('backup')
     .description('back up the database now (vars.database), on the primary db host; list: the backups; verify: the restore drill')

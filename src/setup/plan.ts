@@ -79,6 +79,42 @@ export function logrotateLocations(stage: Pick<StageConfig, 'app' | 'stage'>, pa
   };
 }
 
+/** How long rotated logs are kept and when a log is rotated early: the logrotate rule's settings, from vars. */
+export interface LogRotation {
+  /** Rotated copies kept (logrotate `rotate`). */
+  rotate: number;
+  /** Rotated copies older than this are removed (logrotate `maxage`). */
+  maxAgeDays: number;
+  /** A log bigger than this is rotated at the next run, daily or not (logrotate `maxsize`, e.g. 100M). */
+  maxSize: string;
+  maxSizeBytes: number;
+  compress: boolean;
+}
+
+const LOGROTATE_SIZE = /^(\d+)([kMG]?)$/;
+
+export function logRotation(stage: Pick<StageConfig, 'vars'>, host: Pick<HostConfig, 'vars'>): LogRotation {
+  const vars = { ...stage.vars, ...host.vars };
+  const whole = (name: string, fallback: number) => {
+    const text = vars[name]?.trim() || String(fallback);
+    if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`vars.${name}: expected a whole number ≥ 1, got ${JSON.stringify(text)}`);
+    return Number(text);
+  };
+  const maxSize = vars.log_max_size?.trim() || '100M';
+  const size = LOGROTATE_SIZE.exec(maxSize);
+  if (!size) throw new UsageError(`vars.log_max_size: expected a size logrotate reads (e.g. 100M, 500k, 1G), got ${JSON.stringify(maxSize)}`);
+  const compress = (vars.log_compress?.trim() || 'true').toLowerCase();
+  if (!['true', 'false'].includes(compress)) throw new UsageError(`vars.log_compress: expected true or false, got ${JSON.stringify(compress)}`);
+  const unit = { '': 1, k: 1024, M: 1024 ** 2, G: 1024 ** 3 }[size[2] as '' | 'k' | 'M' | 'G'];
+  return {
+    rotate: whole('log_rotate', 14),
+    maxAgeDays: whole('log_maxage', 30),
+    maxSize,
+    maxSizeBytes: Number(size[1]) * unit,
+    compress: compress === 'true',
+  };
+}
+
 /** The steps of one host, and the variables the script exports: the files' contents. */
 export interface SetupPlan {
   steps: Step[];
@@ -115,7 +151,17 @@ function logrotateRule(i: SetupInput, paths: ServerPaths): string {
   // As root, logrotate needs `su` to rotate as the logs' owner (and to accept a log
   // directory that user can write); as that user already, `su` would be refused.
   const su = privileged(i.facts) ? `su ${i.facts.user} ${i.facts.group}` : '# no su: this rule runs as the owner of the logs';
-  const values = { app: i.stage.app, stage: i.stage.stage, log_files: logrotatePath(`${logrotateLocations(i.stage, paths).logDir}/*.log`), su };
+  const r = logRotation(i.stage, i.host);
+  const values = {
+    app: i.stage.app,
+    stage: i.stage.stage,
+    log_files: logrotatePath(`${logrotateLocations(i.stage, paths).logDir}/*.log`),
+    su,
+    rotate: String(r.rotate),
+    maxage: String(r.maxAgeDays),
+    maxsize: r.maxSize,
+    compress: r.compress ? 'compress' : 'nocompress',
+  };
   return fillTemplate(i.templates.logrotate, values, { singleLine: true });
 }
 

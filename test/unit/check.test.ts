@@ -170,7 +170,7 @@ describe('the probe script', () => {
   };
   test('one step per question, every path quoted, every step ending in exit 0', () => {
     const steps = checkProbe(input);
-    expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups', 'git']);
+    expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups', 'git', 'logs']);
     const disk = render(steps[2]!.command);
     expect(disk).toBe(`__d='/srv/it'\\''s app'; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done\ndf -Pk -- "$__d"\nexit 0`);
     const q = (path: string) => `'/srv/it'\\''s app/${path}'`;
@@ -203,6 +203,7 @@ describe('the probe script', () => {
       out('current', "current /srv/it's app/releases/20261122021500\nrevision 9f1c2e\n"),
       out('logrotate', 'mentions /etc/logrotate.d/other\nuser\nscheduled\n'),
       out('backups', 'now 1800000000\nnewest 1799990000 db 1.sql\n'),
+      out('logs', 'log 2048 1 app.log\nlog 10 0 my worker.log\n'),
     ]);
     expect(facts).toEqual({
       user: 'deploy',
@@ -214,6 +215,10 @@ describe('the probe script', () => {
       revision: '9f1c2e',
       logrotate: { program: '/usr/sbin/logrotate', systemRule: false, mentions: ['/etc/logrotate.d/other'], userRule: true, scheduled: true },
       backups: { hostNow: 1800000000, newest: { mtime: 1799990000, name: 'db 1.sql' } },
+      logs: [
+        { bytes: 2048, rotated: 1, name: 'app.log' },
+        { bytes: 10, rotated: 0, name: 'my worker.log' },
+      ],
     });
   });
 });

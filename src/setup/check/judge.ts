@@ -189,3 +189,28 @@ export function judgeDrill(record: string | undefined, hostNow: number, limitMs:
     ? fail(`${measured}, older than ${formatDuration(limitMs)} (vars.backup_verify_max_age): run ${hint}`)
     : pass(`${measured} (limit ${formatDuration(limitMs)})`);
 }
+
+export interface LogFileFacts {
+  name: string;
+  bytes: number;
+  rotated: number;
+}
+
+/**
+ * Once a log is bigger than the rule's maxsize, logrotate's next (daily) run rotates it: a log
+ * past that size without a single rotated copy says rotation is not happening. Past twice
+ * the size it fails; just past it, it warns (the daily run may not have come yet).
+ */
+export function judgeRotatedLogs(logs: LogFileFacts[], maxBytes: number, maxSize: string, logDir: string): Judged {
+  if (logs.length === 0) return pass(`no logs in ${logDir} yet`);
+  const largest = logs.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const unrotated = logs.filter((l) => l.bytes > maxBytes && l.rotated === 0).sort((a, b) => b.bytes - a.bytes);
+  const copies = logs.reduce((n, l) => n + l.rotated, 0);
+  const measured = `${logs.length} log(s), largest ${largest.name} ${humanBytes(largest.bytes)}, ${copies} rotated cop${copies === 1 ? 'y' : 'ies'}`;
+  const worst = unrotated[0];
+  if (!worst) return pass(measured);
+  const why = `${worst.name} is ${humanBytes(worst.bytes)}, over vars.log_max_size ${maxSize}, and has never been rotated`;
+  return worst.bytes > 2 * maxBytes
+    ? fail(`${why}: logrotate is not running this rule (see the logrotate check)`)
+    : warn(`${why} yet: the next daily logrotate run should`);
+}

@@ -10,7 +10,7 @@ import { lines, sh } from '../../shell/sh.js';
 import type { Step } from '../../shell/script.js';
 import type { StepOutcome } from '../../engine/index.js';
 import { findPrograms, parsePrograms } from '../programs.js';
-import { DEPLOY_DIRS, type BackupFacts, type DeployToFacts, type LogrotateFacts } from './judge.js';
+import { DEPLOY_DIRS, type BackupFacts, type DeployToFacts, type LogFileFacts, type LogrotateFacts } from './judge.js';
 
 export interface ProbeInput {
   paths: ServerPaths;
@@ -36,6 +36,8 @@ export interface ProbeFacts {
   gitVersion?: string;
   /** The last successful restore drill's record (a JSON line), if any. */
   lastDrill?: string;
+  /** Each log under shared/log: its size and how many rotated copies it has. */
+  logs: LogFileFacts[];
 }
 
 /** A probe step's commands, one per line; it always exits 0: a "no" is an answer, not a failure. */
@@ -68,6 +70,7 @@ export function checkProbe(i: ProbeInput): Step[] {
   ];
   if (i.backups) steps.push({ label: 'backups', command: backupsProbe(i.backups) });
   if (i.programs.includes('git')) steps.push({ label: 'git', command: answers(sh`if command -v git >/dev/null 2>&1; then git --version; fi`) });
+  steps.push({ label: 'logs', command: logsProbe(i.logrotate.logDir) });
   if (i.drills) steps.push({ label: 'drills', command: answers(sh`grep -F '"ok":true' ${i.drills} 2>/dev/null | tail -n 1`) });
   return steps;
 }
@@ -85,6 +88,13 @@ function logrotateProbe(where: ProbeInput['logrotate']): Command {
     sh`grep -lF -- ${where.logDir} /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null | sed 's/^/mentions /'`,
     sh`if [ -f ${where.user} ]; then echo user; fi`,
     sh`if crontab -l 2>/dev/null | grep -qF -- ${where.user}; then echo scheduled; fi`,
+  );
+}
+
+/** `log <bytes> <rotated copies> <name>` per *.log: rotated copies are name.N[.gz] and name-DATE[.gz] (dateext). */
+function logsProbe(dir: string): Command {
+  return answers(
+    sh`if cd -- ${dir} 2>/dev/null; then for __f in *.log; do [ -f "$__f" ] || continue; printf 'log %s %s %s\n' "$(wc -c < "$__f" | tr -d ' ')" "$(ls -1d -- "$__f".* "$__f"-* 2>/dev/null | wc -l | tr -d ' ')" "$__f"; done; fi`,
   );
 }
 
@@ -127,6 +137,7 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
       userRule: has('logrotate', 'user'),
       scheduled: has('logrotate', 'scheduled'),
     },
+    logs: [],
   };
   const gitVersion = /^git version (\d+(?:\.\d+)*)/m.exec(out('git'))?.[1];
   if (gitVersion) facts.gitVersion = gitVersion;
@@ -135,5 +146,11 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
     facts.backups = { hostNow: Number(value('backups', 'now') ?? 0), ...(newest ? { newest: { mtime: Number(newest[1]), name: newest[2]! } } : {}) };
   }
   if (i.drills && out('drills').trim()) facts.lastDrill = out('drills').trim();
+  facts.logs = out('logs')
+    .split('\n')
+    .flatMap((l) => {
+      const m = /^log (\d+) (\d+) (.+)$/.exec(l);
+      return m ? [{ bytes: Number(m[1]), rotated: Number(m[2]), name: m[3]! }] : [];
+    });
   return facts;
 }

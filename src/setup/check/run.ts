@@ -15,7 +15,7 @@ import { interpolateText } from '../../shell/template.js';
 import { backupHost, backupSettings } from '../../backup/database.js';
 import { drillsFile } from '../../backup/steps.js';
 import type { Transport } from '../../transport/types.js';
-import { logrotateLocations } from '../plan.js';
+import { logRotation, logrotateLocations } from '../plan.js';
 import {
   judgeBackup,
   judgeCertificate,
@@ -25,6 +25,7 @@ import {
   judgeLock,
   judgeLogrotate,
   judgePrograms,
+  judgeRotatedLogs,
   judgeWritable,
   parseDf,
   type CheckItem,
@@ -121,6 +122,8 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
     add('lock', judgeLock(facts.lock, { ...o.lock, now: o.env.clock.now(), stage: o.stage.stage }));
     for (const j of await judgeHealth(o, host, transport, paths, facts, httpsUrls)) add('health', j);
     add('logrotate', judgeLogrotate(facts.logrotate, probeInput.logrotate));
+    const rotation = logRotation(o.stage, host);
+    add('rotated logs', judgeRotatedLogs(facts.logs, rotation.maxSizeBytes, rotation.maxSize, probeInput.logrotate.logDir));
     if (facts.backups && probeInput.backups) add('backups', backupVerdict(o, host, facts, probeInput.backups));
     if (probeInput.drills) add('restore drill', drillVerdict(o, host, paths, facts));
     return items;
