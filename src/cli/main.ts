@@ -162,10 +162,12 @@ function build(setExitCode: (code: number) => void): Command {
 
   withHostSelection(
     program.command('check').description('preflight: can this stage be deployed, and is it ready to be live').argument('<stage>', 'stage from deploy.yaml'),
-  ).action(async (stage: string, opts, cmd: Command) => {
-    const { checkCommand } = await import('./commands/check.js');
-    return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
-  });
+  )
+    .option('--notify', 'post to notify.webhook when checks start failing and when they recover (state kept in .ship/monitor/)')
+    .action(async (stage: string, opts, cmd: Command) => {
+      const { checkCommand } = await import('./commands/check.js');
+      return checkCommand(stage, { ...cmd.optsWithGlobals(), ...opts });
+    });
 
   withHostSelection(
     program

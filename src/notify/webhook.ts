@@ -40,10 +40,10 @@ export function summarize(s: Omit<DeploySummary, 'text'>): DeploySummary {
 }
 
 /**
- * POSTs the summary as JSON. Never throws: a webhook that is down must not fail a deploy
+ * POSTs the summary (a deploy's, or a check alert) as JSON. Never throws: a webhook that is down must not fail a deploy
  * that went well; the returned message (without the URL, which is a credential) says why.
  */
-export async function postWebhook(url: string, summary: DeploySummary, redact: Redact, timeoutMs = 5000): Promise<string | undefined> {
+export async function postWebhook(url: string, summary: { text: string }, redact: Redact, timeoutMs = 5000): Promise<string | undefined> {
   try {
     const res = await fetch(url, {
       method: 'POST',

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip, type ShipRun } from '../helpers/cli.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
@@ -71,6 +71,7 @@ describe.skipIf(skipWithout('fleet'))('ship setup and ship check over SSH', () =
       tls.push({ port: await listen(server), file: c.file });
     }
     writeFileSync(join(work, 'ca.pem'), tls.map((t) => readFileSync(t.file, 'utf8')).join(''));
+    for (const [i, h] of fleet.hosts.entries()) writeFileSync(h.localPath(sshdCopy()), readFileSync(join(fleet.dir, `host${i + 1}`, 'sshd_config')));
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -94,6 +95,9 @@ describe.skipIf(skipWithout('fleet'))('ship setup and ship check over SSH', () =
     await fleet?.stop();
   });
 
+  /** A copy of the hosts' own sshd_config (key-only login) where the login user can read it: the password login check reads it. */
+  const sshdCopy = () => `${posix.dirname(fleet.hosts[0]!.deployTo)}/sshd_config`;
+  /** `vars` adds entries to the stage's vars (`restart_with: systemd`). */
   const config = (check = '', vars = '') => {
     const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}, port: ${h.port}, roles: [${i === 2 ? 'db' : 'web, app'}] }`).join('\n');
     writeFileSync(
@@ -108,8 +112,8 @@ ssh: { user: ${fleet.user}, identity: ${fleet.identityFile}, known_hosts: strict
 health:
   http: "http://127.0.0.1:${healthPort}/health"
   timeout: 5s
+vars: { sshd_config: ${sshdCopy()}${vars ? `, ${vars}` : ''} }
 ${check}
-${vars}
 stages:
   test:
     hosts:
@@ -156,7 +160,7 @@ ${hosts}
 
   it('setup lays out every host; a second setup changes nothing and says so', async () => {
     // restart_with: systemd gets the unit (not installed: not root) and the one sudoers line
-    config('', 'vars: { restart_with: systemd }');
+    config('', 'restart_with: systemd');
     const first = await ship('setup', 'test');
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`add: ${fleet.user} ALL=\\(root\\) NOPASSWD: \\S*/systemctl restart demo\\n`));
@@ -190,14 +194,29 @@ ${hosts}
           .filter((c) => c.host === a)
           .map((c) => [c.check, c]),
       );
-      expect(Object.keys(mine)).toEqual(['ssh', 'host key', 'deploy_to', 'disk', 'programs', 'lock', 'health', 'logrotate']);
+      const audited = a === addresses()[0] ? ['dependencies'] : [];
+      expect(Object.keys(mine)).toEqual([
+        'ssh',
+        'deploy_to',
+        'programs',
+        'lock',
+        'host key',
+        'password login',
+        'security updates',
+        ...audited,
+        'disk',
+        'health',
+        'logrotate',
+        'rotated logs',
+      ]);
+      expect(mine['password login']!.detail).toMatch(/^password login disabled \(PasswordAuthentication no\)/);
       expect(mine.ssh!.detail).toMatch(new RegExp(`^${fleet.user}@${a}:${fleet.hosts[0]!.port}, key auth`));
       expect(mine.programs!.detail).toMatch(/^tar \S+, node \S+, npm \S+$/);
       expect(mine.health).toMatchObject({ status: 'pass', detail: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/) });
     }
     expect(r.events().at(-1)).toMatchObject({ event: 'check:end', ok: true, fail: 0 });
     const human = await ship('check', 'test');
-    expect(human.stdout).toMatch(/^127\.0\.\d+\.\d+\n {2}ok {4}ssh /m);
+    expect(human.stdout).toMatch(/^deploy: can ship reach, write to and lock every host\n {2}ok {4}127\.0\.\d+\.\d+ +ssh /m);
   });
 
   it('a disk floor above the free space fails, with both values', async () => {
@@ -252,6 +271,7 @@ ${hosts}
         ts: expect.any(String),
         event: 'check',
         stage: 'test',
+        group: 'backups',
         host: fleet.hosts[2]!.address,
         check: 'backups',
         status: 'pass',

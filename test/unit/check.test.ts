@@ -167,10 +167,25 @@ describe('the probe script', () => {
     programs: ['git', 'tar', 'node'],
     logrotate: { system: '/etc/logrotate.d/ship-demo-production', user: "/srv/it's app/.ship/logrotate.conf", logDir: "/srv/it's app/shared/log" },
     backups: "/srv/it's app/shared/backups",
+    sshdConfig: '/etc/ssh/sshd_config',
+    audit: false,
   };
   test('one step per question, every path quoted, every step ending in exit 0', () => {
     const steps = checkProbe(input);
-    expect(steps.map((s) => s.label)).toEqual(['whoami', 'deploy_to', 'disk', 'programs', 'lock', 'current', 'logrotate', 'backups', 'git', 'logs']);
+    expect(steps.map((s) => s.label)).toEqual([
+      'whoami',
+      'deploy_to',
+      'disk',
+      'programs',
+      'lock',
+      'current',
+      'logrotate',
+      'backups',
+      'git',
+      'logs',
+      'sshd',
+      'updates',
+    ]);
     const disk = render(steps[2]!.command);
     expect(disk).toBe(`__d='/srv/it'\\''s app'; while [ ! -e "$__d" ]; do __d=$(dirname -- "$__d"); done\ndf -Pk -- "$__d"\nexit 0`);
     const q = (path: string) => `'/srv/it'\\''s app/${path}'`;
@@ -204,6 +219,11 @@ describe('the probe script', () => {
       out('logrotate', 'mentions /etc/logrotate.d/other\nuser\nscheduled\n'),
       out('backups', 'now 1800000000\nnewest 1799990000 db 1.sql\n'),
       out('logs', 'log 2048 1 app.log\nlog 10 0 my worker.log\n'),
+      out('sshd', 'source sshd -T\npasswordauthentication no\nusepam yes\n'),
+      out(
+        'updates',
+        'lists 1800000000\nInst libssl3 [3.0.11-1~deb12u2] (3.0.15-1~deb12u1 Debian-Security:12/stable-security [amd64])\nInst tzdata [2024a-0] (2025b-0 Debian:12.11/stable [all])\n',
+      ),
     ]);
     expect(facts).toEqual({
       user: 'deploy',
@@ -219,6 +239,8 @@ describe('the probe script', () => {
         { bytes: 2048, rotated: 1, name: 'app.log' },
         { bytes: 10, rotated: 0, name: 'my worker.log' },
       ],
+      sshd: { source: 'sshd -T', settings: { passwordauthentication: 'no', usepam: 'yes' } },
+      updates: { apt: true, listsAt: 1800000000, security: ['libssl3'], other: 1 },
     });
   });
 });

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../../config/units.js';
 import { describeLock, formatAge, parseLockOwner } from '../../release/lock.js';
+import { type CheckGroup, type CheckName, GROUP_OF } from './groups.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -13,9 +14,13 @@ export interface Judged {
 }
 
 export interface CheckItem extends Judged {
+  group: CheckGroup;
   host: string;
-  check: string;
+  check: CheckName;
 }
+
+/** A judged check of one host (or URL, or the stage), under its heading. */
+export const checkItem = (host: string, check: CheckName, j: Judged): CheckItem => ({ group: GROUP_OF[check], host, check, ...j });
 
 /** A certificate with fewer days left fails; with fewer than CERT_WARN_DAYS it warns. */
 export const CERT_FAIL_DAYS = 14;

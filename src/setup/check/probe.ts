@@ -10,6 +10,8 @@ import { lines, sh } from '../../shell/sh.js';
 import type { Step } from '../../shell/script.js';
 import type { StepOutcome } from '../../engine/index.js';
 import { findPrograms, parsePrograms } from '../programs.js';
+import { lockfileProbe, packageJsonProbe } from './audit.js';
+import { parseSshdProbe, parseUpdates, sshdProbe, type SshdFacts, type UpdateFacts, updatesProbe } from './security.js';
 import { DEPLOY_DIRS, type BackupFacts, type DeployToFacts, type LogFileFacts, type LogrotateFacts } from './judge.js';
 
 export interface ProbeInput {
@@ -20,6 +22,10 @@ export interface ProbeInput {
   backups?: string;
   /** The record of restore drills, when this host takes the built-in database backups. */
   drills?: string;
+  /** sshd's config file, read when `sshd -T` is not allowed. */
+  sshdConfig: string;
+  /** Read the current release's package.json and lockfile (for npm audit, run from this machine). */
+  audit: boolean;
 }
 
 export interface ProbeFacts {
@@ -38,6 +44,11 @@ export interface ProbeFacts {
   lastDrill?: string;
   /** Each log under shared/log: its size and how many rotated copies it has. */
   logs: LogFileFacts[];
+  sshd: SshdFacts;
+  updates: UpdateFacts;
+  /** The current release's package.json and lockfile, when asked for and present. */
+  packageJson?: string;
+  lockfile?: string;
 }
 
 /** A probe step's commands, one per line; it always exits 0: a "no" is an answer, not a failure. */
@@ -71,6 +82,8 @@ export function checkProbe(i: ProbeInput): Step[] {
   if (i.backups) steps.push({ label: 'backups', command: backupsProbe(i.backups) });
   if (i.programs.includes('git')) steps.push({ label: 'git', command: answers(sh`if command -v git >/dev/null 2>&1; then git --version; fi`) });
   steps.push({ label: 'logs', command: logsProbe(i.logrotate.logDir) });
+  steps.push({ label: 'sshd', command: sshdProbe(i.sshdConfig) }, { label: 'updates', command: updatesProbe(`${i.paths.shipDir}/apt-upgrades.cache`) });
+  if (i.audit) steps.push({ label: 'package.json', command: packageJsonProbe(i.paths) }, { label: 'lockfile', command: lockfileProbe(i.paths) });
   if (i.drills) steps.push({ label: 'drills', command: answers(sh`grep -F '"ok":true' ${i.drills} 2>/dev/null | tail -n 1`) });
   return steps;
 }
@@ -138,9 +151,13 @@ export function parseCheckProbe(i: ProbeInput, steps: StepOutcome[]): ProbeFacts
       scheduled: has('logrotate', 'scheduled'),
     },
     logs: [],
+    sshd: parseSshdProbe(out('sshd')),
+    updates: parseUpdates(out('updates')),
   };
   const gitVersion = /^git version (\d+(?:\.\d+)*)/m.exec(out('git'))?.[1];
   if (gitVersion) facts.gitVersion = gitVersion;
+  if (i.audit && out('package.json').trim()) facts.packageJson = out('package.json');
+  if (i.audit && out('lockfile').trim()) facts.lockfile = out('lockfile');
   if (i.backups) {
     const newest = /^newest (\d+) (.+)$/m.exec(out('backups'));
     facts.backups = { hostNow: Number(value('backups', 'now') ?? 0), ...(newest ? { newest: { mtime: Number(newest[1]), name: newest[2]! } } : {}) };

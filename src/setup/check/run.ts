@@ -17,6 +17,7 @@ import { drillsFile } from '../../backup/steps.js';
 import type { Transport } from '../../transport/types.js';
 import { logRotation, logrotateLocations } from '../plan.js';
 import {
+  checkItem,
   judgeBackup,
   judgeCertificate,
   judgeDisk,
@@ -36,6 +37,9 @@ import { checkProbe, parseCheckProbe, type ProbeFacts, type ProbeInput } from '.
 import { appHosts } from '../../balancer/balancer.js';
 import { checkStage } from './stage.js';
 import { readCertificate } from './tls.js';
+import { judgeAudit, runAudit } from './audit.js';
+import type { CheckName } from './groups.js';
+import { DEFAULT_SSHD_CONFIG, judgeSshd, judgeUpdates } from './security.js';
 
 export const DEFAULT_DISK_MIN = 1024 ** 3;
 export const DEFAULT_BACKUP_MAX_AGE = '26h';
@@ -62,21 +66,20 @@ export interface CheckReport {
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const hosts = appHosts(o.stage, selectHosts(o.stage, o.selection));
   const httpsUrls: string[] = [];
-  const settled = await mapSettled(hosts, o.env.concurrency, (host) => checkHost(o, host, httpsUrls));
+  // npm audit once, of the release the first host runs (hosts run the same release)
+  const settled = await mapSettled(hosts, o.env.concurrency, (host) => checkHost(o, host, httpsUrls, host === hosts[0]));
   const results = settled.map((s, i) => ({
     host: hosts[i]!.name,
     items:
-      s.status === 'fulfilled'
-        ? s.value
-        : [{ host: hosts[i]!.name, check: 'ssh', status: 'fail' as const, detail: String((s.reason as Error)?.message ?? s.reason) }],
+      s.status === 'fulfilled' ? s.value : [checkItem(hosts[i]!.name, 'ssh', { status: 'fail', detail: String((s.reason as Error)?.message ?? s.reason) })],
   }));
   const certificates = await checkCertificates(o.stage.check.urls, httpsUrls, () => o.env.clock.now());
   return { hosts: results, certificates, stage: await checkStage(o.stage, hosts, o.env) };
 }
 
-async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[]): Promise<CheckItem[]> {
+async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[], audit: boolean): Promise<CheckItem[]> {
   const items: CheckItem[] = [];
-  const add = (check: string, j: Judged) => items.push({ host: host.name, check, ...j });
+  const add = (check: CheckName, j: Judged) => items.push(checkItem(host.name, check, j));
   const transport = o.env.transportFor(host);
   const t0 = performance.now();
   try {
@@ -95,7 +98,7 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
   try {
     const ms = Math.round(performance.now() - t0);
     const paths = serverPaths(host.deployTo);
-    const probeInput = probeFor(o, host, paths);
+    const probeInput = probeFor(o, host, paths, audit);
     const outcome = await runOn(o.env, {
       host: host.name,
       transport,
@@ -115,6 +118,9 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
         : { status: 'pass', detail: `${facts.user}@${host.name}:${host.ssh.port ?? 22}, key auth, ${ms} ms` },
     );
     if (!host.local) add('host key', judgeHostKey(host));
+    if (!host.local) add('password login', judgeSshd(facts.sshd));
+    add('security updates', judgeUpdates(facts.updates));
+    if (facts.packageJson && facts.current) add('dependencies', await auditVerdict(o, facts));
     add('deploy_to', judgeWritable(facts.deployTo, paths.root, facts.user));
     add('disk', judgeDisk(parseDf(facts.df), o.stage.check.diskMinBytes ?? DEFAULT_DISK_MIN, paths.root));
     add('programs', judgePrograms(facts.programs, probeInput.programs));
@@ -132,7 +138,16 @@ async function checkHost(o: CheckOptions, host: HostConfig, httpsUrls: string[])
   }
 }
 
-function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths): ProbeInput {
+/** npm audit of the release's package.json and lockfile, from this machine. */
+async function auditVerdict(o: CheckOptions, facts: ProbeFacts): Promise<Judged> {
+  if (!facts.lockfile)
+    return { status: 'warn', detail: `not checked: release ${facts.current} has a package.json but no package-lock.json for npm audit to read` };
+  if (!o.env.localTransport) return { status: 'warn', detail: 'not checked: no way to run npm here' };
+  const outcome = await runAudit(o.env.localTransport, facts.packageJson!, facts.lockfile, o.env.signal);
+  return judgeAudit(outcome, facts.current!);
+}
+
+function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths, audit: boolean): ProbeInput {
   const backup = o.stage.tasks.backup;
   const builtin = !backup && backupHost(o.stage.hosts) === host ? backupSettings(o.stage, host, paths) : undefined;
   const runsBackup = builtin !== undefined || (backup !== undefined && backup.run.length > 0 && taskRunsOn(backup, host, o.stage.hosts));
@@ -143,6 +158,8 @@ function probeFor(o: CheckOptions, host: HostConfig, paths: ServerPaths): ProbeI
     logrotate: logrotateLocations(o.stage, paths),
     ...(runsBackup ? { backups: `${paths.shared}/backups` } : {}),
     ...(builtin ? { drills: drillsFile(paths) } : {}),
+    sshdConfig: host.vars.sshd_config ?? o.stage.vars.sshd_config ?? DEFAULT_SSHD_CONFIG,
+    audit,
   };
 }
 
@@ -248,17 +265,17 @@ async function checkCertificates(configured: string[], fromHealth: string[], now
     const u = new URL(url);
     if (u.protocol !== 'https:' || seen.has(u.origin)) continue;
     seen.add(u.origin);
-    const item = (j: Judged): CheckItem => ({ host: u.host, check: 'tls', status: j.status, detail: `${url}: ${j.detail}` });
+    const tls = (j: Judged): CheckItem => checkItem(u.host, 'tls', { status: j.status, detail: `${url}: ${j.detail}` });
     if (health && LOOPBACK.test(u.hostname)) {
       jobs.push(
-        Promise.resolve(item({ status: 'warn', detail: "not checked: the health URL names the host's own loopback; put the public URL in check.urls" })),
+        Promise.resolve(tls({ status: 'warn', detail: "not checked: the health URL names the host's own loopback; put the public URL in check.urls" })),
       );
       continue;
     }
     jobs.push(
       readCertificate(url, TLS_TIMEOUT_MS).then(
-        (cert) => item(judgeCertificate(cert, now())),
-        (e: unknown) => item({ status: 'fail', detail: `cannot read the certificate: ${String((e as Error)?.message ?? e)}` }),
+        (cert) => tls(judgeCertificate(cert, now())),
+        (e: unknown) => tls({ status: 'fail', detail: `cannot read the certificate: ${String((e as Error)?.message ?? e)}` }),
       ),
     );
   }

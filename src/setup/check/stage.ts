@@ -6,7 +6,7 @@ import { Balancer, isBalanced, serverName } from '../../balancer/balancer.js';
 import type { HostConfig, StageConfig } from '../../config/types.js';
 import { hostFacts, templateValues, type RunEnv } from '../../engine/index.js';
 import { serverPaths } from '../../release/paths.js';
-import type { CheckItem, Judged } from './judge.js';
+import { type CheckItem, checkItem, type Judged } from './judge.js';
 
 const STAGE = 'stage';
 
@@ -60,7 +60,7 @@ function serverOf(stage: StageConfig, host: HostConfig): string {
 }
 
 export async function checkStage(stage: StageConfig, selected: HostConfig[], env: RunEnv): Promise<CheckItem[]> {
-  const items: CheckItem[] = [{ host: STAGE, check: 'restart', ...judgeRestart(stage) }];
-  if (stage.loadBalancer) items.push({ host: STAGE, check: 'load balancer', ...(await judgeBalancer(stage, selected, env)) });
+  const items: CheckItem[] = [checkItem(STAGE, 'restart', judgeRestart(stage))];
+  if (stage.loadBalancer) items.push(checkItem(STAGE, 'load balancer', await judgeBalancer(stage, selected, env)));
   return items;
 }
