@@ -39,11 +39,34 @@ export function listTasks(stage: StageConfig): { tasks: TaskRow[]; hooks: HookRo
         commands: t.run.length,
       }),
     );
+  const builtin = builtinBackupRow(stage);
+  if (builtin) {
+    const after = tasks.findIndex((t) => rank(t.name) > rank('backup'));
+    tasks.splice(after < 0 ? tasks.length : after, 0, builtin);
+  }
   const hooks = Object.entries(stage.hooks)
     .filter(([, entries]) => entries.length > 0)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([hook, entries]): HookRow => ({ hook, runs: entries.map(describeEntry) }));
   return { tasks, hooks };
+}
+
+/** The backup `vars.database` turns on, when deploy.yaml has no backup task of its own. */
+function builtinBackupRow(stage: StageConfig): TaskRow | undefined {
+  const kind = stage.vars.database?.trim();
+  if (stage.tasks.backup || !kind || kind === 'none') return undefined;
+  const how = kind === 'postgres' ? 'pg_dump -Fc' : kind === 'sqlite' ? 'sqlite3 .backup' : kind;
+  const db = stage.hosts.some((h) => h.roles.includes('db'));
+  return {
+    name: 'backup',
+    slot: 'backup',
+    roles: db ? ['db'] : [],
+    once: true,
+    local: false,
+    source: `built-in:${kind}`,
+    desc: `${how} into shared/backups (vars.database)`,
+    commands: 1,
+  };
 }
 
 const firstLine = (command: string) => {

@@ -6,7 +6,8 @@ import { judgeDrillResult, takeBackupStep } from '../../src/backup/steps.js';
 import { serverPaths } from '../../src/release/paths.js';
 import { render } from '../../src/shell/render.js';
 import { judgeDrill } from '../../src/setup/check/judge.js';
-import { localStage } from '../helpers/stage.js';
+import { listTasks } from '../../src/setup/tasks-list.js';
+import { localStage, task } from '../helpers/stage.js';
 
 const paths = serverPaths('/srv/app');
 
@@ -117,5 +118,23 @@ describe('drill verdicts', () => {
       'last successful drill 2d0h ago (b.pgdump), older than 1d (vars.backup_verify_max_age): run ship backup verify prod',
     );
     expect(judgeDrill(undefined, now, 1, 'prod')).toEqual({ status: 'fail', detail: 'no successful restore drill recorded: run ship backup verify prod' });
+  });
+});
+
+describe('ship tasks', () => {
+  it('lists the built-in backup in its slot, unless deploy.yaml has a backup task', () => {
+    const s = localStage(
+      '/repo',
+      2,
+      { vars: { database: 'postgres' }, tasks: { build: task('build', 'npm ci'), migrate: task('migrate', 'npm run migrate') } },
+      [{}, { roles: ['db'] }],
+    );
+    expect(listTasks(s).tasks.map((t) => [t.name, t.source, t.roles.join(',')])).toEqual([
+      ['build', 'config', ''],
+      ['backup', 'built-in:postgres', 'db'],
+      ['migrate', 'config', ''],
+    ]);
+    const own = localStage('/repo', 1, { vars: { database: 'postgres' }, tasks: { backup: task('backup', './dump.sh') } });
+    expect(listTasks(own).tasks.map((t) => t.source)).toEqual(['config']);
   });
 });
