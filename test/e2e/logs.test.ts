@@ -5,13 +5,13 @@
  * writes (rotate, maxage, maxsize, compress from vars) run for real, and `ship check`
  * failing on a big log that was never rotated, then passing once it was.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIP_BIN } from '../helpers/cli.js';
-import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
+import { fleetStage, removeSetupCronLines, type FleetStage } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { fixtureRepo } from '../helpers/repo.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -37,18 +37,7 @@ describe.skipIf(skipWithout('fleet'))('ship logs and log rotation', () => {
     await append(1, '2026-11-30T10:00:02 db started\n    at Stack.frame (db.js:1)\n2026-11-30T10:00:04 db vacuum done\n');
   });
   afterAll(async () => {
-    if (fleet) {
-      // setup added a logrotate line to the login user's crontab: take ours back out
-      const mine = fleet.isolated ? ['-u', fleet.user] : [];
-      try {
-        const kept = execFileSync('crontab', [...mine, '-l'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-          .split('\n')
-          .filter((l) => l && !fleet.hosts.some((h) => l.includes(`${h.deployTo}/.ship/logrotate.conf`)));
-        execFileSync('crontab', [...mine, '-'], { input: kept.length ? `${kept.join('\n')}\n` : '' });
-      } catch {
-        // no crontab here: setup wrote none
-      }
-    }
+    if (fleet) removeSetupCronLines(fleet);
     await fleet?.stop();
   });
 

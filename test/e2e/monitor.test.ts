@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip, type ShipRun } from '../helpers/cli.js';
-import { fleetStage, type FleetStage } from '../helpers/fleet-stage.js';
+import { fleetStage, removeSetupCronLines, type FleetStage } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { fixtureRepo } from '../helpers/repo.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -86,17 +86,7 @@ vars: { sshd_config: ${fleet.hosts[0]!.deployTo}/sshd_config }`,
   });
   afterAll(async () => {
     await new Promise((r) => server?.close(r));
-    if (fleet) {
-      const mine = fleet.isolated ? ['-u', fleet.user] : [];
-      try {
-        const kept = execFileSync('crontab', [...mine, '-l'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-          .split('\n')
-          .filter((l) => l && !fleet.hosts.some((h) => l.includes(`${h.deployTo}/.ship/logrotate.conf`)));
-        execFileSync('crontab', [...mine, '-'], { input: kept.length ? `${kept.join('\n')}\n` : '' });
-      } catch {
-        // no crontab here
-      }
-    }
+    if (fleet) removeSetupCronLines(fleet);
     await fleet?.stop();
   });
 

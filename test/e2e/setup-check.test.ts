@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip, type ShipRun } from '../helpers/cli.js';
+import { removeSetupCronLines } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -75,23 +76,7 @@ describe.skipIf(skipWithout('fleet'))('ship setup and ship check over SSH', () =
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    // setup added logrotate lines to the login user's crontab: take ours back out
-    if (fleet) {
-      const mine = fleet.isolated ? ['-u', fleet.user] : [];
-      const current = (() => {
-        try {
-          return execFileSync('crontab', [...mine, '-l'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-        } catch {
-          return '';
-        }
-      })();
-      const kept = current.split('\n').filter((l) => l && !fleet.hosts.some((h) => l.includes(`${h.deployTo}/.ship/logrotate.conf`)));
-      try {
-        execFileSync('crontab', [...mine, '-'], { input: kept.length ? `${kept.join('\n')}\n` : '' });
-      } catch {
-        // no crontab on this machine: setup wrote none
-      }
-    }
+    if (fleet) removeSetupCronLines(fleet);
     await fleet?.stop();
   });
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fleet } from './fleet/index.js';
@@ -73,4 +74,20 @@ export function hostView(fleet: () => Fleet) {
     releases: (i: number): string[] => (existsSync(at(i, 'releases')) ? readdirSync(at(i, 'releases')).sort() : []),
     locked: (i: number): boolean => existsSync(at(i, '.ship/lock')),
   };
+}
+
+/**
+ * `ship setup` adds a logrotate line per host to the login user's crontab (on this machine, as
+ * the fleet's hosts share it): take the fleet's lines back out, keeping everyone else's.
+ */
+export function removeSetupCronLines(fleet: Fleet): void {
+  const mine = fleet.isolated ? ['-u', fleet.user] : [];
+  let current = '';
+  try {
+    current = execFileSync('crontab', [...mine, '-l'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return; // no crontab (or no cron here): setup wrote none
+  }
+  const kept = current.split('\n').filter((l) => l && !fleet.hosts.some((h) => l.includes(`${h.deployTo}/.ship/logrotate.conf`)));
+  execFileSync('crontab', [...mine, '-'], { input: kept.length ? `${kept.join('\n')}\n` : '' });
 }
