@@ -5,6 +5,7 @@
  * once when everything passes again. A run that cannot post keeps the old state, so the alert
  * is tried again next time rather than lost.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CheckItem } from '../setup/check/judge.js';
@@ -67,8 +68,21 @@ export function decideAlert(prev: AlertState, failing: CheckItem[], o: { app: st
   return { alert: { text, app: o.app, stage: o.stage, action: 'check', ok: false, status: 'failing', failing: items, newly, since }, next };
 }
 
-/** Where the state of one stage's alerts lives: next to deploy.yaml, in .ship/monitor/. */
-export const alertStateFile = (configDir: string, stage: string) => join(configDir, '.ship', 'monitor', `${stage}.json`);
+/**
+ * Where the state of one stage's alerts lives: next to deploy.yaml, in .ship/monitor/. A run
+ * narrowed by --hosts or --roles keeps its own (its checks are not the whole stage's: a host it
+ * does not look at has not recovered).
+ */
+export function alertStateFile(configDir: string, stage: string, selection: { hosts?: string[] | undefined; roles?: string[] | undefined } = {}): string {
+  const narrowed = selection.hosts?.length || selection.roles?.length;
+  const suffix = narrowed
+    ? `-${createHash('sha256')
+        .update(JSON.stringify([selection.hosts ?? [], selection.roles ?? []]))
+        .digest('hex')
+        .slice(0, 12)}`
+    : '';
+  return join(configDir, '.ship', 'monitor', `${stage}${suffix}.json`);
+}
 
 export async function readAlertState(file: string): Promise<AlertState> {
   try {

@@ -42,6 +42,8 @@ describe.skipIf(skipWithout('fleet'))('ship check: the go-live review and --noti
   let hook = '';
   let release = '';
   const posts: Record<string, unknown>[] = [];
+  /** What the receiver answers: 500 plays a webhook that is down. */
+  let answer = 200;
   const addr = (i: number) => fleet.hosts[i]!.address;
   const sshdCopy = (i: number) => `${fleet.hosts[i]!.deployTo}/sshd_config`;
   const writeSshd = (i: number, password: 'yes' | 'no') => {
@@ -66,7 +68,7 @@ vars: { sshd_config: ${fleet.hosts[0]!.deployTo}/sshd_config }`,
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         posts.push(JSON.parse(body) as Record<string, unknown>);
-        res.end('ok');
+        res.writeHead(answer).end('ok');
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -223,6 +225,17 @@ vars: { sshd_config: ${fleet.hosts[0]!.deployTo}/sshd_config }`,
     expect(posts[1]!.text).toMatch(/^✅ ship check: demo test recovered: every check passes again \(failing since \d{4}-/);
     expect((await check()).code).toBe(0);
     expect(posts).toHaveLength(2);
+    // a webhook that is down does not lose the alert: the next run posts it again
+    answer = 500;
+    expect((await stage.ship('lock', 'test')).code).toBe(0);
+    const unheard = await check();
+    expect(unheard.stderr).toMatch(/warning: the notify webhook answered HTTP 500; the alert is tried again at the next run/);
+    answer = 200;
+    await check();
+    expect(posts.slice(2).map((p) => p.status)).toEqual(['failing', 'failing']);
+    await check();
+    expect(posts).toHaveLength(4);
+    expect((await stage.ship('unlock', 'test')).code).toBe(0);
     // the webhook's URL is a credential: never printed
     expect(failing.stdout + failing.stderr + recovered.stdout + recovered.stderr).not.toContain('s3cret-token');
   }, 180_000);

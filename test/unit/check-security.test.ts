@@ -1,6 +1,6 @@
 /** ship check's security items and its alerts: sshd settings, security updates, npm audit, the alert decisions. Pure. */
 import { describe, expect, it } from 'vitest';
-import { decideAlert } from '../../src/notify/check-alerts.js';
+import { alertStateFile, decideAlert } from '../../src/notify/check-alerts.js';
 import { judgeAudit, parseAudit } from '../../src/setup/check/audit.js';
 import type { CheckItem } from '../../src/setup/check/judge.js';
 import { judgeSshd, judgeUpdates, parseSshdProbe, parseUpdates } from '../../src/setup/check/security.js';
@@ -97,5 +97,14 @@ describe('decideAlert', () => {
     const back = decideAlert(fewer.next, [], o);
     expect(back.alert).toMatchObject({ status: 'recovered', ok: true });
     expect(decideAlert(back.next, [], o).alert).toBeUndefined();
+  });
+});
+
+describe('alertStateFile', () => {
+  it('is one per stage, and one per narrowed selection', () => {
+    expect(alertStateFile('/ops/shop', 'production')).toBe('/ops/shop/.ship/monitor/production.json');
+    const web = alertStateFile('/ops/shop', 'production', { roles: ['web'] });
+    expect(web).toMatch(/^\/ops\/shop\/\.ship\/monitor\/production-[0-9a-f]{12}\.json$/);
+    expect(alertStateFile('/ops/shop', 'production', { roles: ['db'] })).not.toBe(web);
   });
 });

@@ -44,7 +44,7 @@ export async function checkCommand(stageName: string, flags: GlobalOptions & Hos
       rt.say(`${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed`);
     }
     const failed = items.filter((i) => i.status === 'fail');
-    if (flags.notify && webhook) await notifyChange(rt, webhook, failed);
+    if (flags.notify && webhook) await notifyChange(rt, webhook, failed, alertStateFile(rt.stage.configDir, rt.stage.stage, hostSelection(flags)));
     if (failed.length) {
       throw new DeployError(
         `stage ${rt.stage.stage} is not ready: ${failed.length} check(s) failed`,
@@ -57,8 +57,7 @@ export async function checkCommand(stageName: string, flags: GlobalOptions & Hos
 }
 
 /** Posts when the failing set changed as decideAlert says; keeps the state only once told. */
-async function notifyChange(rt: Runtime, webhook: string, failed: CheckItem[]): Promise<void> {
-  const file = alertStateFile(rt.stage.configDir, rt.stage.stage);
+async function notifyChange(rt: Runtime, webhook: string, failed: CheckItem[], file: string): Promise<void> {
   const { alert, next } = decideAlert(await readAlertState(file), failed, { app: rt.stage.app, stage: rt.stage.stage, now: rt.env.clock.now() });
   if (alert) {
     const problem = await postWebhook(webhook, alert, rt.redact);
