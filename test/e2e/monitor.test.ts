@@ -119,7 +119,7 @@ vars: { sshd_config: ${fleet.hosts[0]!.deployTo}/sshd_config }`,
       'deploy: can ship reach, write to and lock every host',
       'security: host keys, key-only login, patches, dependencies',
       'capacity: free disk',
-      'health: does the app answer',
+      'health: does the app answer, and keep answering through a deploy',
       'logs: rotated and kept',
     ]);
     expect(human.stdout).toMatch(new RegExp(`^ {2}ok {4}${addr(1).replace(/\./g, '\\.')}\\s+password login\\s+password login disabled`, 'm'));
