@@ -112,6 +112,8 @@ vars: { sshd_config: ${fleet.hosts[0]!.deployTo}/sshd_config }`,
       logrotate: 'logs',
       'rotated logs': 'logs',
     });
+    // the stage's own item (no load balancer here: restarts drop requests) reads under health
+    expect(items.filter((i) => i.host === 'stage').map((i) => [i.check, i.group, i.status])).toEqual([['restart', 'health', 'warn']]);
     expect(r.events().at(-1)).toMatchObject({ event: 'check:end', groups: { deploy: { fail: 0 }, security: { fail: 0 }, logs: { fail: 0 } } });
     const human = await stage.ship('check', 'test');
     const headings = human.stdout.split('\n').filter((l) => /^\S/.test(l) && !/passed,/.test(l));
