@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import type { StageConfig } from '../config/types.js';
 import { closeFleet, type Member, openFleet, releaseFleet, type RunEnv, runOn, taskEnv } from '../engine/index.js';
 import { DeployError, UsageError } from '../errors.js';
-import { formatReleaseId } from '../release/id.js';
+import { nextReleaseId } from '../release/id.js';
 import type { Step } from '../shell/script.js';
 import { currentFacts } from '../ops/exec.js';
-import { type BackupReason, type BackupSettings, backupHost, backupName, backupSettings, newestBackup } from './database.js';
+import { type BackupReason, type BackupSettings, backupHost, backupName, backupSettings, newestBackup, parseBackupName } from './database.js';
 import {
   backupScriptEnv,
   drillStep,
@@ -69,9 +69,15 @@ function orThrow(outcome: Awaited<ReturnType<typeof runOn>>, what: string): void
   if (!outcome.ok) throw new DeployError(`${what} failed`, [outcome.error?.message ?? `exit ${outcome.exitCode}`]);
 }
 
-async function take(t: BackupTarget, stage: StageConfig, env: RunEnv, reason: BackupReason): Promise<TakenBackup> {
+/**
+ * Named for now, unless a backup already there was taken in this second or later (a restore's
+ * `pre-restore` backup a moment ago, another `ship backup`): then the second after it, so no
+ * backup overwrites another and `latest` is the one just taken.
+ */
+async function take(t: BackupTarget, stage: StageConfig, env: RunEnv, reason: BackupReason, listed?: ListedBackup[]): Promise<TakenBackup> {
   const release = t.m.state.current;
-  const name = backupName(t.settings.database.kind, formatReleaseId(env.clock.now()), release, reason);
+  const taken = (listed ?? (await list(t))).flatMap((b) => parseBackupName(b.name)?.takenAt ?? []);
+  const name = backupName(t.settings.database.kind, nextReleaseId(env.clock.now(), taken), release, reason);
   const outcome = await t.run([takeBackupStep(stage, t.m.host, t.settings, name)]);
   orThrow(outcome, `backup on ${t.m.host.name}`);
   const bytes = Number(/^backup \S+ (\d+)$/m.exec(outcome.steps[0]?.stdout ?? '')?.[1] ?? 0);
@@ -118,8 +124,9 @@ export interface Restored {
 /** `ship restore <stage> --from NAME|latest`: a fresh backup first, then the restore, under the lock. */
 export function restoreBackup(stage: StageConfig, env: RunEnv, from: string): Promise<Restored> {
   return onBackupHost(stage, env, 'restore', async (t) => {
-    const chosen = choose(await list(t), from, t);
-    const saved = await take(t, stage, env, 'pre-restore');
+    const listed = await list(t);
+    const chosen = choose(listed, from, t);
+    const saved = await take(t, stage, env, 'pre-restore', listed);
     orThrow(
       await t.run([restoreStep(stage, t.m.host, t.settings, chosen)]),
       `restore of ${chosen} on ${t.m.host.name} (the data before it is in ${saved.name})`,

@@ -174,7 +174,11 @@ describe.skipIf(skipWithout('fleet', 'sqlite'))('backups of SQLite: backup, rest
     expect(good.code, good.stderr).toBe(0);
     expect(good.events().find((e) => e.event === 'backup:verify')).toMatchObject({ ok: true, result: '1' });
     const again = await stage.ship('backup', 'test', '--json');
-    const newest = again.events().find((e) => e.event === 'backup')!.name as string;
+    const before = again.events().find((e) => e.event === 'backup')!.name as string;
+    // a backup taken in the same second as the last (or the restore's pre-restore one) gets the next second's name: none overwrites another, latest is the last taken
+    const twice = await stage.ship('backup', 'test', '--json');
+    const newest = twice.events().find((e) => e.event === 'backup')!.name as string;
+    expect(newest > before, `${newest} after ${before}`).toBe(true);
     const file = fleet.hosts[1]!.localPath(`${fleet.hosts[1]!.deployTo}/shared/backups/${newest}`);
     truncateSync(file, 1000);
     const bad = await stage.ship('backup', 'verify', 'test', '--json');
