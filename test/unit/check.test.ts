@@ -126,6 +126,8 @@ describe('backups, programs, deploy_to, logrotate', () => {
       paths: serverPaths('/srv/app'),
       programs: ['git', 'tar'],
       logrotate: { system: '/etc/logrotate.d/app', user: '/x', logDir: '/srv/app/shared/log' },
+      sshdConfig: '/etc/ssh/sshd_config',
+      audit: false,
     };
     const labels = checkProbe(input).map((s) => s.label);
     expect(labels).toContain('git');
