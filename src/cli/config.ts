@@ -12,10 +12,15 @@ const invalid = (problems: ConfigProblem[]) =>
   );
 
 /**
- * deploy.yaml (or --config / SHIP_CONFIG) → one validated stage with its recipe merged in.
+ * deploy.yaml (or --config / SHIP_CONFIG) → one validated stage (no name: the first) with its recipe merged in.
  * Everything is checked before anything connects; every problem is reported at once (exit 2).
  */
-export async function loadStageConfig(stageName: string, flag: string | undefined, cwd = process.cwd(), env = process.env): Promise<StageConfig> {
+export async function loadStageConfig(
+  stageName: string | undefined,
+  flag: string | undefined,
+  cwd = process.cwd(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<StageConfig> {
   return (await loadStageAndRecipe(stageName, flag, cwd, env)).stage;
 }
 

@@ -6,7 +6,8 @@ import { jsonReporter } from '../../ui/reporter.js';
 import { ExitCode, ShipError } from '../../errors.js';
 import { loadStageConfig } from '../config.js';
 import { hostSelection } from '../host-selection.js';
-import { operator, type GlobalOptions } from '../runtime.js';
+import type { GlobalOptions } from '../runtime.js';
+import { operator } from '../wiring.js';
 
 interface DryRunFlags extends GlobalOptions, HostSelection {
   revision?: string;
