@@ -32,7 +32,8 @@ describe('ship --help and ship help <command>', () => {
     expect(text).toContain('Examples:');
     expect(text).toContain(`npx --no ship ${name}`);
     expect(text).toContain('Global Options:');
-    for (const option of ['--config <file>', '--json', '--verbose', '--no-color', '--concurrency <n>', '--lock-wait <duration>']) expect(text).toContain(option);
+    for (const option of ['--config <file>', '--json', '--verbose', '--no-color', '--concurrency <n>', '--lock-wait <duration>'])
+      expect(text).toContain(option);
   });
 
   it('ship <command> --help says the same as ship help <command>', async () => {
