@@ -75,7 +75,7 @@ export interface RollbackOptions extends RunOptions {
 
 /** deploy.yaml, validated, with one stage resolved and its recipe merged in. Throws UsageError (exit 2) listing every problem. */
 export function loadConfig(opts: LoadOptions = {}): Promise<StageConfig> {
-  return loadStageConfig(opts.stage, opts.config, opts.cwd ?? process.cwd(), opts.env ?? process.env);
+  return loadStageConfig(opts.stage, opts.config, opts.cwd ?? process.cwd(), opts.env ?? process.env, { say: () => {} });
 }
 
 /** Every selected host moves to the new release, or none does. Resolves with the release and each host's `current`. */
