@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { findConfigFile, formatProblem, loadConfig, resolveStage } from '../config/index.js';
+import { findConfigFile, formatProblem, loadConfig, resolveStage, sortProblems, TEMPLATE_NAMES } from '../config/index.js';
+import { placeholderProblems, varNames } from '../config/placeholders.js';
 import type { ConfigProblem, StageConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { loadRecipe, type Recipe } from '../recipes/load.js';
@@ -81,6 +82,9 @@ export async function loadStageAndRecipe(
   if (recipe.problems.length) throw invalid(recipe.problems);
   const resolved = resolveStage(loaded.config, name, { env, recipeTasks: recipe.recipe.tasks, recipeHooks: recipe.recipe.hooks, ...unsetAs });
   if (!resolved.ok) throw invalid(resolved.problems);
+  const known = new Set([...TEMPLATE_NAMES, ...varNames(loaded.config, name, recipe.recipe.vars)]);
+  const unknown = placeholderProblems(loaded.config, name, known);
+  if (unknown.length) throw invalid(sortProblems(unknown));
   const stage = resolved.stage;
   return { stage: { ...stage, vars: { ...recipe.recipe.vars, ...stage.vars } }, recipe: recipe.recipe, unset: resolved.unset ?? [] };
 }
