@@ -42,8 +42,8 @@ function templatesOf(level: Record<string, Node>, base: Path): [Path, string][] 
     : [[[...base, 'health'], level.health] as const];
   for (const [path, check] of checks) for (const field of ['http', 'tcp', 'command']) text([...path, field], isMap(check) ? check[field] : undefined);
   for (const [name, v] of entries(level.vars)) text([...base, 'vars', name], v);
-  if (Array.isArray(level.hosts))
-    level.hosts.forEach((h, i) => isMap(h) && entries(h.vars).forEach(([name, v]) => text([...base, 'hosts', i, 'vars', name], v)));
+  const hosts = Array.isArray(level.hosts) ? level.hosts : [];
+  for (const [i, h] of hosts.entries()) for (const [name, v] of entries(isMap(h) ? h.vars : undefined)) text([...base, 'hosts', i, 'vars', name], v);
   return found;
 }
 
