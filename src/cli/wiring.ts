@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { HostConfig, StageConfig } from '../config/types.js';
 import type { GitOps } from '../deploy/deploy.js';
 import type { Operator } from '../engine/index.js';
-import { archiveToFile, resolveRevision } from '../git/git.js';
+import { archiveToFile, resolveRevision, unpushedTip } from '../git/git.js';
 import { postWebhook, summarize } from '../notify/webhook.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/types.js';
@@ -33,6 +33,7 @@ export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
 export const gitOps: GitOps = {
   resolveRevision,
   archiveToFile,
+  unpushedTip,
   tempFile: async (name) => {
     const path = join(tmpdir(), `${randomBytes(6).toString('hex')}-${name}`);
     return { path, remove: () => rm(path, { force: true }) };
