@@ -44,3 +44,16 @@ export function whereHostsStand(current: Readonly<Record<string, string | null>>
   const sorted = [...groups].sort((a, b) => b[1].length - a[1].length);
   return `; current: ${sorted.map(([at, on]) => `${at} on ${hostsPhrase(on)}`).join('; ')}`;
 }
+
+/** Hosts named in a heading or a table cell: all of a few, else a count and the first ones. */
+export function namedHosts(hosts: readonly string[]): string {
+  if (hosts.length <= NAMES_IN_A_LINE) return hosts.join(', ');
+  return `${hosts.length} hosts (${hosts.slice(0, NAMES_IN_A_LINE).join(', ')} and ${hosts.length - NAMES_IN_A_LINE} more)`;
+}
+
+/** Items grouped by a key, in order of first appearance; the largest group first. */
+export function groupsOf<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return [...groups.values()].sort((a, b) => b.length - a.length);
+}
