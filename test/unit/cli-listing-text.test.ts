@@ -55,7 +55,12 @@ describe('ship releases: hosts that agree share one table', () => {
   it('a host that differs gets its own table, after the largest group', () => {
     const o = textOut();
     showReleases([listing('web1'), listing('web2', '20260101000000'), listing('web3')], o.rt);
-    expect(o.text().split('\n').filter((l) => !l.startsWith(' '))).toEqual(['web1, web3', 'web2']);
+    expect(
+      o
+        .text()
+        .split('\n')
+        .filter((l) => !l.startsWith(' ')),
+    ).toEqual(['web1, web3', 'web2']);
   });
 });
 
