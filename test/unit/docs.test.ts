@@ -10,11 +10,18 @@ import { parseConfig } from '../../src/config/load.js';
 import { formatProblem } from '../../src/config/problem.js';
 import { ROOT } from '../helpers/repo.js';
 
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const text = (page: string) => readFileSync(join(ROOT, page), 'utf8');
 
 /** Pages other branches write; linked from the index before they land. */
-const WRITTEN_ELSEWHERE = ['app-process.md', 'compatibility.md', 'going-live.md', 'performance.md', 'reliability.md', 'zero-downtime.md'].map((f) => `docs/${f}`);
+const WRITTEN_ELSEWHERE = ['app-process.md', 'compatibility.md', 'going-live.md', 'performance.md', 'reliability.md', 'zero-downtime.md'].map(
+  (f) => `docs/${f}`,
+);
 
 /** Fenced code blocks of a page, with their language. */
 function blocks(page: string): { lang: string; body: string }[] {
