@@ -2,13 +2,12 @@
  * How the built CLI finds and reads deploy.yaml as a user meets it: run from a subdirectory
  * of the app, and a dry run in a pull-request job that has none of the deploy's secrets.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
-import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
+import { type Checkout, fixtureRepo, type FixtureRepo, pushedCheckout } from '../helpers/repo.js';
 
 describe('deploy.yaml as the CLI finds and reads it', () => {
   let work: string;
@@ -58,16 +57,12 @@ stages:
 
 describe('deploying a branch with commits that are not pushed', () => {
   let dir: string;
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@ship.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+  let app: Checkout;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'ship-unpushed-'));
-    git(dir, 'init', '-q', '--bare', '-b', 'main', 'remote.git');
-    git(dir, 'clone', '-q', join(dir, 'remote.git'), 'app');
-    const app = join(dir, 'app');
-    writeFileSync(
-      join(app, 'deploy.yaml'),
-      `app: shop
+    app = pushedCheckout(dir, {
+      '.gitignore': '.ship/\n',
+      'deploy.yaml': `app: shop
 repo: ${join(dir, 'remote.git')}
 branch: main
 strategy: upload
@@ -77,28 +72,20 @@ stages:
   local:
     hosts: [{ host: localhost, local: true, deploy_to: ./.ship/local }]
 `,
-    );
-    writeFileSync(join(app, '.gitignore'), '.ship/\n');
-    git(app, 'add', '-A');
-    git(app, 'commit', '-q', '-m', 'first');
-    git(app, 'push', '-q', 'origin', 'main');
+    });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('warns, naming the local tip and what is deployed instead; pushed, it does not', async () => {
-    const app = join(dir, 'app');
-    const pushed = git(app, 'rev-parse', 'HEAD');
-    writeFileSync(join(app, 'new.txt'), 'work in progress\n');
-    git(app, 'add', '-A');
-    git(app, 'commit', '-q', '-m', 'not pushed');
-    const local = git(app, 'rev-parse', 'HEAD');
-    const r = await runShip(['deploy', 'local'], { cwd: app });
+    const pushed = app.git('rev-parse', 'HEAD');
+    const local = app.commit({ 'new.txt': 'work in progress\n' }, 'not pushed');
+    const r = await runShip(['deploy', 'local'], { cwd: app.dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      `branch main here is at ${local.slice(0, 12)}, which ${join(dir, 'remote.git')} does not have: the deploy takes ${pushed.slice(0, 12)}, without your unpushed commits (push first, or pass --revision)`,
+      `branch main here is at ${local.slice(0, 12)}, which ${app.remote} does not have: the deploy takes ${pushed.slice(0, 12)}, without your unpushed commits (push first, or pass --revision)`,
     );
-    git(app, 'push', '-q', 'origin', 'main');
-    const again = await runShip(['deploy', 'local'], { cwd: app });
+    app.git('push', '-q', 'origin', 'main');
+    const again = await runShip(['deploy', 'local'], { cwd: app.dir });
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('unpushed');
   });
