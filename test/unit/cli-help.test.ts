@@ -15,9 +15,16 @@ async function help(...args: string[]): Promise<string> {
   return text;
 }
 
-const COMMANDS = ['deploy', 'rollback', 'releases', 'history', 'lock', 'unlock', 'exec', 'ssh', 'run', 'init', 'setup', 'check', 'tasks'];
+/** Every command the program has: one added later needs its examples in src/cli/examples.ts. */
+const COMMANDS = buildProgram(() => {}).commands.map((c) => c.name());
 
 describe('ship --help and ship help <command>', () => {
+  it('knows the commands', () => {
+    expect(COMMANDS).toEqual(
+      expect.arrayContaining(['deploy', 'rollback', 'releases', 'history', 'lock', 'unlock', 'exec', 'ssh', 'run', 'init', 'setup', 'check', 'tasks']),
+    );
+  });
+
   it('the overview shows examples that run the app’s own copy, and where the docs are', async () => {
     const text = await help('--help');
     expect(text).toContain('Examples:');
