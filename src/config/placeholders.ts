@@ -21,11 +21,17 @@ type Node = unknown;
 const isMap = (v: Node): v is Record<string, Node> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const entries = (v: Node): [string, Node][] => (isMap(v) ? Object.entries(v) : []);
 
+/** A filled text of deploy.yaml, with its path and the names it may use beyond the common ones. */
+type Template = [path: Path, text: string, extra?: readonly string[]];
+
+/** What the load balancer's own commands are also given: the host's name in the balancer, and its backend. */
+const BALANCER_NAMES = ['server', 'backend'] as const;
+
 /** Every filled text of one level of deploy.yaml (the top, or a stage), with its path. */
-function templatesOf(level: Record<string, Node>, base: Path): [Path, string][] {
-  const found: [Path, string][] = [];
-  const text = (path: Path, v: Node): void => {
-    if (typeof v === 'string') found.push([path, v]);
+function templatesOf(level: Record<string, Node>, base: Path): Template[] {
+  const found: Template[] = [];
+  const text = (path: Path, v: Node, extra?: readonly string[]): void => {
+    if (typeof v === 'string') found.push(extra ? [path, v, extra] : [path, v]);
   };
   /** A task: a command, a list of commands, or a map whose run is one of those. */
   const task = (path: Path, v: Node): void => {
@@ -42,6 +48,11 @@ function templatesOf(level: Record<string, Node>, base: Path): [Path, string][] 
     : [[[...base, 'health'], level.health] as const];
   for (const [path, check] of checks) for (const field of ['http', 'tcp', 'command']) text([...path, field], isMap(check) ? check[field] : undefined);
   for (const [name, v] of entries(level.vars)) text([...base, 'vars', name], v);
+  if (isMap(level.load_balancer)) {
+    const lb = level.load_balancer;
+    text([...base, 'load_balancer', 'server'], lb.server);
+    for (const key of ['drain', 'enable', 'sessions']) text([...base, 'load_balancer', key], lb[key], BALANCER_NAMES);
+  }
   const hosts = Array.isArray(level.hosts) ? level.hosts : [];
   for (const [i, h] of hosts.entries()) for (const [name, v] of entries(isMap(h) ? h.vars : undefined)) text([...base, 'hosts', i, 'vars', name], v);
   return found;
@@ -55,12 +66,12 @@ export function placeholderProblems(loaded: LoadedConfig, stageName: string, kno
   const raw = loaded.raw as unknown as Record<string, Node>;
   const stage = entries(raw.stages).find(([name]) => name === stageName)?.[1];
   const texts = [...templatesOf(raw, []), ...(isMap(stage) ? templatesOf(stage, ['stages', stageName]) : [])];
-  return texts.flatMap(([path, template]) =>
+  return texts.flatMap(([path, template, extra = []]) =>
     placeholders(template)
-      .filter((name) => !known.has(name))
+      .filter((name) => !known.has(name) && !extra.includes(name))
       .map((name) => {
         const pos = positionOf(loaded.positions, path, 'value');
-        const near = closest(name, known);
+        const near = closest(name, [...known, ...extra]);
         const message = `unknown placeholder {{${name}}}${near !== undefined ? ` (did you mean {{${near}}}?)` : ''}`;
         return { file: loaded.file, line: pos.line, col: pos.col, path: displayPath(path), message };
       }),

@@ -53,6 +53,29 @@ stages:
     ]);
   });
 
+  test("load_balancer's server and commands are checked too; its commands also know {{server}} and {{backend}}", async () => {
+    const text = `${HEAD}load_balancer:
+  kind: commands
+  server: "{{hots}}-{{app}}"
+  drain: lb-cli drain {{server}} --pool {{backend}}
+  enable: lb-cli enable {{sever}}
+stages:
+  production:
+    hosts: [web1, web2]
+    rollout: { batch: 1 }
+`;
+    expect(await loadProblems(dir, text)).toEqual([
+      'invalid configuration (2 problems)',
+      'deploy.yaml:7:11 load_balancer.server: unknown placeholder {{hots}} (did you mean {{host}}?)',
+      'deploy.yaml:9:11 load_balancer.enable: unknown placeholder {{sever}} (did you mean {{server}}?)',
+    ]);
+    // {{server}} names the host in the balancer: it is not a name the server template itself may use
+    expect(await loadProblems(dir, text.replace('"{{hots}}-{{app}}"', '"{{server}}"').replace('{{sever}}', '{{server}}'))).toEqual([
+      'invalid configuration (1 problem)',
+      'deploy.yaml:7:11 load_balancer.server: unknown placeholder {{server}}',
+    ]);
+  });
+
   test("the recipe's vars, the stage's and each host's vars are known names", async () => {
     const text = `${HEAD}tasks:
   warm: curl http://127.0.0.1:{{port}}/ && echo {{restart_with}} {{region}}
