@@ -17,7 +17,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('ship')
     .description('One-click deploys over SSH: releases, atomic symlink swaps, health checks, fleet-wide rollback.')
     .version(pkg.version, '-V, --version')
-    .option('-c, --config <file>', 'config file (default: $SHIP_CONFIG, then ./deploy.yaml)')
+    .option('-c, --config <file>', 'config file (default: $SHIP_CONFIG, then deploy.yaml here or in the nearest directory above)')
     .option('--json', 'NDJSON events on stdout, logs on stderr')
     .option('-v, --verbose', 'show every command and its output')
     .option('--no-color', 'no colours (also NO_COLOR)')
