@@ -19,7 +19,7 @@ const PAGES = [
 const text = (page: string) => readFileSync(join(ROOT, page), 'utf8');
 
 /** Pages other branches write; linked from the index before they land. */
-const WRITTEN_ELSEWHERE = ['app-process.md', 'going-live.md'].map((f) => `docs/${f}`);
+const WRITTEN_ELSEWHERE = ['going-live.md'].map((f) => `docs/${f}`);
 
 /** Fenced code blocks of a page, with their language. */
 function blocks(page: string): { lang: string; body: string }[] {
