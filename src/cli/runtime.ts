@@ -1,12 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { HostConfig, StageConfig } from '../config/types.js';
-import { type Operator, type RunEnv, systemClock } from '../engine/index.js';
+import type { StageConfig } from '../config/types.js';
+import { type RunEnv, systemClock } from '../engine/index.js';
 import { LocalTransport } from '../transport/local.js';
-import type { Transport } from '../transport/types.js';
-import { postWebhook, summarize } from '../notify/webhook.js';
-import type { ListingEvent, ShipEvent } from '../ui/events.js';
+import type { ListingEvent } from '../ui/events.js';
 import { printable } from '../release/host-text.js';
 import { HostStateTracker } from '../ui/host-state.js';
 import { makeRedactor, type Redact } from '../ui/redact.js';
@@ -14,6 +11,7 @@ import { groupedReporter } from '../ui/grouped.js';
 import { deployLog, type DeployLog } from '../ui/log-file.js';
 import { jsonReporter, jsonWriter, plainReporter, teeReporter, type Reporter } from '../ui/reporter.js';
 import { loadStageConfig } from './config.js';
+import { notifyWebhook, operator, transportFactory } from './wiring.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -50,54 +48,6 @@ export interface RuntimeOptions {
   log?: 'deploy' | 'rollback';
   /** Show each host's command output as one block (ship exec, ship run). */
   grouped?: boolean;
-}
-
-export function operator(env: NodeJS.ProcessEnv = process.env): Operator {
-  let user = env.USER ?? 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (some containers): keep $USER
-  }
-  const ci = env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.BUILDKITE_BUILD_CREATOR ?? (env.CI ? 'ci' : undefined);
-  return { user, machine: hostname(), pid: process.pid, ...(ci ? { ci } : {}) };
-}
-
-/** Local hosts run through execa, the rest over SSH (loaded only when a stage has SSH hosts). */
-async function transportFactory(stage: StageConfig, say: (s: string) => void): Promise<(h: HostConfig) => Transport> {
-  const needsSsh = stage.hosts.some((h) => !h.local);
-  if (!needsSsh) return (h) => new LocalTransport(h.name, stage.configDir);
-  const [{ createSshTransport, JumpHosts }, { buildSshTarget }, { readSshTargetEnv }] = await Promise.all([
-    import('../transport/ssh/index.js'),
-    import('../transport/ssh/config.js'),
-    import('../transport/ssh/env.js'),
-  ]);
-  const machine = readSshTargetEnv();
-  const jumps = new JumpHosts(); // one connection per jump host, shared by the hosts behind it
-  return (h) => {
-    if (h.local) return new LocalTransport(h.name, stage.configDir);
-    const target = buildSshTarget(
-      {
-        name: h.name,
-        hostname: h.name,
-        ...(h.ssh.user !== undefined ? { user: h.ssh.user } : {}),
-        ...(h.ssh.port !== undefined ? { port: h.ssh.port } : {}),
-        ...(h.ssh.identity !== undefined ? { identity: h.ssh.identity } : {}),
-        ...(h.ssh.jump !== undefined ? { jump: h.ssh.jump } : {}),
-        ...(h.ssh.algorithms !== undefined ? { algorithms: h.ssh.algorithms } : {}),
-        knownHosts: h.ssh.knownHosts,
-        connectTimeoutMs: h.ssh.connectTimeoutMs,
-        keepaliveMs: h.ssh.keepaliveMs,
-      },
-      machine,
-    );
-    return createSshTransport(target, {
-      jumps,
-      homedir: machine.homedir,
-      notice: (m) => say(`${h.name}: ${m}`),
-      onHostKeyLearned: (host, line) => say(`${host}: host key recorded (accept-new): ${line.split(' ').slice(1, 2).join('')}`),
-    });
-  };
 }
 
 /** The signals that wind a run down: SIGHUP is a terminal or an SSH session to this machine that dropped. */
@@ -197,23 +147,4 @@ export async function prepareRuntime(stageName: string, g: GlobalOptions, o: Run
   };
   const list = jsonWriter({ stage: stage.stage, out: process.stdout, redact });
   return { stage, env, reporter: closing, redact, json, say, list, log, dispose: irq.dispose };
-}
-
-/** Posts the end of a deploy or rollback to `notify.webhook`; a failure comes back as a message. */
-function notifyWebhook(url: string, stage: StageConfig, e: ShipEvent, user: string, redact: Redact): Promise<string | undefined> {
-  if (e.event !== 'deploy:end' && e.event !== 'rollback:end') return Promise.resolve(undefined);
-  const summary = summarize({
-    app: stage.app,
-    stage: stage.stage,
-    action: e.event === 'deploy:end' ? 'deploy' : 'rollback',
-    ok: e.ok,
-    exitCode: e.exitCode,
-    ...(e.release ? { release: e.release } : {}),
-    ...(e.revision ? { revision: e.revision } : {}),
-    user,
-    ms: e.ms,
-    current: e.current,
-    ...(e.error ? { error: e.error } : {}),
-  });
-  return postWebhook(url, summary, redact);
 }

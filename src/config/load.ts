@@ -12,29 +12,45 @@ export interface FindConfigOptions {
   /** --config FILE */
   flag?: string;
   env: Env;
+  /** The last directory looked in, going up from cwd. Default: the filesystem's root. */
+  root?: string;
 }
 
-export type FoundConfig = { ok: true; path: string } | { ok: false; problems: ConfigProblem[] };
+/** above: found in a directory above cwd (worth saying which file is used). */
+export type FoundConfig = { ok: true; path: string; above: boolean } | { ok: false; problems: ConfigProblem[] };
 
-/** --config, else SHIP_CONFIG, else ./deploy.yaml (or ./deploy.yml). Returns an absolute path. */
-export async function findConfigFile({ cwd, flag, env }: FindConfigOptions): Promise<FoundConfig> {
+const CONFIG_NAMES = ['deploy.yaml', 'deploy.yml'];
+
+/**
+ * --config, else SHIP_CONFIG, else deploy.yaml (or deploy.yml) in cwd or the nearest
+ * directory above it, as git finds its repository. Returns an absolute path.
+ */
+export async function findConfigFile({ cwd, flag, env, root }: FindConfigOptions): Promise<FoundConfig> {
   const explicit =
     flag !== undefined && flag !== '' ? { file: flag, from: '--config' } : env.SHIP_CONFIG ? { file: env.SHIP_CONFIG, from: 'SHIP_CONFIG' } : undefined;
-  const tried = explicit ? [explicit.file] : ['deploy.yaml', 'deploy.yml'];
-  for (const file of tried) {
-    const absolute = path.resolve(cwd, file);
-    const kind = await fileKind(absolute);
-    if (kind === 'file') return { ok: true, path: absolute };
-    if (kind === 'directory') {
-      return { ok: false, problems: [fileProblem(displayName(cwd, absolute), 'is a directory, not a config file')] };
-    }
+  if (explicit) {
+    const absolute = path.resolve(cwd, explicit.file);
+    const found = await configAt(cwd, absolute, false);
+    return found ?? { ok: false, problems: [fileProblem(displayName(cwd, absolute), `config file not found (given by ${explicit.from})`)] };
   }
-  const first = displayName(cwd, path.resolve(cwd, tried[0] ?? 'deploy.yaml'));
-  const message = explicit
-    ? `config file not found (given by ${explicit.from})`
-    : `no config file found (tried ${tried.map((f) => displayName(cwd, path.resolve(cwd, f))).join(', ')}): ` +
-      'run `ship init` to write one, or pass --config FILE';
-  return { ok: false, problems: [fileProblem(first, message)] };
+  const last = root !== undefined ? path.resolve(root) : undefined;
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    for (const name of CONFIG_NAMES) {
+      const found = await configAt(cwd, path.join(dir, name), dir !== path.resolve(cwd));
+      if (found) return found;
+    }
+    if (dir === last || path.dirname(dir) === dir) break;
+  }
+  const message = `no config file found (tried ${CONFIG_NAMES.join(', ')} here and in every directory above): run \`ship init\` to write one, or pass --config FILE`;
+  return { ok: false, problems: [fileProblem(CONFIG_NAMES[0]!, message)] };
+}
+
+/** The config file at `absolute`, a problem when it is a directory, undefined when there is none. */
+async function configAt(cwd: string, absolute: string, above: boolean): Promise<FoundConfig | undefined> {
+  const kind = await fileKind(absolute);
+  if (kind === 'file') return { ok: true, path: absolute, above };
+  if (kind === 'directory') return { ok: false, problems: [fileProblem(displayName(cwd, absolute), 'is a directory, not a config file')] };
+  return undefined;
 }
 
 export interface LoadConfigOptions {

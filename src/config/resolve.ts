@@ -24,9 +24,15 @@ export interface ResolveOptions {
   recipeTasks?: Readonly<Record<string, TaskDef>>;
   /** The recipe's hooks; deploy.yaml's entries run after them. */
   recipeHooks?: Readonly<Record<string, HookEntry[]>>;
+  /**
+   * For a dry run: the value an unset ${NAME} stands as, instead of being a problem. Such a
+   * value is no secret (it is shown): the plan says what is missing.
+   */
+  unsetAs?: (name: string) => string;
 }
 
-export type ResolvedStage = { ok: true; stage: StageConfig } | { ok: false; problems: ConfigProblem[] };
+/** unset: the variables that stand as `unsetAs` placeholders. */
+export type ResolvedStage = { ok: true; stage: StageConfig; unset?: string[] } | { ok: false; problems: ConfigProblem[] };
 
 export function resolveStage(loaded: LoadedConfig, stageName: string, opts: ResolveOptions = {}): ResolvedStage {
   const top = loaded.raw;
@@ -72,6 +78,7 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
   const notifyPath = stage.notify ? [...stagePath, 'notify'] : ['notify'];
   const webhook = notifyRaw?.webhook !== undefined ? expandEnvMap({ webhook: notifyRaw.webhook }, notifyPath, env, missing).webhook?.value : undefined;
 
+  if (missing.length > 0 && opts.unsetAs) return withPlaceholders(loaded, stageName, opts, env, missing);
   if (missing.length > 0) {
     return {
       ok: false,
@@ -97,6 +104,22 @@ export function resolveStage(loaded: LoadedConfig, stageName: string, opts: Reso
 
   const config = stageConfig(loaded, stageName, ctx, { hosts, drafts, webhook }, opts);
   return { ok: true, stage: config };
+}
+
+/** The stage resolved again with each unset variable set to its placeholder, which is then no secret. */
+function withPlaceholders(
+  loaded: LoadedConfig,
+  stageName: string,
+  { unsetAs, ...opts }: ResolveOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  missing: MissingVariable[],
+): ResolvedStage {
+  const unset = [...new Set(missing.map((m) => m.name))].sort();
+  const placeholders = Object.fromEntries(unset.map((name) => [name, unsetAs!(name)]));
+  const result = resolveStage(loaded, stageName, { ...opts, env: { ...env, ...placeholders } });
+  if (!result.ok) return result;
+  const shown = new Set(Object.values(placeholders));
+  return { ok: true, stage: { ...result.stage, secretValues: result.stage.secretValues.filter((v) => !shown.has(v)) }, unset };
 }
 
 /** The stage's settings, each taken from the stage, else the top level, else the default. */

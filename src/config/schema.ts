@@ -76,13 +76,13 @@ const ssh = obj(
       minLength: 1,
       description:
         'Private key file ("~" = your home, relative = next to deploy.yaml); only this key is tried. ' +
-        'Default: ssh-agent (SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, ~/.ssh/id_rsa.',
+        'Default: ssh-agent (SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, ~/.ssh/id_rsa. An encrypted key without an agent is reported with what to do.',
     }),
     known_hosts: enumOf(['strict', 'accept-new', 'off'], {
       default: DEFAULTS.knownHosts,
       description:
-        'Host key policy. strict: the key must be in ~/.ssh/known_hosts or SHIP_KNOWN_HOSTS; ' +
-        'accept-new: unknown hosts are added, changed keys refused; off: no check.',
+        'Host key policy. strict: the key must be in ~/.ssh/known_hosts or SHIP_KNOWN_HOSTS (hashed entries, [host]:port entries and wildcards are understood); ' +
+        'accept-new: unknown hosts are added, changed keys refused; off: no check. A refusal names the host, the key type and its SHA256 fingerprint, and how to trust it.',
     }),
     jump: str({ minLength: 1, description: 'A bastion to connect through: [user@]host[:port].' }),
     algorithms: obj(
@@ -119,14 +119,14 @@ const env = map(scalar(), {
   keys: { pattern: IDENTIFIER, hint: `an environment variable name ${IDENTIFIER_HINT}` },
   description:
     'Environment variables exported to every task. ${NAME} (or ${NAME:-default}) is read from the ' +
-    'environment of the machine running ship; write $${ for a literal "${". ' +
+    'environment of the machine running ship (a missing one is an error naming it and where, checked only for the stage being deployed); write $${ for a literal "${". ' +
     'Merged by name: host over stage over top level.',
 });
 
 const vars = map(scalar(), {
   id: 'vars',
   keys: { pattern: IDENTIFIER, hint: `a template name ${IDENTIFIER_HINT}` },
-  description: 'Extra values for {{name}} in commands and URLs. Merged by name: host over stage over top level.',
+  description: "Extra values for {{name}} in commands and URLs (a recipe's vars are defaults). Merged by name: host over stage over top level.",
 });
 
 const command = str({ description: 'A shell command, run in the release directory.' });
@@ -162,10 +162,11 @@ const hookEntry = oneOf([str({ minLength: 1, description: 'The name of a task (o
 const shared = obj(
   {
     dirs: list(str({ check: insideRelease('the release') }), {
-      description: 'Directories kept in <deploy_to>/shared and linked into every release.',
+      description: 'Directories kept in <deploy_to>/shared and linked into every release; missing ones are created.',
     }),
     files: list(str({ check: insideRelease('the release') }), {
-      description: 'Files kept in <deploy_to>/shared and linked into every release.',
+      description:
+        'Files kept in <deploy_to>/shared and linked into every release. A missing one fails the deploy (it would start the app misconfigured); `ship setup` creates it empty.',
     }),
   },
   { id: 'shared', description: 'What survives from release to release. Merged field by field.' },
@@ -176,7 +177,7 @@ const check = obj(
     urls: list(str({ pattern: URL, patternHint: 'an http:// or https:// URL' }), {
       description: 'URLs whose TLS certificates `ship check` verifies, from this machine.',
     }),
-    disk_min: size({ description: 'Least free space `ship check` accepts under deploy_to, e.g. "1GB".' }),
+    disk_min: size({ description: 'Least free space `ship check` accepts under deploy_to, e.g. "1GB". Default: 1GB.' }),
   },
   { id: 'check', description: 'Extra inputs for `ship check`. Merged field by field.' },
 );
@@ -186,10 +187,11 @@ const healthCheck = obj(
     http: str({
       pattern: URL,
       patternHint: 'an http:// or https:// URL',
-      description: 'URL fetched from the host itself, e.g. http://{{host}}:3000/health.',
+      description:
+        'URL fetched from the host itself through the SSH connection (no port needs to be open to you; on a local host, directly), e.g. http://127.0.0.1:3000/health.',
     }),
     tcp: str({ minLength: 1, description: '"host:port" that must accept a TCP connection, from the host itself.' }),
-    command: str({ minLength: 1, description: 'A command run on the host; exit code 0 means healthy.' }),
+    command: str({ minLength: 1, description: 'A command run on the host in the new release; exit code 0 means healthy.' }),
     expect: obj(
       {
         status: int({ min: 100, max: 599, default: DEFAULTS.healthStatus, description: 'The HTTP status required.' }),
@@ -198,7 +200,7 @@ const healthCheck = obj(
       { description: 'What a healthy HTTP answer looks like.' },
     ),
     timeout: duration({ default: DEFAULTS.healthTimeoutMs, description: 'How long a host may take to become healthy.' }),
-    interval: duration({ default: DEFAULTS.healthIntervalMs, description: 'Time between two attempts.' }),
+    interval: duration({ default: DEFAULTS.healthIntervalMs, description: 'Time between two attempts (every attempt is reported).' }),
     roles: list(role, { minItems: 1, description: 'Check only hosts with one of these roles. Default: every host.' }),
   },
   {
@@ -275,7 +277,13 @@ const sshShortcut = (field: string) => `Shortcut for ssh.${field} on this host.`
 
 const hostObject = obj(
   {
-    host: req(str({ pattern: HOST, patternHint: HOST_HINT, description: 'Host name or IP address.' })),
+    host: req(
+      str({
+        pattern: HOST,
+        patternHint: HOST_HINT,
+        description: 'Host name or IP address. An alias of ~/.ssh/config works: its HostName, User, Port, IdentityFile and ProxyJump are honoured.',
+      }),
+    ),
     roles: list(role, { minItems: 1, description: 'Roles of this host. Default: [web, app].' }),
     primary: bool({
       default: false,
@@ -313,7 +321,7 @@ const common = {
   recipe: str({
     minLength: 1,
     default: DEFAULTS.recipe,
-    description: 'A built-in recipe (base, node, static, ...) or the path of a recipe file.',
+    description: 'A built-in recipe (base, node, static, rails) or the path of a recipe file (relative to deploy.yaml).',
   }),
   deploy_to: str({
     minLength: 1,
@@ -322,20 +330,23 @@ const common = {
   keep_releases: int({ min: 1, default: DEFAULTS.keepReleases, description: 'How many releases to keep on each host.' }),
   strategy: enumOf(['remote', 'upload'], {
     default: DEFAULTS.strategy,
-    description: 'remote: each host fetches into a bare mirror <deploy_to>/repo; upload: a `git archive` made here is streamed to every host.',
+    description:
+      'remote: each host keeps a bare mirror in <deploy_to>/repo and fetches only when it lacks the sha (the hosts need access to the repository); upload: one `git archive` made here is streamed to every host.',
   }),
   branch: str({ minLength: 1, description: "Branch (or tag) deployed. Default: the repository's HEAD." }),
   shared,
   env,
   secrets: list(str({ pattern: IDENTIFIER, patternHint: `an environment variable name ${IDENTIFIER_HINT}` }), {
-    description: 'Names of env entries whose values are never printed. A stage adds to the top-level list.',
+    description:
+      'Names of env entries whose values are never printed: they (and any ${VAR} they came from) are replaced by [REDACTED] in all output, JSON events, errors and history. A stage adds to the top-level list.',
   }),
   vars,
   ssh,
   concurrency: int({ min: 1, max: MAX_CONCURRENCY, default: DEFAULTS.concurrency, description: 'How many hosts are worked on at once.' }),
   confirm: bool({
     default: false,
-    description: 'Ask before a deploy or rollback of this stage (on a terminal); without a terminal, --yes is required. For production.',
+    description:
+      'Ask "deploy demo to production (3 hosts)? [y/N]" before a deploy or rollback of this stage on a terminal; declining changes nothing (exit 1). Without a terminal (CI, a pipe, --json) the run refuses (exit 2) unless --yes is given. For production.',
   }),
   check,
   health,

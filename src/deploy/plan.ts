@@ -26,6 +26,7 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
     const revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
       throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
     });
+    await warnUnpushed(stage, ref, revision, env, git);
     if (env.signal?.aborted) throw new InterruptedError('interrupted before connecting: nothing was changed');
     if (stage.strategy === 'upload') {
       archive = await git.tempFile(`ship-${stage.app}-${revision.slice(0, 12)}.tar`);
@@ -39,4 +40,19 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
     await connections.close();
     throw e;
   }
+}
+
+/**
+ * Deploying a branch whose tip here has commits the repository lacks: the deploy takes what the
+ * repository has, and says so, since the one who typed the command usually meant their own.
+ */
+async function warnUnpushed(stage: StageConfig, ref: string | undefined, revision: string, env: RunEnv, git: GitOps): Promise<void> {
+  if (ref === undefined || /^[0-9a-f]{40}$/.test(ref) || !git.unpushedTip) return;
+  const local = await git.unpushedTip(stage.configDir, ref, revision).catch(() => undefined);
+  if (!local) return;
+  env.emit({
+    event: 'log',
+    level: 'warn',
+    message: `branch ${ref} here is at ${local.slice(0, 12)}, which ${stage.repo} does not have: the deploy takes ${revision.slice(0, 12)}, without your unpushed commits (push first, or pass --revision)`,
+  });
 }

@@ -9,6 +9,8 @@ export interface GitOps {
   resolveRevision(repo: string, ref: string | undefined): Promise<string>;
   archiveToFile(repo: string, sha: string, tree: string | undefined, file: string): Promise<void>;
   tempFile(name: string): Promise<{ path: string; remove(): Promise<void> }>;
+  /** The local tip of `branch` in the checkout around `dir` when `deployed` leaves it out (not pushed). */
+  unpushedTip?(dir: string, branch: string, deployed: string): Promise<string | undefined>;
 }
 
 /** The plan: decided here before any host is touched (its connections are only being made). */

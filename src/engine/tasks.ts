@@ -3,7 +3,7 @@ import type { HostConfig, StageConfig, TaskDef } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { and, cmd, redirect, script, seq, subshell, when, type Command } from '../shell/command.js';
 import type { Step, StepKind } from '../shell/script.js';
-import { interpolateShell, TemplateError } from '../shell/template.js';
+import { interpolateShell, interpolateText, TemplateError } from '../shell/template.js';
 import type { ServerPaths } from '../release/paths.js';
 import { primaryFor } from './select.js';
 
@@ -39,8 +39,12 @@ export function hostFacts(
 }
 
 export function templateValues(stage: StageConfig, host: HostConfig, facts: HostFacts): Record<string, string> {
-  // built-in facts win over vars of the same name, so {{release}} always means the release
-  return { ...stage.vars, ...host.vars, ...facts };
+  // built-in facts win over vars of the same name, so {{release}} always means the release;
+  // a var may itself use the facts and other vars (one level: what it names is filled as written)
+  const vars = { ...stage.vars, ...host.vars };
+  const plain = { ...vars, ...facts };
+  const filled = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, interpolateText(value, plain)]));
+  return { ...filled, ...facts };
 }
 
 /** Environment of every task: the configured env, then SHIP_* facts. */

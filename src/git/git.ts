@@ -117,5 +117,27 @@ export async function archiveToFile(repo: string, sha: string, tree: string | un
   }
 }
 
+/**
+ * The local tip of `branch` in the checkout around `dir` when the commit being deployed does not
+ * contain it (unpushed work the deploy leaves out); undefined when it does, when the checkout has
+ * no such branch, or outside a checkout. A tip some remote-tracking branch contains counts as
+ * pushed (the remote moved on, this checkout has not fetched).
+ */
+export async function unpushedTip(dir: string, branch: string, deployed: string): Promise<string | undefined> {
+  const g = (await git())(dir);
+  const run = (args: string[]) =>
+    g.raw(args).then(
+      (out) => out.trim(),
+      () => undefined,
+    );
+  if ((await run(['rev-parse', '--is-inside-work-tree'])) !== 'true') return undefined;
+  const local = await run(['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/heads/${branch}^{commit}`]);
+  if (!local || local === deployed) return undefined;
+  // the tip is in the deployed commit's history: the branch is behind, nothing is left out
+  if ((await run(['merge-base', local, deployed])) === local) return undefined;
+  const tracking = await run(['branch', '--remotes', '--contains', local]);
+  return tracking ? undefined : local;
+}
+
 /** simple-git loads on first use, not at startup. */
 const git = async () => (await import('simple-git')).simpleGit;

@@ -1,7 +1,7 @@
+import { PLACEHOLDER, placeholders } from '../config/placeholders.js';
 import { quote } from './quote.js';
 
-/** `{{ name }}` placeholders. Names are identifiers; anything else between braces is left alone. */
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+export { placeholders };
 
 export class TemplateError extends Error {
   constructor(
@@ -12,11 +12,6 @@ export class TemplateError extends Error {
     super(`unknown placeholder${missing.length > 1 ? 's' : ''} ${missing.map((m) => `{{${m}}}`).join(', ')}` + ` (known: ${known.join(', ')})`);
     this.name = 'TemplateError';
   }
-}
-
-/** The names a template uses, in order of first use. */
-export function placeholders(template: string): string[] {
-  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
 }
 
 function fill(template: string, values: Record<string, string>, encode: (v: string) => string): string {

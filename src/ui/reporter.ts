@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ListingEvent, ShipEvent } from './events.js';
-import { formatMs, paint, printableValues } from './format.js';
+import { formatMs, paint, printableValues, whereHostsStand } from './format.js';
 import { type Redact, redactValues } from './redact.js';
 
 /** Receives every event of a run and owns all of its output. */
@@ -108,14 +108,12 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'deploy:end':
         case 'rollback:end': {
           const what = e.event === 'deploy:end' ? 'deploy' : 'rollback';
-          const hosts = Object.entries(e.current)
-            .map(([h, r]) => `${h}=${r ?? 'none'}`)
-            .join(' ');
+          const where = whereHostsStand(e.current, e.ok ? e.release : undefined);
           return line(
             undefined,
             e.ok
-              ? paint(c, '32', `${what} done: release ${e.release} in ${formatMs(e.ms)}; ${hosts}`)
-              : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}; ${hosts}`),
+              ? paint(c, '32', `${what} done: release ${e.release} in ${formatMs(e.ms)}${where}`)
+              : paint(c, '31', `${what} failed (exit ${e.exitCode}) after ${formatMs(e.ms)}${where}`),
           );
         }
       }

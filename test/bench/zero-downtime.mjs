@@ -40,7 +40,14 @@ function exampleRepo() {
   };
   commit({}, 'first');
   chmodSync(dir, 0o755);
-  return { dir, commit, remove: (f) => (git(dir, 'rm', '-q', f), commit({}, `remove ${f}`)) };
+  return {
+    dir,
+    commit,
+    remove: (f) => {
+      git(dir, 'rm', '-q', f);
+      return commit({}, `remove ${f}`);
+    },
+  };
 }
 
 function config(work, fleet, repo, lb, basePort, withBalancer) {

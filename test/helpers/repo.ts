@@ -51,3 +51,31 @@ export function fixtureRepo(opts: { withApp?: boolean } = {}): FixtureRepo {
     },
   };
 }
+
+export interface Checkout {
+  /** A bare repository standing for the remote. */
+  remote: string;
+  /** A clone of it, with a first commit pushed. */
+  dir: string;
+  /** git in the clone; returns its output, trimmed. */
+  git(...args: string[]): string;
+  /** Writes files and commits them (not pushed); returns the new full sha. */
+  commit(files: Record<string, string>, message?: string): string;
+}
+
+/** A bare "remote" and a checkout of it under `parent`, holding `files` as a pushed first commit. */
+export function pushedCheckout(parent: string, files: Record<string, string>): Checkout {
+  const remote = join(parent, 'remote.git');
+  const dir = join(parent, 'checkout');
+  git(parent, 'init', '-q', '--bare', '-b', 'main', remote);
+  git(parent, 'clone', '-q', remote, dir);
+  const commit = (more: Record<string, string>, message = 'change') => {
+    for (const [name, content] of Object.entries(more)) writeFileSync(join(dir, name), content);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', message);
+    return git(dir, 'rev-parse', 'HEAD');
+  };
+  commit(files, 'first');
+  git(dir, 'push', '-q', 'origin', 'main');
+  return { remote, dir, git: (...args) => git(dir, ...args), commit };
+}

@@ -22,7 +22,7 @@ describe('findConfigFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const found = async (opts: { cwd: string; flag?: string; env?: Record<string, string> }) => {
+  const found = async (opts: { cwd: string; flag?: string; env?: Record<string, string>; root?: string }) => {
     const result = await findConfigFile({ env: {}, ...opts });
     return result.ok ? path.relative(dir, result.path) : result.problems.map(formatProblem);
   };
@@ -42,9 +42,19 @@ describe('findConfigFile', () => {
     expect(await found({ cwd, env: { SHIP_CONFIG: '' } })).toBe('app/deploy.yaml');
   });
 
+  test('from a subdirectory, the nearest deploy.yaml above is found, and said to be above', async () => {
+    await mkdir(path.join(dir, 'app/src/routes'), { recursive: true });
+    expect(await found({ cwd: path.join(dir, 'app/src/routes') })).toBe('app/deploy.yaml');
+    const above = await findConfigFile({ cwd: path.join(dir, 'app/src/routes'), env: {} });
+    expect(above).toMatchObject({ ok: true, above: true });
+    expect(await findConfigFile({ cwd: path.join(dir, 'app'), env: {} })).toMatchObject({ ok: true, above: false });
+    // an explicit file is never looked for above
+    expect(await found({ cwd: path.join(dir, 'app/src'), flag: 'deploy.yaml' })).toEqual(['deploy.yaml: config file not found (given by --config)']);
+  });
+
   test('a missing file names the paths tried and suggests ship init', async () => {
-    expect(await found({ cwd: path.join(dir, 'empty') })).toEqual([
-      'deploy.yaml: no config file found (tried deploy.yaml, deploy.yml): run `ship init` to write one, or pass --config FILE',
+    expect(await found({ cwd: path.join(dir, 'empty'), root: dir })).toEqual([
+      'deploy.yaml: no config file found (tried deploy.yaml, deploy.yml here and in every directory above): run `ship init` to write one, or pass --config FILE',
     ]);
     expect(await found({ cwd: path.join(dir, 'app'), flag: 'nope.yaml', env: { SHIP_CONFIG: 'deploy.yml' } })).toEqual([
       'nope.yaml: config file not found (given by --config)',

@@ -364,6 +364,16 @@ describe('${VAR} from the environment', () => {
     expect(stage.hosts.map((h) => h.env.TOKEN)).toEqual([undefined, 't2']);
   });
 
+  test('for a dry run, an unset variable can stand as a placeholder; fallbacks still apply; a placeholder is no secret', () => {
+    const loaded = load(`${text}secrets: [DATABASE_URL, TOKEN]\n`, {});
+    const result = resolveStage(loaded, 'production', { homedir: HOME, env: { SENTRY_DSN: 'dsn' }, unsetAs: (name) => `<unset: ${name}>` });
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    expect(result.stage.env).toEqual({ DATABASE_URL: '<unset: DATABASE_URL>', SENTRY_DSN: 'dsn', MODE: 'production', LITERAL: '${NOT_EXPANDED}' });
+    expect(result.stage.hosts.map((h) => h.env.TOKEN)).toEqual([undefined, '<unset: WEB2_TOKEN>']);
+    expect(result.unset).toEqual(['DATABASE_URL', 'WEB2_TOKEN']);
+    expect(result.stage.secretValues).toEqual([]);
+  });
+
   test('the environment given to resolveStage wins over the one given to loadConfig', () => {
     const loaded = load(text, {});
     const result = resolveStage(loaded, 'staging', { homedir: HOME, env: { STAGING_DATABASE_URL: 'x' } });

@@ -1,24 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { deploy, type GitOps } from '../../deploy/deploy.js';
+import { deploy } from '../../deploy/deploy.js';
 import type { HostSelection } from '../../engine/index.js';
-import { archiveToFile, resolveRevision } from '../../git/git.js';
 import { confirmRun } from '../confirm.js';
 import { hostSelection } from '../host-selection.js';
 import { failedToStart, withEndEvent } from '../run-end.js';
 import { prepareRuntime, type GlobalOptions } from '../runtime.js';
+import { gitOps } from '../wiring.js';
 import { dryRunCommand } from './dry-run.js';
-
-const git: GitOps = {
-  resolveRevision,
-  archiveToFile,
-  tempFile: async (name) => {
-    const path = join(tmpdir(), `${randomBytes(6).toString('hex')}-${name}`);
-    return { path, remove: () => rm(path, { force: true }) };
-  },
-};
 
 export interface DeployFlags extends GlobalOptions, HostSelection {
   yes?: boolean;
@@ -32,6 +19,6 @@ export async function deployCommand(stageName: string, flags: DeployFlags): Prom
   const rt = await prepareRuntime(stageName, flags, { tree: true, log: 'deploy' }).catch(failedToStart(flags, stageName, 'deploy:end'));
   await withEndEvent(rt, 'deploy:end', async () => {
     await confirmRun(rt.stage, `deploy ${rt.stage.app} to ${rt.stage.stage} (${rt.stage.hosts.length} host${rt.stage.hosts.length > 1 ? 's' : ''})`, flags);
-    return deploy(rt.stage, { ...(flags.revision ? { revision: flags.revision } : {}), ...hostSelection(flags) }, rt.env, git);
+    return deploy(rt.stage, { ...(flags.revision ? { revision: flags.revision } : {}), ...hostSelection(flags) }, rt.env, gitOps);
   });
 }

@@ -4,9 +4,10 @@ import { resolveRevision } from '../../git/git.js';
 import { makeRedactor, type Redact } from '../../ui/redact.js';
 import { jsonReporter } from '../../ui/reporter.js';
 import { ExitCode, ShipError } from '../../errors.js';
-import { loadStageConfig } from '../config.js';
+import { loadStageAndRecipe } from '../config.js';
 import { hostSelection } from '../host-selection.js';
-import { operator, type GlobalOptions } from '../runtime.js';
+import type { GlobalOptions } from '../runtime.js';
+import { operator } from '../wiring.js';
 
 interface DryRunFlags extends GlobalOptions, HostSelection {
   revision?: string;
@@ -35,7 +36,7 @@ export async function dryRunCommand(command: 'deploy' | 'rollback', stageName: s
 }
 
 async function dryRun(command: 'deploy' | 'rollback', stageName: string, flags: DryRunFlags, t0: number): Promise<void> {
-  const stage = await loadStageConfig(stageName, flags.config);
+  const { stage, unset } = await loadStageAndRecipe(stageName, flags.config, process.cwd(), process.env, { unsetAs: (name) => `<unset: ${name}>` });
   const redact = makeRedactor(stage.secretValues);
   const selection = hostSelection(flags);
   const env = { clock: systemClock, operator: operator(), redact, resolveRevision };
@@ -47,8 +48,14 @@ async function dryRun(command: 'deploy' | 'rollback', stageName: string, flags: 
     const h = stage.hosts.find((x) => x.name === host);
     return { ...stage.env, ...h?.env };
   };
-  if (flags.json) return printJson(plan, stage.stage, redact, Math.round(performance.now() - t0));
-  process.stdout.write(`${redact(describe(plan, stage.app, stage.stage, stage.keepReleases, envOf).join('\n'))}\n`);
+  const warnings = unset.length ? [unsetWarning(unset), ...plan.warnings] : plan.warnings;
+  if (flags.json) return printJson({ ...plan, warnings }, stage.stage, redact, Math.round(performance.now() - t0));
+  process.stdout.write(`${redact(describe({ ...plan, warnings }, stage.app, stage.stage, stage.keepReleases, envOf).join('\n'))}\n`);
+}
+
+/** What a dry run without every ${NAME} says about them: a deploy would refuse. */
+function unsetWarning(names: string[]): string {
+  return `not set here, shown as <unset: NAME>: ${names.join(', ')} (a deploy needs them: it would stop with exit 2)`;
 }
 
 function printJson(plan: DryRun, stage: string, redact: Redact, ms: number): void {

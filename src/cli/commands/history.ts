@@ -1,6 +1,7 @@
 import type { HostSelection } from '../../engine/index.js';
 import { readHistories } from '../../ops/status.js';
 import type { HistoryEntry } from '../../release/history.js';
+import { groupsOf, namedHosts } from '../../ui/format.js';
 import { table } from '../../ui/table.js';
 import { parseCountFlag } from '../flags.js';
 import { hostSelection } from '../host-selection.js';
@@ -24,11 +25,14 @@ export function showHistory(entries: HistoryEntry[], rt: Pick<Runtime, 'json' | 
     return;
   }
   if (!entries.length) return rt.say('no history yet');
-  const rows = [['finished', 'host', 'action', 'release', 'revision', 'result', 'by', 'previous']];
-  for (const h of entries) {
+  const rows = [['finished', 'hosts', 'action', 'release', 'revision', 'result', 'by', 'previous']];
+  // one run's entries on hosts that agree are one row; entries come newest first, so the
+  // first of each group is its last finish
+  for (const group of groupsOf(entries, runKey).sort((a, b) => (a[0]!.finished < b[0]!.finished ? 1 : -1))) {
+    const h = group[0]!;
     rows.push([
       h.finished.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      h.host ?? '',
+      namedHosts(group.map((g) => g.host ?? '')),
       h.action,
       h.release,
       (h.revision ?? '').slice(0, 12),
@@ -38,4 +42,10 @@ export function showHistory(entries: HistoryEntry[], rt: Pick<Runtime, 'json' | 
     ]);
   }
   rt.say(table(rows));
+}
+
+/** What one run wrote alike on every host it ended the same way on: all but the host and its finish. */
+function runKey(h: HistoryEntry): string {
+  const { host: _host, finished: _finished, ...run } = h;
+  return JSON.stringify(run, Object.keys(run).sort());
 }

@@ -1,5 +1,6 @@
 import type { HostSelection } from '../../engine/index.js';
 import { listReleases, type HostListing } from '../../ops/status.js';
+import { groupsOf, namedHosts } from '../../ui/format.js';
 import { table } from '../../ui/table.js';
 import { hostSelection } from '../host-selection.js';
 import { prepareRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
@@ -35,20 +36,25 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
     }
     return;
   }
-  for (const h of hosts) {
-    rt.say(`${h.host}${h.lock ? `  (locked: ${h.lock})` : ''}`);
-    if (h.currentTarget && !h.current) rt.say(`  current -> ${h.currentTarget} (not a release of this deploy_to)`);
-    if (!h.releases.length) {
-      rt.say('  no releases');
-      continue;
-    }
-    const rows = [['', 'release', 'revision', 'state']];
-    for (const r of [...h.releases].reverse()) {
-      const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : '']
-        .filter(Boolean)
-        .join(', ');
-      rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
-    }
-    rt.say(table(rows).replace(/^/gm, '  '));
+  // hosts that hold the same releases (and the same lock) share one table
+  for (const group of groupsOf(hosts, (h) => [h.lock ?? '', ...releaseLines(h)].join('\n'))) {
+    const h = group[0]!;
+    rt.say(`${namedHosts(group.map((g) => g.host))}${h.lock ? `  (locked: ${h.lock})` : ''}`);
+    for (const line of releaseLines(h)) rt.say(line);
   }
+}
+
+/** One host's releases as indented lines: a table, newest first, or what stands instead. */
+function releaseLines(h: HostListing): string[] {
+  const lines: string[] = [];
+  if (h.currentTarget && !h.current) lines.push(`  current -> ${h.currentTarget} (not a release of this deploy_to)`);
+  if (!h.releases.length) return [...lines, '  no releases'];
+  const rows = [['', 'release', 'revision', 'state']];
+  for (const r of [...h.releases].reverse()) {
+    const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : '']
+      .filter(Boolean)
+      .join(', ');
+    rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
+  }
+  return [...lines, ...table(rows).replace(/^/gm, '  ').split('\n')];
 }
