@@ -29,6 +29,7 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
           current: r.id === h.current,
           migrated: h.migrated.has(r.id),
           incomplete: !!r.preparing,
+          deps: r.deps ?? null,
         })),
         ...(h.lock ? { lock: h.lock } : {}),
       });
@@ -42,12 +43,13 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
       rt.say('  no releases');
       continue;
     }
-    const rows = [['', 'release', 'revision', 'state']];
+    const withDeps = h.releases.some((r) => r.deps);
+    const rows = [['', 'release', 'revision', ...(withDeps ? ['dependencies'] : []), 'state']];
     for (const r of [...h.releases].reverse()) {
       const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : '']
         .filter(Boolean)
         .join(', ');
-      rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
+      rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), ...(withDeps ? [r.deps ?? '-'] : []), state]);
     }
     rt.say(table(rows).replace(/^/gm, '  '));
   }
