@@ -6,12 +6,12 @@
  * on a package packed here as a tarball (no registry needed), whose postinstall counts the
  * installs on each host and can kill npm mid-install.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fleetStage, hostView, type FleetStage } from '../helpers/fleet-stage.js';
+import { dependOn } from '../helpers/packages.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -31,22 +31,9 @@ if (fs.existsSync(home + '/kill-npm')) {
 }
 `;
 
-/** Packs greeting@version into the repo's vendor/ and points package.json and the lockfile at it. */
-function useGreeting(repo: FixtureRepo, version: string): string {
-  const src = mkdtempSync(join(tmpdir(), 'ship-greeting-'));
-  writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'greeting', version, main: 'index.js', scripts: { postinstall: 'node postinstall.js' } }));
-  writeFileSync(join(src, 'index.js'), `module.exports = { version: ${JSON.stringify(version)} };\n`);
-  writeFileSync(join(src, 'postinstall.js'), POSTINSTALL);
-  mkdirSync(join(repo.dir, 'vendor'), { recursive: true });
-  for (const f of readdirSync(join(repo.dir, 'vendor'))) rmSync(join(repo.dir, 'vendor', f));
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', join(repo.dir, 'vendor')], { cwd: src, stdio: 'ignore' });
-  rmSync(src, { recursive: true });
-  const pkg = JSON.parse(readFileSync(join(repo.dir, 'package.json'), 'utf8'));
-  pkg.dependencies = { greeting: `file:vendor/greeting-${version}.tgz` };
-  writeFileSync(join(repo.dir, 'package.json'), JSON.stringify(pkg, null, 2));
-  execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--silent'], { cwd: repo.dir, stdio: 'ignore' });
-  return repo.commit({}, `greeting ${version}`);
-}
+/** greeting@version, with the postinstall above, as the app's one dependency. */
+const useGreeting = (repo: FixtureRepo, version: string) =>
+  dependOn(repo, [{ name: 'greeting', version, files: { 'postinstall.js': POSTINSTALL }, scripts: { postinstall: 'node postinstall.js' } }]);
 
 describe.skipIf(skipWithout('fleet'))('dependency installs shared by releases', () => {
   let fleet: Fleet;
