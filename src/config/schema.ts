@@ -320,9 +320,10 @@ const common = {
     description: 'Absolute path of the app on the hosts. Required: here, in each stage, or on each host.',
   }),
   keep_releases: int({ min: 1, default: DEFAULTS.keepReleases, description: 'How many releases to keep on each host.' }),
-  strategy: enumOf(['remote', 'upload'], {
+  strategy: enumOf(['remote', 'upload', 'artifact'], {
     default: DEFAULTS.strategy,
-    description: 'remote: each host fetches into a bare mirror <deploy_to>/repo; upload: a `git archive` made here is streamed to every host.',
+    description:
+      'remote: each host fetches into a bare mirror <deploy_to>/repo; upload: a `git archive` made here is streamed to every host; artifact: the release is built once here (install, build, package) in a clean tree of the sha, packed and streamed to every host, which builds nothing.',
   }),
   branch: str({ minLength: 1, description: "Branch (or tag) deployed. Default: the repository's HEAD." }),
   shared,

@@ -55,7 +55,7 @@ export function prepareSteps(
   release: string,
   revision: string,
   facts: HostFacts,
-  opts: { fromMirror: boolean; delivered: boolean; remove: string[]; app: AppFiles },
+  opts: { fromMirror: boolean; delivered: boolean; remove: string[]; app: AppFiles; built?: boolean },
 ): Step[] {
   const steps: Step[] = [];
   // a half-made release left by a killed run: remove it now that we hold the lock
@@ -63,7 +63,8 @@ export function prepareSteps(
   const clean = removeReleases(m.paths, [...leftovers, ...opts.remove]);
   if (clean) steps.push({ label: 'remove leftovers', command: clean });
   if (!opts.delivered) steps.push(...deliverSteps(stage, m, release, revision, opts.fromMirror, opts.app.step));
-  const build = slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
+  // an artifact arrives built: its build ran once, on the deploying machine
+  const build = opts.built ? [] : slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
   if (!opts.delivered || build.length) steps.push(...build, { label: 'prepared', command: finishPreparing(m.paths, release) });
   return steps;
 }

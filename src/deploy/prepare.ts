@@ -4,6 +4,7 @@ import { DeployError, InterruptedError, type ShipError } from '../errors.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
 import { appFiles } from './app-files.js';
+import { platformRefusals } from './artifact.js';
 import { prepareSteps } from './deploy-steps.js';
 import { runHooks, runTasks } from './hooks.js';
 import type { DeployRun } from './run.js';
@@ -32,6 +33,7 @@ export async function prepare(run: DeployRun): Promise<void> {
     ),
   );
   env.emit({ event: 'phase', phase: 'prepare' });
+  stopOn(run, await platformRefusals(run));
   if (run.plan.archive) stopOn(run, await upload(run, run.plan.archive.path));
   // what the lock scripts could not do: failed there (not refused for its id) is final
   const early = run.members.filter((m) => m.early && !m.early.ok && stepOfKind(m.early, 'fresh-id')?.exitCode !== ID_TAKEN);
@@ -46,6 +48,7 @@ export async function prepare(run: DeployRun): Promise<void> {
     (m) =>
       prepareSteps(stage, run.selected, m, run.release, run.revision, run.factsOf(m), {
         fromMirror: !run.plan.archive,
+        built: !!run.plan.artifact,
         delivered: run.delivered(m),
         remove: run.staleIds(m),
         app: app(m),

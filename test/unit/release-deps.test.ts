@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nativePackages, platformMismatches } from '../../src/release/artifact.js';
 import { pruneInstalls } from '../../src/release/deps.js';
 import { inspectHost, parseInspection } from '../../src/release/inspect.js';
 import { serverPaths } from '../../src/release/paths.js';
@@ -58,5 +59,29 @@ describe('shared dependency installs on a host', () => {
     h.release('20260101000000');
     h.run(pruneInstalls(h.paths));
     expect(existsSync(h.paths.deps)).toBe(false);
+  });
+});
+
+describe('artifact: native modules and platforms', () => {
+  it('names the packages that hold compiled addons, scoped ones whole, once each', () => {
+    expect(
+      nativePackages([
+        'node_modules/bcrypt/lib/binding/napi-v3/bcrypt_lib.node',
+        'node_modules/bcrypt/binding.gyp',
+        'node_modules/@scope/addon/build/Release/a.node',
+        'node_modules/.pnpm/sharp@1.0.0/node_modules/sharp/build/Release/sharp.node',
+      ]),
+    ).toEqual(['@scope/addon', 'bcrypt', 'sharp']);
+    expect(nativePackages([])).toEqual([]);
+  });
+
+  it('a host whose node reports another platform, CPU or ABI is named with both', () => {
+    expect(
+      platformMismatches('linux x64 115', [
+        { host: 'web1', platform: 'linux x64 115' },
+        { host: 'web2', platform: 'linux arm64 115' },
+        { host: 'web3', platform: '' },
+      ]),
+    ).toEqual(['web2: runs linux arm64 115, the artifact was built for linux x64 115', 'web3: runs no node, the artifact was built for linux x64 115']);
   });
 });
