@@ -1,11 +1,14 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { describeFailures, mapSettled, type Member, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
 import { DeployError, InterruptedError, type ShipError } from '../errors.js';
+import { unpackDelta } from '../release/manifest.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
 import { appFiles } from './app-files.js';
 import { platformRefusals } from './artifact.js';
 import { prepareSteps } from './deploy-steps.js';
+import { prepareShipment, type Shipment } from './delta.js';
 import { runHooks, runTasks } from './hooks.js';
 import type { DeployRun } from './run.js';
 
@@ -58,15 +61,33 @@ export async function prepare(run: DeployRun): Promise<void> {
   stopOn(run, describeFailures(run.members, prepared));
 }
 
-/** strategy upload: the archive made here streams to every host, unpacked into the release. */
+/**
+ * strategies upload and artifact: the archive made here streams to every host, unpacked into
+ * the release; a host whose current release has a manifest receives only what changed (delta.ts).
+ */
 async function upload(run: DeployRun, path: string): Promise<string[]> {
   const { env } = run;
-  const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
-    const r = await m.transport.runWithInput(render(unpackUpload(m.paths, run.release)), createReadStream(path), env.signal ? { signal: env.signal } : {});
-    if (r.exitCode !== 0)
-      throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
-  });
-  return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
+  let shipment: Shipment;
+  try {
+    shipment = await prepareShipment(run, path);
+  } catch (e) {
+    return [`making the upload here failed: ${env.redact(String((e as Error).message ?? e))}`];
+  }
+  try {
+    const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
+      const send = shipment.forHost(m);
+      const command = send.from ? unpackDelta(m.paths, run.release, send.from) : unpackUpload(m.paths, run.release);
+      const r = await m.transport.runWithInput(render(command), createReadStream(send.path), env.signal ? { signal: env.signal } : {});
+      if (r.exitCode !== 0)
+        throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
+      const bytes = (await stat(send.path)).size;
+      const what = send.from ? `${send.files} changed file(s), ${send.linked} linked from ${send.from}` : `${send.files} file(s)`;
+      env.emit({ event: 'log', level: 'info', host: m.host.name, message: `sent ${bytes} bytes: ${what}` });
+    });
+    return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
+  } finally {
+    await shipment.remove();
+  }
 }
 
 /** Stops the run before publish when anything failed: one line per failure. */

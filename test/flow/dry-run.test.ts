@@ -42,6 +42,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const web = [
       'connect/lock',
       'connect/inspect',
+      'prepare/manifest',
       'prepare/upload',
       'prepare/revision',
       'prepare/app env',

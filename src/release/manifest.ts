@@ -1,0 +1,72 @@
+import { and, cmd, redirect, type Command } from '../shell/command.js';
+import { sh } from '../shell/sh.js';
+import { PREPARING_MARKER, type ServerPaths } from './paths.js';
+
+/**
+ * Delta uploads (strategies upload and artifact): each release holds a manifest of its regular
+ * files (content hash, mode, path). A host whose current release has one receives only the
+ * files whose hash or mode differ, and hard-links the others from that release.
+ */
+
+/** The manifest's name inside a release; the list of files to link travels in the delta as LINK_LIST. */
+export const MANIFEST = '.ship-manifest';
+export const LINK_LIST = '.ship-link';
+
+export interface ManifestEntry {
+  hash: string;
+  mode: string;
+}
+
+/** One line per file: `<sha1> <octal mode> <path>`; a path with a newline is never listed (always sent). */
+export function renderManifest(files: Map<string, ManifestEntry>): string {
+  return [...files.entries()]
+    .filter(([p]) => !p.includes('\n'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([p, e]) => `${e.hash} ${e.mode} ${p}\n`)
+    .join('');
+}
+
+export function parseManifest(text: string): Map<string, ManifestEntry> {
+  const files = new Map<string, ManifestEntry>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{40}) ([0-7]{3,6}) (.+)$/.exec(line);
+    if (m) files.set(m[3]!, { hash: m[1]!, mode: m[2]! });
+  }
+  return files;
+}
+
+/** Which files of the next release a host must receive, and which it links from its current one. */
+export function planDelta(next: Map<string, ManifestEntry>, previous: Map<string, ManifestEntry>): { send: string[]; link: string[] } {
+  const send: string[] = [];
+  const link: string[] = [];
+  for (const [path, e] of next) {
+    const p = previous.get(path);
+    if (p && p.hash === e.hash && p.mode === e.mode && !path.includes('\n')) link.push(path);
+    else send.push(path);
+  }
+  return { send: send.sort(), link: link.sort() };
+}
+
+/** Prints the manifest of the host's current release (nothing when it has none). */
+export function readManifest(paths: ServerPaths, current: string): Command {
+  const file = `${paths.release(current)}/${MANIFEST}`;
+  return sh`if [ -f ${file} ]; then cat -- ${file}; fi`;
+}
+
+/**
+ * Command line (nothing secret: visible in `ps`) that unpacks a delta from stdin into a new
+ * release, then hard-links every file of LINK_LIST from the previous release, a few cp
+ * processes for thousands of files (xargs), parents made as needed.
+ */
+export function unpackDelta(paths: ServerPaths, id: string, previous: string): Command {
+  const dir = paths.release(id);
+  const list = `${dir}/${LINK_LIST}`;
+  return and(
+    cmd('mkdir', '-p', '--', paths.releases),
+    cmd('mkdir', '--', dir),
+    redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
+    cmd('tar', '-x', '-f', '-', '-C', dir),
+    sh`if [ -s ${list} ]; then (cd -- ${paths.release(previous)} && tr '\\n' '\\000' < ${list} | xargs -0 cp -l --parents -t ${dir} --); fi`,
+    cmd('rm', '-f', '--', list),
+  );
+}
