@@ -227,6 +227,9 @@ async function benchSize(harness, size, repos, results, cap) {
   const ship = async (tool, key, sha) => {
     const r = await timed(process.execPath, [SHIP, '--config', configs[tool], 'deploy', 'bench', '--json'], { cwd: work, env });
     record(key, r, r.code === 0 && wrongHosts(fleet, tool, sha, tool !== 'plain').length === 0);
+    // what each host was sent, from ship's own report (the size of the stream it read)
+    const sent = [...r.out.matchAll(/"message":"sent (\d+) bytes/g)].map((m) => Number(m[1]));
+    if (sent.length) (results[`${size}|${key}`].bytes ??= []).push(median(sent));
   };
   const capistrano = async (key, sha) => {
     if (!capDir) return;
@@ -322,9 +325,19 @@ function report(results) {
     `| artifact lock / limit upload | ${SIZES.map((n) => x(med(n, 'artifact lock'), med(n, 'limit upload'))).join(' | ')} |`,
     `| cap same / upload same (target ≥ 5x at 10) | ${SIZES.map((n) => x(med(n, 'cap same'), med(n, 'upload same'))).join(' | ')} |`,
     `| cap lock / upload lock | ${SIZES.map((n) => x(med(n, 'cap lock'), med(n, 'upload lock'))).join(' | ')} |`,
+    '',
+    'Bytes sent per host (median over hosts, then runs); `same` changes one file of a few bytes (CHANGE)',
+    '',
+    `| step | ${SIZES.map((n) => `${n} host${n > 1 ? 's' : ''}`).join(' | ')} |`,
+    `|---|${SIZES.map(() => '---:').join('|')}|`,
+    ...['upload first', 'upload same', 'upload lock', 'artifact first', 'artifact same', 'artifact lock'].map(
+      (k) => `| ${k} | ${SIZES.map((n) => bytes(median(results[`${n}|${k}`]?.bytes ?? []))).join(' | ')} |`,
+    ),
   ];
   return lines.join('\n');
 }
+
+const bytes = (b) => (b === undefined ? '-' : b < 10_000 ? `${b} B` : b < 10_000_000 ? `${Math.round(b / 1024)} KiB` : `${(b / 1048576).toFixed(1)} MiB`);
 
 function loadRange(results) {
   const loads = Object.values(results).flatMap((c) => c.runs.map((r) => r.load));
