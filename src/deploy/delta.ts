@@ -65,7 +65,11 @@ export async function prepareShipment(run: DeployRun, archive: string): Promise<
 async function previousManifests(run: DeployRun): Promise<Map<string, string>> {
   const withCurrent = run.members.filter((m) => m.state.current);
   const read = await mapSettled(withCurrent, run.env.concurrency, (m) =>
-    runOn(run.env, { host: m.host.name, transport: m.transport, steps: [{ label: 'manifest', command: readManifest(m.paths, m.state.current!) }] }),
+    runOn(run.env, {
+      host: m.host.name,
+      transport: m.transport,
+      steps: [{ label: 'manifest', command: readManifest(m.paths, m.state.current!), quiet: true }],
+    }),
   );
   // a host whose manifest cannot be read gets the whole release: a delta is never guessed
   return new Map(withCurrent.map((m, i) => [m.host.name, read[i]?.status === 'fulfilled' && read[i].value.ok ? (read[i].value.steps[0]?.stdout ?? '') : '']));

@@ -39,6 +39,8 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
       const built = await buildArtifact(stage, revision, ref, env, git);
       archive = built.archive;
       artifact = { platform: built.platform, native: built.native };
+      // the hosts are locked next: their rows belong under a phase of their own, not the build's
+      env.emit({ event: 'phase', phase: 'lock' });
     }
     return { stage, env, selected, ref, revision, archive, ...(artifact ? { artifact } : {}), connections, started, pm2Template: readTemplate('pm2.config.cjs.tmpl') };
   } catch (e) {

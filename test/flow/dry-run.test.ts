@@ -97,10 +97,10 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const real = recordingEnv(s, { clock });
     await deploy(s, {}, real.env, realGit);
     // history carries times and unlock the run's token; quiet steps (lock, inspect, health
-    // commands) and uploads report no task:start in a real run: everything else is the same text
+    // commands, the manifest read before an upload) and uploads report no task:start in a real run: everything else is the same text
     const comparable = (host: string, steps: { task: string; command: string }[]) =>
       steps
-        .filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'upload', 'health'].includes(x.task))
+        .filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'manifest', 'upload', 'health'].includes(x.task))
         .map((x) => `${host} ${x.task}: ${x.command}`);
     for (const h of s.hosts) {
       const planned = comparable(h.name, plan.steps.get(h.name)!).map((l) => l.split('<current release>').join(first.release));
