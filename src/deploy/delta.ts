@@ -17,6 +17,8 @@ import type { DeployRun } from './run.js';
 export interface Shipment {
   /** The tar each host receives, and the release it links unchanged files from (delta only). */
   forHost(m: Member): { path: string; from?: string; files: number; linked: number };
+  /** The whole release as one tar (made once, when first asked): for a host a delta could not serve. */
+  whole(): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -54,7 +56,18 @@ export async function prepareShipment(run: DeployRun, archive: string): Promise<
       await rm(join(dir, LINK_LIST));
       for (const m of members) plans.set(m.host.name, { path, from: m.state.current!, files: delta.send.length, linked: delta.link.length });
     }
-    return { forHost: (m) => plans.get(m.host.name)!, remove: () => rm(root, { recursive: true, force: true }) };
+    let whole: Promise<string> | undefined;
+    const packWhole = async () => {
+      const path = join(root, 'whole.tar');
+      await writeFile(path, '');
+      await local(run, 'pack', cmd('tar', '-c', '-f', path, '-C', dir, '.'));
+      return path;
+    };
+    return {
+      forHost: (m) => plans.get(m.host.name)!,
+      whole: () => (whole ??= packWhole()),
+      remove: () => rm(root, { recursive: true, force: true }),
+    };
   } catch (e) {
     await rm(root, { recursive: true, force: true });
     throw e;

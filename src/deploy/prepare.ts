@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { describeFailures, mapSettled, type Member, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
 import { DeployError, InterruptedError, type ShipError } from '../errors.js';
-import { unpackDelta } from '../release/manifest.js';
+import { DELTA_INCOMPLETE, unpackDelta } from '../release/manifest.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
 import { appFiles } from './app-files.js';
@@ -75,19 +75,31 @@ async function upload(run: DeployRun, path: string): Promise<string[]> {
   }
   try {
     const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
-      const send = shipment.forHost(m);
-      const command = send.from ? unpackDelta(m.paths, run.release, send.from) : unpackUpload(m.paths, run.release);
-      const r = await m.transport.runWithInput(render(command), createReadStream(send.path), env.signal ? { signal: env.signal } : {});
-      if (r.exitCode !== 0)
-        throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
-      const bytes = (await stat(send.path)).size;
-      const what = send.from ? `${send.files} changed file(s), ${send.linked} linked from ${send.from}` : `${send.files} file(s)`;
+      const planned = shipment.forHost(m);
+      let what = planned.from ? `${planned.files} changed file(s), ${planned.linked} linked from ${planned.from}` : `${planned.files} file(s)`;
+      let bytes = (await stat(planned.path)).size;
+      if ((await sendTo(run, m, planned.path, planned.from)) === DELTA_INCOMPLETE) {
+        // the previous release lacked files the delta meant to link: the whole release instead
+        const whole = await shipment.whole();
+        await sendTo(run, m, whole);
+        bytes += (await stat(whole)).size;
+        what = `the whole release (${planned.from} lacked files to link)`;
+      }
       env.emit({ event: 'log', level: 'info', host: m.host.name, message: `sent ${bytes} bytes: ${what}` });
     });
     return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
   } finally {
     await shipment.remove();
   }
+}
+
+/** Streams one tar to one host, unpacked as a whole release or as a delta on `from`; throws on failure, returns DELTA_INCOMPLETE. */
+async function sendTo(run: DeployRun, m: Member, path: string, from?: string): Promise<number> {
+  const { env } = run;
+  const command = from ? unpackDelta(m.paths, run.release, from) : unpackUpload(m.paths, run.release);
+  const r = await m.transport.runWithInput(render(command), createReadStream(path), env.signal ? { signal: env.signal } : {});
+  if (r.exitCode === 0 || (from && r.exitCode === DELTA_INCOMPLETE)) return r.exitCode;
+  throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
 }
 
 /** Stops the run before publish when anything failed: one line per failure. */

@@ -53,10 +53,15 @@ export function readManifest(paths: ServerPaths, current: string): Command {
   return sh`if [ -f ${file} ]; then cat -- ${file}; fi`;
 }
 
+/** Exit code of unpackDelta when the previous release lacked a file to link: the new release is removed. */
+export const DELTA_INCOMPLETE = 76;
+
 /**
  * Command line (nothing secret: visible in `ps`) that unpacks a delta from stdin into a new
  * release, then hard-links every file of LINK_LIST from the previous release, a few cp
- * processes for thousands of files (xargs), parents made as needed.
+ * processes for thousands of files (xargs), parents made as needed. A file the previous
+ * release no longer has (a build or a shared link replaced it there) makes it remove the new
+ * release and exit DELTA_INCOMPLETE: ship then sends that host the whole release.
  */
 export function unpackDelta(paths: ServerPaths, id: string, previous: string): Command {
   const dir = paths.release(id);
@@ -66,7 +71,10 @@ export function unpackDelta(paths: ServerPaths, id: string, previous: string): C
     cmd('mkdir', '--', dir),
     redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
     cmd('tar', '-x', '-f', '-', '-C', dir),
-    sh`if [ -s ${list} ]; then (cd -- ${paths.release(previous)} && tr '\\n' '\\000' < ${list} | xargs -0 cp -l --parents -t ${dir} --); fi`,
+    sh`if [ -s ${list} ]; then
+  (cd -- ${paths.release(previous)} && tr '\\n' '\\000' < ${list} | xargs -0 cp -l --parents -t ${dir} -- 2>/dev/null)
+  while IFS= read -r __p; do [ -f ${dir}/"$__p" ] || { rm -rf -- ${dir}; exit ${DELTA_INCOMPLETE}; }; done < ${list}
+fi`,
     cmd('rm', '-f', '--', list),
   );
 }

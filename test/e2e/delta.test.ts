@@ -69,6 +69,17 @@ describe.skipIf(skipWithout('fleet'))('delta uploads', () => {
       expect(readFileSync(view.at(i, `releases/${second.id}/REVISION`), 'utf8').trim()).toBe(repo.head());
       expect(view.current(i)).toBe(second.id);
     }
+    // a file the current release no longer has (a build or a shared link replaced it) cannot
+    // be linked: that host gets the whole release, and the deploy goes on
+    await fleet.ssh(1, `rm ${fleet.hosts[1]!.deployTo}/releases/${second.id}/vendor/pkg3/file33.js`);
+    repo.commit({ [CHANGED]: content(3) });
+    const whole = await stage.ship('deploy', 'test', '--json');
+    expect(whole.code, whole.stdout + whole.stderr).toBe(0);
+    expect(whole.stdout).toMatch(/sent \d+ bytes: the whole release/);
+    const third0 = whole.events().at(-1)!.release as string;
+    expect(readFileSync(view.at(1, `releases/${third0}/vendor/pkg3/file33.js`), 'utf8')).toContain('00000033');
+    expect(readFileSync(view.at(1, `releases/${third0}/${CHANGED}`), 'utf8')).toBe(content(3));
+
     // a file removed from the repository is gone from the next release
     repo.remove('vendor/pkg7/file37.js');
     const third = await deploy();
