@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapSettled, type Member, runOn } from '../engine/index.js';
-import { LINK_LIST, MANIFEST, type ManifestEntry, parseManifest, planDelta, readManifest, renderManifest } from '../release/manifest.js';
+import { MANIFEST, type ManifestEntry, parseManifest, planDelta, readManifest, renderManifest } from '../release/manifest.js';
 import { cmd } from '../shell/command.js';
 import type { DeployRun } from './run.js';
 
@@ -12,7 +12,8 @@ import type { DeployRun } from './run.js';
  * Delta uploads, on this machine: the archive (source or built release) unpacked here once,
  * its manifest made, then one tar per kind of host: the whole release for a host without a
  * previous manifest, and for hosts whose current release has the same manifest, one tar of
- * the files that differ (with the manifest and the list of files the host links).
+ * the files that differ and the new manifest (the host links the others, found by comparing
+ * the two manifests).
  */
 export interface Shipment {
   /** The tar each host receives, and the release it links unchanged files from (delta only). */
@@ -48,12 +49,11 @@ export async function prepareShipment(run: DeployRun, archive: string): Promise<
         continue;
       }
       const delta = planDelta(tree.files, parseManifest(text));
-      await writeFile(join(dir, LINK_LIST), delta.link.map((p) => `${p}\n`).join(''));
       const list = join(root, `list-${n}`);
-      const entries = [MANIFEST, LINK_LIST, ...delta.send, ...tree.always];
+      const entries = [MANIFEST, ...delta.send, ...tree.always];
       await writeFile(list, entries.map((p) => `./${p}\n`).join(''));
-      await local(run, 'pack changes', cmd('tar', '-c', '-f', path, '-C', dir, '--no-recursion', '-T', list));
-      await rm(join(dir, LINK_LIST));
+      // records of one block: a delta of a few small files is not padded to tar's 10 KiB
+      await local(run, 'pack changes', cmd('tar', '-c', '-b', '1', '-f', path, '-C', dir, '--no-recursion', '-T', list));
       for (const m of members) plans.set(m.host.name, { path, from: m.state.current!, files: delta.send.length, linked: delta.link.length });
     }
     let whole: Promise<string> | undefined;

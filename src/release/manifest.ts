@@ -8,9 +8,8 @@ import { PREPARING_MARKER, type ServerPaths } from './paths.js';
  * files whose hash or mode differ, and hard-links the others from that release.
  */
 
-/** The manifest's name inside a release; the list of files to link travels in the delta as LINK_LIST. */
+/** The manifest's name inside a release. */
 export const MANIFEST = '.ship-manifest';
-export const LINK_LIST = '.ship-link';
 
 export interface ManifestEntry {
   hash: string;
@@ -58,23 +57,25 @@ export const DELTA_INCOMPLETE = 76;
 
 /**
  * Command line (nothing secret: visible in `ps`) that unpacks a delta from stdin into a new
- * release, then hard-links every file of LINK_LIST from the previous release, a few cp
- * processes for thousands of files (xargs), parents made as needed. A file the previous
- * release no longer has (a build or a shared link replaced it there) makes it remove the new
- * release and exit DELTA_INCOMPLETE: ship then sends that host the whole release.
+ * release (the changed files and the new manifest), then hard-links from the previous release
+ * every file whose manifest line (hash, mode, path) is the same in both manifests: the host
+ * derives that list itself, so it is not sent. A few cp processes for thousands of files
+ * (xargs), parents made as needed. Then every file of the new manifest must be there: one the
+ * previous release no longer has (a build or a shared link replaced it there) makes it remove
+ * the new release and exit DELTA_INCOMPLETE, and ship sends that host the whole release.
  */
 export function unpackDelta(paths: ServerPaths, id: string, previous: string): Command {
   const dir = paths.release(id);
-  const list = `${dir}/${LINK_LIST}`;
+  const from = paths.release(previous);
+  const manifest = `${dir}/${MANIFEST}`;
   return and(
     cmd('mkdir', '-p', '--', paths.releases),
     cmd('mkdir', '--', dir),
     redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
     cmd('tar', '-x', '-f', '-', '-C', dir),
-    sh`if [ -s ${list} ]; then
-  (cd -- ${paths.release(previous)} && tr '\\n' '\\000' < ${list} | xargs -0 cp -l --parents -t ${dir} -- 2>/dev/null)
-  while IFS= read -r __p; do [ -f ${dir}/"$__p" ] || { rm -rf -- ${dir}; exit ${DELTA_INCOMPLETE}; }; done < ${list}
-fi`,
-    cmd('rm', '-f', '--', list),
+    sh`if [ -f ${from}/${MANIFEST} ]; then
+  (cd -- ${from} && awk 'NR == FNR { seen[$0] = 1; next } ($0 in seen) { sub(/^[^ ]+ [^ ]+ /, ""); print }' ${MANIFEST} ${manifest} | tr '\\n' '\\000' | xargs -0 -r cp -l --parents -t ${dir} -- 2>/dev/null)
+fi
+sed 's/^[^ ]* [^ ]* //' ${manifest} | { while IFS= read -r __p; do [ -f ${dir}/"$__p" ] || exit 1; done; } || { rm -rf -- ${dir}; exit ${DELTA_INCOMPLETE}; }`,
   );
 }

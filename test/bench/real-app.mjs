@@ -22,7 +22,20 @@
  * JSON in bench-results/real-app-<time>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +185,16 @@ function wrongHosts(fleet, name, sha, node) {
     .map((h) => h.address);
 }
 
+/** The size of the manifest in /srv/<name>/current on the first host (undefined without one). */
+function manifestSize(fleet, name) {
+  const h = fleet.hosts[0];
+  try {
+    return statSync(h.localPath(`${readlinkSync(h.localPath(`/srv/${name}/current`))}/.ship-manifest`)).size;
+  } catch {
+    return undefined;
+  }
+}
+
 function wipe(fleet, names) {
   for (const h of fleet.hosts)
     for (const name of names) {
@@ -230,6 +253,8 @@ async function benchSize(harness, size, repos, results, cap) {
     // what each host was sent, from ship's own report (the size of the stream it read)
     const sent = [...r.out.matchAll(/"message":"sent (\d+) bytes/g)].map((m) => Number(m[1]));
     if (sent.length) (results[`${size}|${key}`].bytes ??= []).push(median(sent));
+    const manifest = manifestSize(fleet, tool);
+    if (manifest !== undefined) (results[`${size}|${key}`].manifest ??= []).push(manifest);
   };
   const capistrano = async (key, sha) => {
     if (!capDir) return;
@@ -317,7 +342,7 @@ function report(results) {
     `|---|${SIZES.map(() => '---:').join('|')}|`,
     ...keys.map((k) => `| ${k} | ${SIZES.map((n) => s(med(n, k))).join(' | ')} |`),
     '',
-    '| target | ' + SIZES.map((n) => `${n} host${n > 1 ? 's' : ''}`).join(' | ') + ' |',
+    `| target | ${SIZES.map((n) => `${n} host${n > 1 ? 's' : ''}`).join(' | ')} |`,
     `|---|${SIZES.map(() => '---:').join('|')}|`,
     `| upload same / plain new (target ≤ 1.5x at 10) | ${SIZES.map((n) => x(med(n, 'upload same'), med(n, 'plain new'))).join(' | ')} |`,
     `| artifact same / plain new | ${SIZES.map((n) => x(med(n, 'artifact same'), med(n, 'plain new'))).join(' | ')} |`,
@@ -326,13 +351,19 @@ function report(results) {
     `| cap same / upload same (target ≥ 5x at 10) | ${SIZES.map((n) => x(med(n, 'cap same'), med(n, 'upload same'))).join(' | ')} |`,
     `| cap lock / upload lock | ${SIZES.map((n) => x(med(n, 'cap lock'), med(n, 'upload lock'))).join(' | ')} |`,
     '',
-    'Bytes sent per host (median over hosts, then runs); `same` changes one file of a few bytes (CHANGE)',
+    'Bytes sent per host (median over hosts, then runs), the manifest of the release deployed, and what was sent beyond',
+    'the manifest; `same` changes one file of a few bytes (CHANGE): beyond the manifest go that file and tar headers',
     '',
-    `| step | ${SIZES.map((n) => `${n} host${n > 1 ? 's' : ''}`).join(' | ')} |`,
+    `| step | ${SIZES.map((n) => `${n} host${n > 1 ? 's' : ''}: sent / manifest / beyond`).join(' | ')} |`,
     `|---|${SIZES.map(() => '---:').join('|')}|`,
-    ...['upload first', 'upload same', 'upload lock', 'artifact first', 'artifact same', 'artifact lock'].map(
-      (k) => `| ${k} | ${SIZES.map((n) => bytes(median(results[`${n}|${k}`]?.bytes ?? []))).join(' | ')} |`,
-    ),
+    ...['upload first', 'upload same', 'upload lock', 'artifact first', 'artifact same', 'artifact lock'].map((k) => {
+      const cells = SIZES.map((n) => {
+        const sent = median(results[`${n}|${k}`]?.bytes ?? []);
+        const manifest = median(results[`${n}|${k}`]?.manifest ?? []);
+        return `${bytes(sent)} / ${bytes(manifest)} / ${sent !== undefined && manifest !== undefined ? bytes(sent - manifest) : '-'}`;
+      });
+      return `| ${k} | ${cells.join(' | ')} |`;
+    }),
   ];
   return lines.join('\n');
 }

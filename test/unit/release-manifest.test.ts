@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DELTA_INCOMPLETE, LINK_LIST, type ManifestEntry, parseManifest, planDelta, renderManifest, unpackDelta } from '../../src/release/manifest.js';
+import { DELTA_INCOMPLETE, MANIFEST, type ManifestEntry, parseManifest, planDelta, renderManifest, unpackDelta } from '../../src/release/manifest.js';
 import { serverPaths } from '../../src/release/paths.js';
 import { render } from '../../src/shell/render.js';
 
@@ -44,34 +44,56 @@ describe('release manifests and deltas', () => {
 });
 
 describe('unpackDelta, run by sh on this machine', () => {
-  /** A previous release with two files, and a delta tar holding one new file and the list of the other. */
-  const setup = (link: string[]) => {
+  /**
+   * A previous release with three files and its manifest, and a delta tar holding one new
+   * file and the new manifest, whose lines are `next` (the previous release's line for a
+   * file it keeps unchanged: the host links what both manifests list the same).
+   */
+  const setup = (next: string[], previousManifest = true) => {
     const root = mkdtempSync(join(tmpdir(), 'ship-delta-'));
     const paths = serverPaths(root);
-    mkdirSync(join(paths.release('1'), 'lib'), { recursive: true });
-    writeFileSync(join(paths.release('1'), 'lib', 'same.js'), 'same');
-    writeFileSync(join(paths.release('1'), 'old.js'), 'old');
+    const old = paths.release('1');
+    mkdirSync(join(old, 'lib', 'a b'), { recursive: true });
+    writeFileSync(join(old, 'lib', 'same.js'), 'same');
+    writeFileSync(join(old, 'lib', 'a b', "it's.js"), 'spaces');
+    writeFileSync(join(old, 'old.js'), 'old');
+    if (previousManifest)
+      writeFileSync(
+        join(old, MANIFEST),
+        [`${h('1')} 644 lib/same.js`, `${h('2')} 644 lib/a b/it's.js`, `${h('3')} 644 old.js`, `${h('4')} 644 lib/gone.js`, ''].join('\n'),
+      );
     const src = mkdtempSync(join(tmpdir(), 'ship-delta-src-'));
     writeFileSync(join(src, 'new.js'), 'new');
-    writeFileSync(join(src, LINK_LIST), link.map((p) => `${p}\n`).join(''));
-    const tar = execFileSync('tar', ['-c', '-f', '-', '-C', src, '.']);
+    writeFileSync(join(src, MANIFEST), [...next, `${h('5')} 644 new.js`, ''].join('\n'));
+    const tar = execFileSync('tar', ['-c', '-b', '1', '-f', '-', '-C', src, '.']);
     const run = () => spawnSync('sh', ['-c', render(unpackDelta(paths, '2', '1'))], { input: tar });
     return { paths, run };
   };
 
-  it('unpacks the changed files and hard-links the listed ones from the previous release', () => {
-    const { paths, run } = setup(['lib/same.js']);
-    expect(run().status).toBe(0);
-    expect(readFileSync(join(paths.release('2'), 'new.js'), 'utf8')).toBe('new');
-    expect(statSync(join(paths.release('2'), 'lib', 'same.js')).ino).toBe(statSync(join(paths.release('1'), 'lib', 'same.js')).ino);
-    expect(existsSync(join(paths.release('2'), 'old.js'))).toBe(false);
-    expect(existsSync(join(paths.release('2'), LINK_LIST))).toBe(false);
+  it('unpacks the changed files and hard-links what both manifests list the same from the previous release', () => {
+    // old.js changed content (another hash): not linked, and this delta does not carry it
+    const { paths, run } = setup([`${h('1')} 644 lib/same.js`, `${h('2')} 644 lib/a b/it's.js`]);
+    const r = run();
+    expect(r.status, String(r.stderr)).toBe(0);
+    const [before, after] = [paths.release('1'), paths.release('2')];
+    expect(readFileSync(join(after, 'new.js'), 'utf8')).toBe('new');
+    expect(statSync(join(after, 'lib', 'same.js')).ino).toBe(statSync(join(before, 'lib', 'same.js')).ino);
+    expect(statSync(join(after, 'lib', 'a b', "it's.js")).ino).toBe(statSync(join(before, 'lib', 'a b', "it's.js")).ino);
+    expect(existsSync(join(after, 'old.js'))).toBe(false);
+    expect(readFileSync(join(before, 'old.js'), 'utf8')).toBe('old');
   });
 
-  it('a listed file the previous release lacks removes the new release and exits DELTA_INCOMPLETE', () => {
-    const { paths, run } = setup(['lib/same.js', 'lib/gone.js']);
+  it('a file of the new manifest that is neither sent nor linkable removes the new release and exits DELTA_INCOMPLETE', () => {
+    // lib/gone.js: listed the same in both manifests, but the previous release lacks it
+    const { paths, run } = setup([`${h('1')} 644 lib/same.js`, `${h('4')} 644 lib/gone.js`]);
     expect(run().status).toBe(DELTA_INCOMPLETE);
     expect(existsSync(paths.release('2'))).toBe(false);
     expect(readFileSync(join(paths.release('1'), 'lib', 'same.js'), 'utf8')).toBe('same');
+  });
+
+  it('a previous release without its manifest links nothing: DELTA_INCOMPLETE', () => {
+    const { paths, run } = setup([`${h('1')} 644 lib/same.js`], false);
+    expect(run().status).toBe(DELTA_INCOMPLETE);
+    expect(existsSync(paths.release('2'))).toBe(false);
   });
 });
