@@ -1,4 +1,5 @@
 import { and, cmd, redirect, type Command } from '../shell/command.js';
+import { RELEASE_UMASK } from '../shell/script.js';
 import { sh } from '../shell/sh.js';
 import { PREPARING_MARKER, type ServerPaths } from './paths.js';
 
@@ -69,6 +70,8 @@ export function unpackDelta(paths: ServerPaths, id: string, previous: string): C
   const from = paths.release(previous);
   const manifest = `${dir}/${MANIFEST}`;
   return and(
+    // outside the step scripts, like unpackUpload: their umask, so sent files get the modes a whole upload gives
+    cmd('umask', RELEASE_UMASK),
     cmd('mkdir', '-p', '--', paths.releases),
     cmd('mkdir', '--', dir),
     redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
