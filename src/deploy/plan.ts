@@ -42,7 +42,18 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
       // the hosts are locked next: their rows belong under a phase of their own, not the build's
       env.emit({ event: 'phase', phase: 'lock' });
     }
-    return { stage, env, selected, ref, revision, archive, ...(artifact ? { artifact } : {}), connections, started, pm2Template: readTemplate('pm2.config.cjs.tmpl') };
+    return {
+      stage,
+      env,
+      selected,
+      ref,
+      revision,
+      archive,
+      ...(artifact ? { artifact } : {}),
+      connections,
+      started,
+      pm2Template: readTemplate('pm2.config.cjs.tmpl'),
+    };
   } catch (e) {
     await archive?.remove();
     await connections.close();

@@ -54,7 +54,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
       'publish/health',
     ];
     expect(tasksOf(plan, 'h1')).toEqual([...web, 'finish/mark migrated', 'finish/history', 'finish/unlock']);
-    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 8), 'prepare/migrate', ...web.slice(8), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
+    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 9), 'prepare/migrate', ...web.slice(9), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
     for (const h of s.hosts) {
       expect(commandOf(plan, h.name, 'swap')).toContain(`ln -s -- ${h.deployTo}/releases/20261122021500 ${h.deployTo}/.ship/next/current`);
       expect(existsSync(h.deployTo)).toBe(false);
