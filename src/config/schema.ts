@@ -328,10 +328,10 @@ const common = {
     description: 'Absolute path of the app on the hosts. Required: here, in each stage, or on each host.',
   }),
   keep_releases: int({ min: 1, default: DEFAULTS.keepReleases, description: 'How many releases to keep on each host.' }),
-  strategy: enumOf(['remote', 'upload'], {
+  strategy: enumOf(['remote', 'upload', 'artifact'], {
     default: DEFAULTS.strategy,
     description:
-      'remote: each host keeps a bare mirror in <deploy_to>/repo and fetches only when it lacks the sha (the hosts need access to the repository); upload: one `git archive` made here is streamed to every host.',
+      'remote: each host keeps a bare mirror in <deploy_to>/repo and fetches only when it lacks the sha (the hosts need access to the repository); upload: one `git archive` made here is streamed to every host; artifact: the release is built once here (install, build, package) in a clean tree of the sha, packed and streamed to every host, which builds nothing.',
   }),
   branch: str({ minLength: 1, description: "Branch (or tag) deployed. Default: the repository's HEAD." }),
   shared,

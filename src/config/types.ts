@@ -13,7 +13,7 @@ export interface ConfigProblem {
 }
 
 export type KnownHostsPolicy = 'strict' | 'accept-new' | 'off';
-export type Strategy = 'remote' | 'upload';
+export type Strategy = 'remote' | 'upload' | 'artifact';
 
 export interface SshSettings {
   user?: string;

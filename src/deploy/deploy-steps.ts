@@ -1,6 +1,7 @@
 import type { HostConfig, StageConfig } from '../config/types.js';
 import { planPrune } from '../release/choose.js';
 import { appendHistory, type HistoryEntry } from '../release/history.js';
+import { pruneInstalls } from '../release/deps.js';
 import { releaseLock } from '../release/lock.js';
 import { deliverFromMirror, finishPreparing, guardFreshId, linkShared, markMigrated, removeReleases, writeRevision } from '../release/prepare.js';
 import type { ServerPaths } from '../release/paths.js';
@@ -54,7 +55,7 @@ export function prepareSteps(
   release: string,
   revision: string,
   facts: HostFacts,
-  opts: { fromMirror: boolean; delivered: boolean; remove: string[]; app: AppFiles },
+  opts: { fromMirror: boolean; delivered: boolean; remove: string[]; app: AppFiles; built?: boolean },
 ): Step[] {
   const steps: Step[] = [];
   // a half-made release left by a killed run: remove it now that we hold the lock
@@ -62,7 +63,8 @@ export function prepareSteps(
   const clean = removeReleases(m.paths, [...leftovers, ...opts.remove]);
   if (clean) steps.push({ label: 'remove leftovers', command: clean });
   if (!opts.delivered) steps.push(...deliverSteps(stage, m, release, revision, opts.fromMirror, opts.app.step));
-  const build = slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
+  // an artifact arrives built: its build ran once, on the deploying machine
+  const build = opts.built ? [] : slotSteps('build', stage, m.host, selected, templateValues(stage, m.host, facts), m.paths.release(release));
   if (!opts.delivered || build.length) steps.push(...build, { label: 'prepared', command: finishPreparing(m.paths, release) });
   return steps;
 }
@@ -84,11 +86,16 @@ export function pruneList(stage: StageConfig, m: Member, release: string): strin
   return planPrune(releases, { keep: stage.keepReleases, current: release }).remove;
 }
 
-/** `prune`: the release ids pruneList chose for this host (computed once, also reported). */
+/**
+ * `prune`: the release ids pruneList chose for this host (computed once, also reported); then
+ * the dependency installs that no release left uses, where the host has any (a first deploy
+ * that makes one leaves nothing unused).
+ */
 export function finishSteps(m: Member, release: string, token: string, entry: HistoryEntry, migrated: boolean, prune: string[]): Step[] {
   const steps: Step[] = [];
   const remove = removeReleases(m.paths, prune);
   if (remove) steps.push({ label: 'prune', command: remove });
+  if (m.state.installs) steps.push({ label: 'prune installs', command: pruneInstalls(m.paths) });
   if (migrated) steps.push({ label: 'mark migrated', command: markMigrated(m.paths, release) });
   steps.push({ label: 'history', command: appendHistory(m.paths, entry) });
   steps.push({ label: 'unlock', command: releaseLock(m.paths, token) });

@@ -4,6 +4,7 @@ import { DeployError, InterruptedError } from '../errors.js';
 import { appHosts } from '../balancer/balancer.js';
 import { planBalancer } from './rollout.js';
 import { readTemplate } from '../setup/templates.js';
+import { buildArtifact } from './artifact.js';
 import type { DeployPlan, GitOps } from './run.js';
 
 export interface DeployOptions extends HostSelection {
@@ -12,7 +13,7 @@ export interface DeployOptions extends HostSelection {
 
 /**
  * Phase 1, plan: the hosts, the one sha they all get, and (strategy upload) the archive of it,
- * made once here. Nothing is sent to a host. The SSH handshakes start now and run while git
+ * or (strategy artifact) the release built from it, made once here. Nothing is sent to a host. The SSH handshakes start now and run while git
  * works: connections are all a failure here leaves to close.
  */
 export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployPlan> {
@@ -22,6 +23,7 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
   const ref = opts.revision ?? stage.branch;
   const connections = startConnecting(selected, env);
   let archive: DeployPlan['archive'];
+  let artifact: DeployPlan['artifact'];
   try {
     const revision = await git.resolveRevision(stage.repo, ref).catch((e: Error) => {
       throw new DeployError(e.message, [], 'check repo and branch in deploy.yaml, or pass --revision');
@@ -34,7 +36,25 @@ export async function planDeploy(stage: StageConfig, opts: DeployOptions, env: R
         throw new DeployError(e.message);
       });
     }
-    return { stage, env, selected, ref, revision, archive, connections, started, pm2Template: readTemplate('pm2.config.cjs.tmpl') };
+    if (stage.strategy === 'artifact') {
+      const built = await buildArtifact(stage, revision, ref, env, git);
+      archive = built.archive;
+      artifact = { platform: built.platform, native: built.native };
+      // the hosts are locked next: their rows belong under a phase of their own, not the build's
+      env.emit({ event: 'phase', phase: 'lock' });
+    }
+    return {
+      stage,
+      env,
+      selected,
+      ref,
+      revision,
+      archive,
+      ...(artifact ? { artifact } : {}),
+      connections,
+      started,
+      pm2Template: readTemplate('pm2.config.cjs.tmpl'),
+    };
   } catch (e) {
     await archive?.remove();
     await connections.close();

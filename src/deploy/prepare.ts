@@ -1,10 +1,14 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { describeFailures, mapSettled, type Member, runOnEach, slotTasks, stepOfKind, taskEnv } from '../engine/index.js';
 import { DeployError, InterruptedError, type ShipError } from '../errors.js';
+import { DELTA_INCOMPLETE, unpackDelta } from '../release/manifest.js';
 import { ID_TAKEN, unpackUpload } from '../release/prepare.js';
 import { render } from '../shell/render.js';
 import { appFiles } from './app-files.js';
+import { platformRefusals } from './artifact.js';
 import { prepareSteps } from './deploy-steps.js';
+import { prepareShipment, type Shipment } from './delta.js';
 import { runHooks, runTasks } from './hooks.js';
 import type { DeployRun } from './run.js';
 
@@ -32,6 +36,7 @@ export async function prepare(run: DeployRun): Promise<void> {
     ),
   );
   env.emit({ event: 'phase', phase: 'prepare' });
+  stopOn(run, await platformRefusals(run));
   if (run.plan.archive) stopOn(run, await upload(run, run.plan.archive.path));
   // what the lock scripts could not do: failed there (not refused for its id) is final
   const early = run.members.filter((m) => m.early && !m.early.ok && stepOfKind(m.early, 'fresh-id')?.exitCode !== ID_TAKEN);
@@ -46,6 +51,7 @@ export async function prepare(run: DeployRun): Promise<void> {
     (m) =>
       prepareSteps(stage, run.selected, m, run.release, run.revision, run.factsOf(m), {
         fromMirror: !run.plan.archive,
+        built: !!run.plan.artifact,
         delivered: run.delivered(m),
         remove: run.staleIds(m),
         app: app(m),
@@ -55,15 +61,45 @@ export async function prepare(run: DeployRun): Promise<void> {
   stopOn(run, describeFailures(run.members, prepared));
 }
 
-/** strategy upload: the archive made here streams to every host, unpacked into the release. */
+/**
+ * strategies upload and artifact: the archive made here streams to every host, unpacked into
+ * the release; a host whose current release has a manifest receives only what changed (delta.ts).
+ */
 async function upload(run: DeployRun, path: string): Promise<string[]> {
   const { env } = run;
-  const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
-    const r = await m.transport.runWithInput(render(unpackUpload(m.paths, run.release)), createReadStream(path), env.signal ? { signal: env.signal } : {});
-    if (r.exitCode !== 0)
-      throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
-  });
-  return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
+  let shipment: Shipment;
+  try {
+    shipment = await prepareShipment(run, path);
+  } catch (e) {
+    return [`making the upload here failed: ${env.redact(String((e as Error).message ?? e))}`];
+  }
+  try {
+    const uploads = await mapSettled(run.members, env.concurrency, async (m) => {
+      const planned = shipment.forHost(m);
+      let what = planned.from ? `${planned.files} changed file(s), ${planned.linked} linked from ${planned.from}` : `${planned.files} file(s)`;
+      let bytes = (await stat(planned.path)).size;
+      if ((await sendTo(run, m, planned.path, planned.from)) === DELTA_INCOMPLETE) {
+        // the previous release lacked files the delta meant to link: the whole release instead
+        const whole = await shipment.whole();
+        await sendTo(run, m, whole);
+        bytes += (await stat(whole)).size;
+        what = `the whole release (${planned.from} lacked files to link)`;
+      }
+      env.emit({ event: 'log', level: 'info', host: m.host.name, message: `sent ${bytes} bytes: ${what}` });
+    });
+    return uploads.flatMap((u) => (u.status === 'rejected' ? [String((u.reason as Error)?.message ?? u.reason)] : []));
+  } finally {
+    await shipment.remove();
+  }
+}
+
+/** Streams one tar to one host, unpacked as a whole release or as a delta on `from`; throws on failure, returns DELTA_INCOMPLETE. */
+async function sendTo(run: DeployRun, m: Member, path: string, from?: string): Promise<number> {
+  const { env } = run;
+  const command = from ? unpackDelta(m.paths, run.release, from) : unpackUpload(m.paths, run.release);
+  const r = await m.transport.runWithInput(render(command), createReadStream(path), env.signal ? { signal: env.signal } : {});
+  if (r.exitCode === 0 || (from && r.exitCode === DELTA_INCOMPLETE)) return r.exitCode;
+  throw new Error(`upload to ${m.host.name} failed (exit ${r.exitCode}): ${env.redact(r.stderr.trim().split('\n').slice(-3).join(' | '))}`);
 }
 
 /** Stops the run before publish when anything failed: one line per failure. */

@@ -22,8 +22,10 @@ export interface DeployPlan {
   ref: string | undefined;
   /** The one full sha every host gets. */
   revision: string;
-  /** strategy upload: the `git archive` of the revision, made once here. */
+  /** strategy upload: the `git archive` of the revision; artifact: the built release. Made once here. */
   archive: { path: string; remove(): Promise<void> } | undefined;
+  /** strategy artifact: what the build's native modules need of a host (none: runs anywhere). */
+  artifact?: { platform: string; native: string[] };
   connections: Connections;
   started: Date;
   /** templates/pm2.config.cjs.tmpl: the pm2 config written into each release under pm2. */

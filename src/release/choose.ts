@@ -8,6 +8,8 @@ export interface ReleaseInfo {
   failed: boolean; // marked .ship-failed: never chosen by a rollback
   preparing?: boolean; // left half-made by a run that died
   revision?: string;
+  /** The shared dependency install its node_modules links to (a name under deps/). */
+  deps?: string;
 }
 
 /** What one host holds. `current` is a release id, or undefined when there is no `current` link. */

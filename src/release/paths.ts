@@ -1,11 +1,13 @@
 import { posix } from 'node:path';
 
-/** Every path of the server layout (releases/, shared/, repo/, current, .ship/) on one host, from its deploy_to. Hosts are POSIX. */
+/** Every path of the server layout (releases/, shared/, repo/, deps/, current, .ship/) on one host, from its deploy_to. Hosts are POSIX. */
 export interface ServerPaths {
   root: string;
   releases: string;
   shared: string;
   repo: string;
+  /** Dependency installs shared by releases: deps/<name>/node_modules, one per lockfile (recipe node). */
+  deps: string;
   current: string;
   shipDir: string;
   lock: string;
@@ -23,6 +25,7 @@ export function serverPaths(deployTo: string): ServerPaths {
     releases: at('releases'),
     shared: at('shared'),
     repo: at('repo'),
+    deps: at('deps'),
     current: at('current'),
     shipDir: at('.ship'),
     lock: at('.ship', 'lock'),

@@ -25,7 +25,7 @@ export interface Step {
  * (what the host holds), the fresh-id guard (id refused?), the swap (did `current` move?) and
  * the migration (did it run?). Tagged by kind, so no caller matches labels.
  */
-export type StepKind = 'lock' | 'inspect' | 'fresh-id' | 'swap' | 'migrate';
+export type StepKind = 'lock' | 'inspect' | 'fresh-id' | 'swap' | 'migrate' | 'platform' | 'native';
 
 /** A step's command as shell text, with what its exit code may mean. */
 export interface RenderedStep {

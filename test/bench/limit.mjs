@@ -13,7 +13,8 @@
  *
  * JOB: { hosts: [{address, port, deployTo}], user, identityFile, knownHostsFile,
  *        mode: 'deploy'|'rollback'|'floor', strategy: 'remote'|'upload', repo, sha, release,
- *        target, keep, shared: [dirs] }
+ *        target, keep, shared: [dirs], archive? }
+ *      archive (strategy upload): a tar to send instead of `git archive` of the sha (a built release).
  *      mode 'floor' needs only hosts (without deployTo), user, identityFile, knownHostsFile.
  * Exits 0 when every host succeeded, 1 otherwise (naming the failures on stderr).
  */
@@ -97,7 +98,8 @@ function exec(c, command, input) {
 }
 
 let archive;
-if (job.mode === 'deploy' && job.strategy === 'upload') {
+if (job.mode === 'deploy' && job.strategy === 'upload' && job.archive) archive = job.archive;
+else if (job.mode === 'deploy' && job.strategy === 'upload') {
   archive = join(tmpdir(), `ship-bench-limit-${process.pid}.tar`);
   execFileSync('git', ['-C', job.repo, 'archive', '--format=tar', '-o', archive, job.sha]);
 }
@@ -118,7 +120,7 @@ const results = await Promise.allSettled(
     }
   }),
 );
-if (archive) rmSync(archive, { force: true });
+if (archive && archive !== job.archive) rmSync(archive, { force: true });
 const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${job.hosts[i].address}: ${r.reason?.message ?? r.reason}`] : []));
 if (failed.length) {
   process.stderr.write(`limit: ${failed.length} host(s) failed\n${failed.join('\n')}\n`);

@@ -66,6 +66,7 @@ import {
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capProject, ensureCapistrano } from './capistrano.mjs';
 import { loadFleetHarness } from './load-fleet.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -381,64 +382,6 @@ function profileRun(events, t0, tExit) {
 // Capistrano (opt-in)
 // ---------------------------------------------------------------------------------------------
 
-function capAvailable() {
-  return spawnSync('cap', ['--version'], { encoding: 'utf8' }).status === 0;
-}
-
-function ensureCapistrano() {
-  if (!isRoot) return 'Capistrano needs the root-mode fleet (one deploy_to for every host): not root';
-  if (process.env.CI) return 'not installing Capistrano in CI';
-  if (capAvailable()) return undefined;
-  log('installing the Debian package capistrano (BENCH_CAPISTRANO=1)...');
-  const apt = (...args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  let r = apt('install', '-y', '--no-install-recommends', 'capistrano');
-  if (r.status !== 0) {
-    apt('update');
-    r = apt('install', '-y', '--no-install-recommends', 'capistrano');
-  }
-  return r.status === 0 && capAvailable() ? undefined : 'apt-get install capistrano failed';
-}
-
-function capProject(fleet, repo) {
-  const dir = mkdtempSync(join(scratch, 'cap-'));
-  mkdirSync(join(dir, 'config', 'deploy'), { recursive: true });
-  writeFileSync(
-    join(dir, 'Capfile'),
-    ['require "capistrano/setup"', 'require "capistrano/deploy"', 'require "capistrano/scm/git"', 'install_plugin Capistrano::SCM::Git', ''].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'config', 'deploy.rb'),
-    [
-      'lock "~> 3.17"',
-      'set :application, "bench"',
-      `set :repo_url, ${JSON.stringify(repo.dir)}`,
-      'set :branch, "main"',
-      'set :deploy_to, "/srv/cap"',
-      'set :keep_releases, 5',
-      'append :linked_dirs, "log", "storage"',
-      `set :format_options, log_file: ${JSON.stringify(join(dir, 'capistrano.log'))}`,
-      'set :ssh_options, {',
-      `  user: ${JSON.stringify(fleet.user)},`,
-      `  keys: [${JSON.stringify(fleet.identityFile)}],`,
-      '  keys_only: true,',
-      '  auth_methods: %w[publickey],',
-      `  user_known_hosts_file: ${JSON.stringify(fleet.knownHostsFile)},`,
-      '  global_known_hosts_file: "/dev/null",',
-      '  verify_host_key: :always,',
-      '  config: false,',
-      '  non_interactive: true,',
-      '  timeout: 20,',
-      '}',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'config', 'deploy', 'bench.rb'),
-    `${fleet.hosts.map((h) => `server ${JSON.stringify(h.address)}, port: ${h.port}, roles: %w[web app]`).join('\n')}\n`,
-  );
-  return dir;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One fleet size
 // ---------------------------------------------------------------------------------------------
@@ -521,7 +464,7 @@ async function benchSize(harness, size, repo, results) {
   log(`fleet up in ${Date.now() - t} ms`);
   const work = mkdtempSync(join(scratch, `work-${size}-`));
   const shipEnv = { ...baseEnv(), CI: 'true', HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile };
-  const capDir = results.capistrano.ok ? capProject(fleet, repo) : undefined;
+  const capDir = results.capistrano.ok ? capProject(fleet, repo, { scratch, deployTo: '/srv/cap' }) : undefined;
   let limitSeq = 0;
   const limitId = () => `2000${String(++limitSeq).padStart(10, '0')}`;
   try {
@@ -1011,7 +954,7 @@ async function main() {
     startup: {},
   };
   if (WANT_CAP) {
-    const why = ensureCapistrano();
+    const why = ensureCapistrano({ isRoot, log });
     results.capistrano = why
       ? { requested: true, ok: false, why }
       : { requested: true, ok: true, version: spawnSync('cap', ['--version'], { encoding: 'utf8' }).stdout.trim() };

@@ -75,6 +75,8 @@ function show(plan: DryRun, stage: StageConfig, names: Record<string, string>): 
   const events = [...plan.steps].flatMap(([host, list]) => list.map((s) => JSON.stringify({ host, ...s })));
   let out = `${[text, '', '--- events', ...events, '--- warnings', ...plan.warnings].join('\n')}\n`;
   for (const [value, name] of Object.entries(names)) out = out.split(value).join(name);
+  // the scratch files of an upload (the archive, the delta made from it) have random names
+  out = out.replace(new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ship-(dry-run|demo-delta)-[A-Za-z0-9]{6}`, 'g'), '<tmp:$1>');
   return out.replace(/"token":"[0-9a-f]{24}"/g, '"token":"<token>"').replace(/\\"token\\":\\"[0-9a-f]{24}\\"/g, '\\"token\\":\\"<token>\\"');
 }
 

@@ -42,6 +42,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const web = [
       'connect/lock',
       'connect/inspect',
+      'prepare/manifest',
       'prepare/upload',
       'prepare/revision',
       'prepare/app env',
@@ -53,7 +54,7 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
       'publish/health',
     ];
     expect(tasksOf(plan, 'h1')).toEqual([...web, 'finish/mark migrated', 'finish/history', 'finish/unlock']);
-    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 8), 'prepare/migrate', ...web.slice(8), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
+    expect(tasksOf(plan, 'h3')).toEqual([...web.slice(0, 9), 'prepare/migrate', ...web.slice(9), 'finish/mark migrated', 'finish/history', 'finish/unlock']);
     for (const h of s.hosts) {
       expect(commandOf(plan, h.name, 'swap')).toContain(`ln -s -- ${h.deployTo}/releases/20261122021500 ${h.deployTo}/.ship/next/current`);
       expect(existsSync(h.deployTo)).toBe(false);
@@ -96,10 +97,10 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     const real = recordingEnv(s, { clock });
     await deploy(s, {}, real.env, realGit);
     // history carries times and unlock the run's token; quiet steps (lock, inspect, health
-    // commands) and uploads report no task:start in a real run: everything else is the same text
+    // commands, the manifest read before an upload) and uploads report no task:start in a real run: everything else is the same text
     const comparable = (host: string, steps: { task: string; command: string }[]) =>
       steps
-        .filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'upload', 'health'].includes(x.task))
+        .filter((x) => !['history', 'unlock', 'lock', 'inspect', 'fresh id', 'manifest', 'upload', 'health'].includes(x.task))
         .map((x) => `${host} ${x.task}: ${x.command}`);
     for (const h of s.hosts) {
       const planned = comparable(h.name, plan.steps.get(h.name)!).map((l) => l.split('<current release>').join(first.release));

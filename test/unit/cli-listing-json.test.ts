@@ -32,6 +32,7 @@ const listing = (): HostListing => ({
   current: '20260101000000',
   currentTarget: '/srv/app/releases/20260101000000',
   currentIsDirectory: false,
+  installs: false,
   releases: [
     { id: '20251231000000', failed: true, revision: `${'a'.repeat(32)}${SECRET}` },
     { id: '20260101000000', failed: false, revision: 'b'.repeat(40) },
@@ -68,8 +69,8 @@ describe('releases and history under --json', () => {
       lock: 'held by ann (maintenance: rotating [REDACTED])',
     });
     expect(e!.releases).toEqual([
-      { id: '20251231000000', revision: `${'a'.repeat(32)}[REDACTED]`, failed: true, current: false, migrated: false, incomplete: false },
-      { id: '20260101000000', revision: 'b'.repeat(40), failed: false, current: true, migrated: true, incomplete: false },
+      { id: '20251231000000', revision: `${'a'.repeat(32)}[REDACTED]`, failed: true, current: false, migrated: false, incomplete: false, deps: null },
+      { id: '20260101000000', revision: 'b'.repeat(40), failed: false, current: true, migrated: true, incomplete: false, deps: null },
     ]);
     expect(Object.keys(e!).slice(0, 3)).toEqual(['ts', 'event', 'stage']);
   });

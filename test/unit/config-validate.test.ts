@@ -34,7 +34,7 @@ describe('validation reports every problem at once, each with file:line:col and 
   test('a file with many kinds of problem reports all of them, in file order', async () => {
     expect(await fixtureProblems('many-problems.yaml')).toEqual([
       'many-problems.yaml:3:12 deploy_to: expected an absolute path, got "srv/demo"',
-      'many-problems.yaml:4:11 strategy: expected one of "remote", "upload", got "uplaod" (did you mean "upload"?)',
+      'many-problems.yaml:4:11 strategy: expected one of "remote", "upload", "artifact", got "uplaod" (did you mean "upload"?)',
       'many-problems.yaml:6:15 shared.dirs.1: expected a path inside the release (relative, without ".."), got "../etc"',
       'many-problems.yaml:8:3 env.1PASSWORD: expected an environment variable name (letters, digits and "_", not starting with a digit), got "1PASSWORD"',
       'many-problems.yaml:9:10 env.TOKEN: invalid reference "${TOKEN": write ${NAME} or ${NAME:-default}, or $${ for a literal "${"',
@@ -180,7 +180,7 @@ describe('values', () => {
     ['keep_releases: 2.5', 'deploy.yaml:4:16 keep_releases: expected an integer ≥ 1, got 2.5'],
     ['keep_releases: "5"', 'deploy.yaml:4:16 keep_releases: expected an integer ≥ 1, got "5"'],
     ['keep_releases:', 'deploy.yaml:4:15 keep_releases: expected an integer ≥ 1, got nothing'],
-    ['strategy: rsync', 'deploy.yaml:4:11 strategy: expected one of "remote", "upload", got "rsync"'],
+    ['strategy: rsync', 'deploy.yaml:4:11 strategy: expected one of "remote", "upload", "artifact", got "rsync"'],
     ['branch: 1.10', 'deploy.yaml:4:9 branch: expected a string, got 1.10 (quote it: "1.10")'],
     ['branch: [main]', 'deploy.yaml:4:9 branch: expected a string, got a list'],
     ['branch: ""', 'deploy.yaml:4:9 branch: expected a non-empty string, got ""'],

@@ -119,7 +119,7 @@ describe('recipe files', () => {
     expect(stage.stage).toBe('production');
     expect(recipe.name).toBe('../child.yaml'); // a recipe file is named as the user would reach it
     expect(stage.vars.compile_target).toBe('dist');
-    expect(Object.keys(stage.tasks).sort()).toEqual(['build', 'compile', 'migrate', 'restart']);
+    expect(Object.keys(stage.tasks).sort()).toEqual(['build', 'compile', 'migrate', 'package', 'restart']);
     expect(stage.hooks['after:build']!.map((h) => ('task' in h ? h.task : h.inline.run[0]))).toEqual(['compile', 'echo built {{release}}', 'echo from config']);
     expect(stage.hooks['after:publish']).toHaveLength(1);
   });
@@ -141,6 +141,7 @@ describe('ship tasks', () => {
       ['migrate', 'migrate', 'roles db, once (primary)', 'recipe:node', 'Run the migrate npm script once, on the primary db host'],
       ['restart', 'restart', 'every host', 'recipe:node', 'Restart the app (systemd, pm2 or a command, by the restart_with var) with its env'],
       ['compile', '-', 'roles web', 'recipe:../child.yaml', 'make {{compile_target}}'],
+      ['package', '-', 'here (local), once', 'recipe:node', 'strategy artifact: after the build, on this machine, remove devDependencies before packing'],
     ]);
     expect(hooks).toEqual([
       { hook: 'after:build', runs: ['compile', 'local { run: echo built {{release}} }', '{ run: echo from config }'] },

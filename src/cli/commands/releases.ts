@@ -30,6 +30,7 @@ export function showReleases(hosts: HostListing[], rt: Pick<Runtime, 'json' | 'l
           current: r.id === h.current,
           migrated: h.migrated.has(r.id),
           incomplete: !!r.preparing,
+          deps: r.deps ?? null,
         })),
         ...(h.lock ? { lock: h.lock } : {}),
       });
@@ -49,12 +50,13 @@ function releaseLines(h: HostListing): string[] {
   const lines: string[] = [];
   if (h.currentTarget && !h.current) lines.push(`  current -> ${h.currentTarget} (not a release of this deploy_to)`);
   if (!h.releases.length) return [...lines, '  no releases'];
-  const rows = [['', 'release', 'revision', 'state']];
+  const withDeps = h.releases.some((r) => r.deps);
+  const rows = [['', 'release', 'revision', ...(withDeps ? ['dependencies'] : []), 'state']];
   for (const r of [...h.releases].reverse()) {
     const state = [r.id === h.current ? 'current' : '', r.failed ? 'failed' : '', r.preparing ? 'incomplete' : '', h.migrated.has(r.id) ? 'migrated' : '']
       .filter(Boolean)
       .join(', ');
-    rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), state]);
+    rows.push([r.id === h.current ? '*' : ' ', r.id, (r.revision ?? '-').slice(0, 12), ...(withDeps ? [r.deps ?? '-'] : []), state]);
   }
   return [...lines, ...table(rows).replace(/^/gm, '  ').split('\n')];
 }
