@@ -149,6 +149,7 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
         host: o.host,
         to: run.target,
         ...(m.state.current ? { from: m.state.current } : {}),
+        current: run.current[o.host] ?? null,
         ok: o.ok,
         ...(o.detail ? { reason: o.detail } : {}),
       });

@@ -95,6 +95,7 @@ async function switchBackWave(run: DeployRun, members: Member[]): Promise<string
       host: m.host.name,
       from: run.release,
       ...(m.state.current ? { to: m.state.current } : {}),
+      current: run.current[m.host.name] ?? null,
       ok: b.ok,
       ...(b.detail ? { reason: b.detail } : {}),
     });
