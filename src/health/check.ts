@@ -70,7 +70,8 @@ function makeProbe(run: RunEnv, i: HealthCheckInput): (budgetMs: number) => Prom
       });
       const why = r.steps[0]?.stderr.trim().split('\n').at(-1) ?? '';
       if (r.ok) return { ok: true, detail: 'command exited 0' };
-      if (r.steps[0]?.timedOut) return { ok: false, detail: `command still running after ${formatDuration(budgetMs)}: stopped` };
+      // the budget is what was left of the deadline, a few ms short of whole seconds: say it in seconds
+      if (r.steps[0]?.timedOut) return { ok: false, detail: `command still running after ${formatDuration(Math.ceil(budgetMs / 1000) * 1000)}: stopped` };
       return { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${run.redact(why)}` : ''}` };
     };
   }
