@@ -13,7 +13,7 @@ import {
   selectHosts,
   unlockWhereFailed,
 } from '../engine/index.js';
-import { DeployError, RollbackFailedError, RolledBackError, UsageError } from '../errors.js';
+import { DeployError, RollbackFailedError, RolledBackError, type ShipError, UsageError } from '../errors.js';
 import { planFleetRollback } from '../release/choose.js';
 import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { isReleaseId } from '../release/id.js';
@@ -195,14 +195,19 @@ async function record(run: RollbackRun, failures: string[], failedBack: string[]
   await unlockWhereFailed(run.members, recorded, run.token, quiet);
   await closeFleet(run.members);
   if (ok) return;
+  // the end event says where every host is and which release the rollback tried
+  throw Object.assign(rollbackError(run, failures, failedBack), { current: { ...run.current }, release: run.target });
+}
+
+function rollbackError(run: RollbackRun, failures: string[], failedBack: string[]): ShipError {
   const where = Object.entries(run.current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`);
   if (failedBack.length)
-    throw new RollbackFailedError(
+    return new RollbackFailedError(
       `rollback to ${run.target} failed on ${failures.length} host(s) and putting them back failed on ${failedBack.length}: hosts may differ`,
       [...failures, ...failedBack, ...where],
       `fix the failing host(s), then run ship rollback ${run.stage.stage} --to <id> again`,
     );
-  throw new RolledBackError(
+  return new RolledBackError(
     `rollback to ${run.target} failed on ${failures.length} host(s); every switched host is back on the release it had`,
     [...failures, ...where],
     `see why ${run.target} is unhealthy, or pick another release: ship rollback ${run.stage.stage} --to <id>`,

@@ -223,7 +223,13 @@ ${hosts}
     for (const args of [[], ['--to', one]]) {
       const r = await ship('rollback', 'test', '--json', ...args);
       expect(r.code, r.stderr).toBe(3);
-      expect(r.events().at(-1)).toMatchObject({ event: 'rollback:end', ok: false, exitCode: 3 });
+      expect(r.events().at(-1)).toMatchObject({
+        event: 'rollback:end',
+        ok: false,
+        exitCode: 3,
+        release: one, // the target that failed
+        current: Object.fromEntries(fleet.hosts.map((h) => [h.address, two])), // where every host really is
+      });
       expect(r.events().filter((e) => e.event === 'rollback' && e.to === two && e.ok).length).toBe(2); // put back
       await expectBackOn(two);
     }
