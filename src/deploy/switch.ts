@@ -64,7 +64,12 @@ async function switchOne(stage: StageConfig, selected: HostConfig[], t: SwitchTa
       return { host, swapped: false, ok: false, untouched: true, detail: `${host} could not be taken out of the load balancer: ${drained.detail}` };
   }
   const outcome = await swapRestartCheck(stage, selected, t, env, wave, values);
-  if (!dance || !outcome.ok) return outcome;
+  if (!dance) return outcome;
+  // a host that fails on the way back stays drained: only a healthy host goes back in rotation
+  if (!outcome.ok)
+    return wave > 0
+      ? outcome
+      : { ...outcome, detail: `${outcome.detail}; it stays drained in the load balancer (${dance.server}): enable it there once it is healthy` };
   if (!release) {
     env.emit({ event: 'log', level: 'warn', message: `${host} stays out of the load balancer (${dance.server}): it has no release to serve` });
     return outcome;
@@ -116,7 +121,9 @@ export interface PutBackOptions {
  * where it had none): the same switch, reported as one rollback event per host, each host
  * checked as the release it returns to. Behind a load balancer the way back keeps capacity like
  * the way out: in waves no wider than the rollout's, the last switched (where the failure is,
- * already out of rotation) first. Returns one line per host that could not go back.
+ * already out of rotation) first; a host goes back in rotation only once healthy on its old
+ * release, and one that is not stays drained, its line saying so. Returns one line per host
+ * that could not go back.
  */
 export async function putBack(stage: StageConfig, selected: HostConfig[], hosts: Member[], o: PutBackOptions): Promise<string[]> {
   const order = o.balancer ? [...hosts].reverse() : hosts;

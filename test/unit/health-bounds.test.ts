@@ -1,8 +1,16 @@
 /** Health verdicts that prove the release (body and headers), and attempts bounded by the deadline. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/engine/index.js';
+import { type Clock, type RunEnv, systemClock } from '../../src/engine/index.js';
+import { checkHealth } from '../../src/health/check.js';
 import { judgeHttp } from '../../src/health/evaluate.js';
 import { pollUntilHealthy } from '../../src/health/poll.js';
+import type { HealthSettings } from '../../src/config/types.js';
+import { LocalTransport } from '../../src/transport/local.js';
 
 describe('judgeHttp with what the release must show', () => {
   const expect200 = { status: 200, body: 'ok 20261122030000', header: { 'X-Release': '20261122030000' } };
@@ -75,5 +83,39 @@ describe('pollUntilHealthy: every attempt bounded by what is left of the deadlin
       { timeoutMs: 2_000, intervalMs: 250, clock },
     );
     expect(budgets).toEqual([2_000, 1_250, 1_000]); // the last one: 500ms were left, it got the 1s floor
+  });
+});
+
+describe('checkHealth on this machine (a local host): a check that hangs ends at health.timeout', () => {
+  const transport = new LocalTransport('h1', mkdtempSync(join(tmpdir(), 'ship-health-')));
+  const env: RunEnv = {
+    clock: systemClock,
+    emit: () => {},
+    redact: (s) => s,
+    transportFor: () => transport,
+    operator: { user: 'test', machine: 'test', pid: process.pid },
+    concurrency: 1,
+  };
+  const check = (health: Partial<HealthSettings>) =>
+    checkHealth(env, { host: 'h1', transport, values: {}, health: { expect: { status: 200 }, timeoutMs: 1_000, intervalMs: 100, ...health } });
+
+  it('a command that never exits is stopped: the check fails saying so, its process gone', async () => {
+    const r = await check({ command: 'sleep 3193' });
+    expect(r).toMatchObject({ ok: false, attempts: 1, last: { detail: 'command still running after 1s: stopped' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(spawnSync('pgrep', ['-f', 'sleep 3193']).status).toBe(1);
+  });
+
+  it('an HTTP server that accepts and never answers fails the check', async () => {
+    const silent = createServer(() => {}); // holds every request open
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await check({ http: `http://127.0.0.1:${(silent.address() as { port: number }).port}/health` });
+      expect(r.ok).toBe(false);
+      expect(r.last.detail).toMatch(/timed out|timeout|abort/i);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });
