@@ -18,6 +18,9 @@ export abstract class ShipError extends Error {
   abstract readonly exitCode: ExitCodeValue;
   /** Each host's `current` when the run ended, where the run got far enough to know it. */
   current?: Record<string, string | null>;
+  /** The release and commit the run was making when it failed, where it got far enough to know them. */
+  release?: string;
+  revision?: string;
   /**
    * @param details one line per problem or per host, printed under the message
    * @param hint what the user can do next

@@ -10,7 +10,7 @@ import { DeployError, UsageError } from '../errors.js';
 import { raw, type Command } from '../shell/command.js';
 import { render } from '../shell/render.js';
 import { lines, sh } from '../shell/sh.js';
-import type { Step } from '../shell/script.js';
+import { STEP_TIMEOUT_MS, type Step } from '../shell/script.js';
 import { interpolateShell, interpolateText, TemplateError } from '../shell/template.js';
 import type { Transport } from '../transport/types.js';
 import { haproxyDrain, haproxyEnable, haproxyServers } from './haproxy.js';
@@ -81,14 +81,19 @@ export class Balancer {
     if (s.kind === 'haproxy') {
       return {
         server,
-        drain: { label: 'lb drain', command: haproxyDrain(s.socket!, s.backend!, server, s.drainTimeoutMs) },
+        drain: { label: 'lb drain', command: haproxyDrain(s.socket!, s.backend!, server, s.drainTimeoutMs), timeoutMs: drainStepMs(s) },
         enable: { label: 'lb enable', command: haproxyEnable(s.socket!, s.backend!, server) },
       };
     }
     const command = (key: 'drain' | 'enable' | 'sessions') => (s[key] ? fill(() => interpolateShell(s[key]!, withServer), key) : undefined);
     return {
       server,
-      drain: { label: 'lb drain', command: commandsDrain(command('drain')!, command('sessions'), server, s.drainTimeoutMs), display: s.drain! },
+      drain: {
+        label: 'lb drain',
+        command: commandsDrain(command('drain')!, command('sessions'), server, s.drainTimeoutMs),
+        display: s.drain!,
+        timeoutMs: drainStepMs(s),
+      },
       enable: { label: 'lb enable', command: sh`${raw(command('enable')!)}`, display: s.enable! },
     };
   }
@@ -115,6 +120,9 @@ export class Balancer {
     return r.stdout.split('\n').filter(Boolean);
   }
 }
+
+/** A drain step waits up to drain_timeout for open sessions: its own limit is that plus the protocol's. */
+const drainStepMs = (s: LoadBalancerSettings): number => s.drainTimeoutMs + STEP_TIMEOUT_MS;
 
 function fill(f: () => string, key: string): string {
   try {

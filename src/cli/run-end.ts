@@ -50,7 +50,8 @@ export async function withEndEvent(
     rt.env.emit({ event, ok: true, exitCode: 0, release: r.release, ...(r.revision ? { revision: r.revision } : {}), ms: ms(), current: r.current });
   } catch (e) {
     const { exitCode, error } = errorOf(rt.redact, e);
-    rt.env.emit({ event, ok: false, exitCode, ms: ms(), current: (e instanceof ShipError && e.current) || {}, error });
+    const made = e instanceof ShipError ? { ...(e.release ? { release: e.release } : {}), ...(e.revision ? { revision: e.revision } : {}) } : {};
+    rt.env.emit({ event, ok: false, exitCode, ...made, ms: ms(), current: (e instanceof ShipError && e.current) || {}, error });
     throw e;
   } finally {
     await rt.reporter.close();

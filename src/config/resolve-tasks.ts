@@ -21,6 +21,7 @@ export function taskDef(name: string, raw: RawTask, source = 'config'): TaskDef 
     local: raw.local ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
     ...(raw.when_changed !== undefined ? { whenChanged: typeof raw.when_changed === 'string' ? [raw.when_changed] : [...raw.when_changed] } : {}),
+    ...(raw.timeout !== undefined ? { timeoutMs: raw.timeout } : {}),
     source,
   };
 }

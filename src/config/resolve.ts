@@ -267,6 +267,7 @@ function healthSettings(raw: RawHealth): HealthSettings {
     expect: {
       status: raw.expect?.status ?? DEFAULTS.healthStatus,
       ...(raw.expect?.body !== undefined ? { body: raw.expect.body } : {}),
+      ...(raw.expect?.header !== undefined ? { header: { ...raw.expect.header } } : {}),
     },
     timeoutMs: raw.timeout ?? DEFAULTS.healthTimeoutMs,
     intervalMs: raw.interval ?? DEFAULTS.healthIntervalMs,

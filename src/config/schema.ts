@@ -145,6 +145,11 @@ const taskObject = obj(
     when_changed: oneOf([str({ check: insideRelease('the release') }), list(str({ check: insideRelease('the release') }), { minItems: 1 })], {
       description: 'Skip the task when these paths are identical in the new release and the current one (e.g. migrate: { when_changed: db/migrations }).',
     }),
+    timeout: duration({
+      description:
+        'Longest the task may run on a host (e.g. 10m). On expiry it is stopped there (its processes signalled) and the run fails at that point, ' +
+        'going back as after any failure. Default: no limit.',
+    }),
   },
   { id: 'taskObject', description: 'A task with options.' },
 );
@@ -195,7 +200,18 @@ const healthCheck = obj(
     expect: obj(
       {
         status: int({ min: 100, max: 599, default: DEFAULTS.healthStatus, description: 'The HTTP status required.' }),
-        body: str({ description: 'A substring the HTTP response body must contain.' }),
+        body: str({
+          description:
+            'A substring the HTTP response body must contain. {{release}}, {{revision}} and the other placeholders are filled per host, ' +
+            'so "{{release}}" proves the new release answers, not an old process still holding the port.',
+        }),
+        header: map(str(), {
+          keys: { pattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, hint: 'an HTTP header name' },
+          minEntries: 1,
+          description:
+            'Headers the HTTP answer must carry, by name (any case): each value must contain the given text, placeholders filled per host ' +
+            '(e.g. x-release: "{{release}}").',
+        }),
       },
       { description: 'What a healthy HTTP answer looks like.' },
     ),

@@ -29,7 +29,8 @@ export interface SshSettings {
 
 export interface HealthExpect {
   status: number;
-  body?: string; // substring
+  body?: string; // substring; {{placeholders}} not yet filled
+  header?: Record<string, string>; // header name (any case) -> substring; {{placeholders}} not yet filled
 }
 
 export interface HealthSettings {
@@ -78,6 +79,7 @@ export interface TaskDef {
   local: boolean; // run on the deploying machine, once
   desc?: string;
   whenChanged?: string[]; // skip when these paths are identical in the new and the current release
+  timeoutMs?: number; // stopped on the host after this long; undefined = no limit
   source: string; // "config" or "recipe:<name>"
 }
 

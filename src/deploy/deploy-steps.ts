@@ -13,10 +13,14 @@ import type { AppFiles } from './app-files.js';
 
 /** The per-host scripts of a deploy's prepare and finish phases, as steps. */
 
+/** Fetching the code into the mirror may take longer than the other protocol steps (a large repository, a slow link). */
+const CODE_DELIVERY_TIMEOUT_MS = 30 * 60_000;
+
 /** Putting the code in place: the mirror's archive (strategy remote), REVISION, the app files, shared links. */
 export function deliverSteps(stage: StageConfig, m: Pick<Member, 'paths'>, release: string, revision: string, fromMirror: boolean, app: Step): Step[] {
   const steps: Step[] = [];
-  if (fromMirror) steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree) });
+  if (fromMirror)
+    steps.push({ label: 'update', command: deliverFromMirror(m.paths, release, stage.repo, revision, stage.repoTree), timeoutMs: CODE_DELIVERY_TIMEOUT_MS });
   steps.push({ label: 'revision', command: writeRevision(m.paths, release, revision) }, app);
   const link = linkShared(m.paths, release, stage.shared);
   if (link) steps.push({ label: 'link shared', command: link });

@@ -1,4 +1,3 @@
-import type { Balancer } from '../balancer/balancer.js';
 import type { StageConfig } from '../config/types.js';
 import { releaseFleet, type RunEnv } from '../engine/index.js';
 import { InterruptedError, ShipError } from '../errors.js';
@@ -36,10 +35,10 @@ export interface DeployResult {
  */
 export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEnv, git: GitOps): Promise<DeployResult> {
   const plan = await planDeploy(stage, opts, env, git);
-  let balancer: Balancer | undefined;
+  let made: DeployRun | undefined;
   try {
     const run = await connectAndLock(plan);
-    balancer = run.balancer;
+    made = run;
     await beforePublish(run, async () => {
       await prepare(run);
       await migrate(run);
@@ -49,10 +48,21 @@ export async function deploy(stage: StageConfig, opts: DeployOptions, env: RunEn
       await finish(run);
     });
     return { release: run.release, revision: run.revision, current: run.snapshot(), migrated: run.migrated };
+  } catch (e) {
+    throw naming(e, plan.revision, made?.release);
   } finally {
-    await balancer?.close();
+    await made?.balancer?.close();
     await plan.archive?.remove();
   }
+}
+
+/** A failure says which release and commit failed: the end event and the webhook carry them. */
+function naming(e: unknown, revision: string, release: string | undefined): unknown {
+  if (e instanceof ShipError) {
+    e.revision ??= revision;
+    if (release) e.release ??= release;
+  }
+  return e;
 }
 
 /** Runs phases that change no `current`: any stop there takes the run back by abandoning it. */

@@ -8,7 +8,8 @@ import { serverPaths } from '../release/paths.js';
 import type { ExecResult, HttpResponse, Transport } from '../transport/types.js';
 import type { ShipEvent } from '../ui/events.js';
 import type { Redact } from '../ui/redact.js';
-import type { Clock, Operator, RunEnv, StepOutcome, StepRunner } from '../engine/index.js';
+import { hostFacts, templateValues, type Clock, type Operator, type RunEnv, type StepOutcome, type StepRunner } from '../engine/index.js';
+import { interpolateText } from '../shell/template.js';
 import { render } from '../shell/render.js';
 import { deploy, type DeployOptions, type GitOps } from './deploy.js';
 import { rollback, type RollbackOptions } from './rollback.js';
@@ -94,13 +95,17 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
     list.push({ phase, task, command: show(command), ...(note ? { note: show(note) } : {}) });
     plan.steps.set(host, list);
   };
+  // the release being published, for the health answers ({{release}} in expect)
+  let publishing = { release: '', revision: '' };
   const emit = (e: ShipEvent) => {
     switch (e.event) {
       case 'deploy:start':
         Object.assign(plan, { hosts: e.hosts, release: e.release, revision: e.revision, ...(e.branch ? { branch: e.branch } : {}) });
+        publishing = { release: e.release, revision: e.revision };
         return;
       case 'rollback:start':
         Object.assign(plan, { hosts: e.hosts, ...(e.target ? { target: show(e.target) } : {}) });
+        publishing = { release: e.target ?? '', revision: '' };
         phase = 'rollback'; // a rollback announces no phases: it is one switch, then the records
         return;
       case 'phase':
@@ -125,9 +130,13 @@ function simulatedEnv(stage: StageConfig, plan: DryRun, o: DryRunEnv, held: stri
     redact: o.redact,
     operator: o.operator,
     concurrency: stage.concurrency,
-    transportFor: (h) => new PrintingTransport(h.name, healthChecksFor(stage, h), record),
+    transportFor: (h) =>
+      new PrintingTransport(h.name, healthChecksFor(stage, h), record, (text) => {
+        const facts = hostFacts(stage, h, serverPaths(h.deployTo), publishing.release, { revision: publishing.revision, previous: CURRENT_ID });
+        return interpolateText(text, templateValues(stage, h, facts));
+      }),
     // `local: true` tasks: recorded under "local", as their events name them
-    localTransport: new PrintingTransport('local', [], record),
+    localTransport: new PrintingTransport('local', [], record, (text) => text),
     stepRunner: recordingRunner(record, inspected),
   };
 }
@@ -168,6 +177,8 @@ class PrintingTransport implements Transport {
     readonly host: string,
     private readonly checks: HealthSettings[],
     private readonly record: Recorder,
+    /** Fills a check's expectation for this host, as the real check does before it judges. */
+    private readonly fill: (text: string) => string,
   ) {}
 
   async connect(): Promise<void> {}
@@ -185,13 +196,14 @@ class PrintingTransport implements Transport {
   async httpGet(url: string): Promise<HttpResponse> {
     const checks = this.checks.filter((c) => c.http);
     const expect = checks[this.httpProbes++ % Math.max(1, checks.length)]?.expect ?? { status: 200 };
-    this.record(
-      this.host,
-      'health',
-      `GET ${url}`,
-      `from the host; healthy when HTTP ${expect.status}${expect.body !== undefined ? ` and the body holds ${JSON.stringify(expect.body)}` : ''}`,
-    );
-    return { status: expect.status, body: expect.body ?? '' };
+    const body = expect.body !== undefined ? this.fill(expect.body) : '';
+    const headers = Object.fromEntries(Object.entries(expect.header ?? {}).map(([name, value]) => [name.toLowerCase(), this.fill(value)]));
+    const holds = [
+      ...(expect.body !== undefined ? [` and the body holds ${JSON.stringify(body)}`] : []),
+      ...Object.keys(expect.header ?? {}).map((name) => ` and header ${name} holds ${JSON.stringify(headers[name.toLowerCase()])}`),
+    ];
+    this.record(this.host, 'health', `GET ${url}`, `from the host; healthy when HTTP ${expect.status}${holds.join('')}`);
+    return { status: expect.status, body, headers };
   }
 
   async tcpProbe(host: string, port: number): Promise<void> {

@@ -13,14 +13,14 @@ import {
   selectHosts,
   unlockWhereFailed,
 } from '../engine/index.js';
-import { DeployError, RollbackFailedError, UsageError } from '../errors.js';
+import { DeployError, RollbackFailedError, RolledBackError, type ShipError, UsageError } from '../errors.js';
 import { planFleetRollback } from '../release/choose.js';
-import { appendHistory, type HistoryEntry } from '../release/history.js';
+import { appendHistory, type HistoryEntry, type HistoryResult } from '../release/history.js';
 import { isReleaseId } from '../release/id.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed } from '../release/prepare.js';
 import { runHooks, warnOnFailure, type HookContext } from './hooks.js';
-import { switchHosts, type SwitchTarget } from './switch.js';
+import { putBack, type PutBackOptions, switchHosts, type SwitchTarget } from './switch.js';
 import { planBalancer, planWaves } from './rollout.js';
 
 export interface RollbackOptions extends HostSelection {
@@ -73,7 +73,10 @@ export async function rollback(stage: StageConfig, opts: RollbackOptions, env: R
   const before = await runHooks('before:rollback', run.hooks());
   if (before.length) return refuse(env, members, token, new DeployError('rollback refused: the before:rollback hook failed; nothing was changed', before));
   try {
-    await record(run, await switchAll(run));
+    const { failures, touched } = await switchAll(run);
+    // like a failed deploy: every host switched goes back to the release it had
+    const failedBack = failures.length ? await putBack(stage, selected, touched, putBackOptions(run)) : [];
+    await record(run, failures, failedBack);
   } finally {
     await run.balancer?.close();
   }
@@ -129,11 +132,25 @@ function rollbackWarnings(run: RollbackRun, plan: { warnings: string[]; differin
   return warnings;
 }
 
+/** How the hosts a failed rollback switched go back to where they were. */
+function putBackOptions(run: RollbackRun): PutBackOptions {
+  return {
+    env: calm(run.env),
+    from: run.target,
+    base: (m) => run.switchTo(m).facts,
+    current: run.current,
+    balancer: run.balancer,
+    fleetSize: run.members.length,
+  };
+}
+
 /** Publish, wave by wave, every host not already on the target; stops after a wave that failed. */
-async function switchAll(run: RollbackRun): Promise<string[]> {
+async function switchAll(run: RollbackRun): Promise<{ failures: string[]; touched: Member[] }> {
   const failures: string[] = [];
+  const touched: Member[] = [];
   const moving = run.members.filter((m) => m.state.current !== run.target);
   for (const [w, wave] of planWaves(moving.length, run.stage.rollout).entries()) {
+    touched.push(...wave.map((i) => moving[i]!));
     const outcomes = await switchHosts(
       run.stage,
       run.selected,
@@ -143,12 +160,15 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
     );
     for (const o of outcomes) {
       const m = moving.find((x) => x.host.name === o.host)!;
+      // a host the balancer could not drain was never changed: nothing to put back there
+      if (o.untouched) touched.splice(touched.indexOf(m), 1);
       if (o.swapped) run.current[o.host] = run.target;
       run.env.emit({
         event: 'rollback',
         host: o.host,
         to: run.target,
         ...(m.state.current ? { from: m.state.current } : {}),
+        current: run.current[o.host] ?? null,
         ok: o.ok,
         ...(o.detail ? { reason: o.detail } : {}),
       });
@@ -156,32 +176,45 @@ async function switchAll(run: RollbackRun): Promise<string[]> {
     }
     if (failures.length) break;
   }
-  return failures;
+  return { failures, touched };
 }
 
 /** After hooks, history, marks and unlock on every host; throws when the rollback failed. */
-async function record(run: RollbackRun, failures: string[]): Promise<void> {
+async function record(run: RollbackRun, failures: string[], failedBack: string[]): Promise<void> {
   const ok = failures.length === 0;
+  const result: HistoryResult = ok ? 'deployed' : failedBack.length ? 'failed' : 'rolled-back';
   const quiet = calm(run.env);
   for (const key of ok ? ['after:rollback'] : ['after:rollback', 'after:failure'])
     await warnOnFailure(key, run.hooks({ calm: true, result: ok ? 'rolled-back' : 'failed' }));
   const recorded = await runOnEach(run.members, quiet, (m) => [
     // the release we left is never a rollback target again
     ...(ok && m.state.current && m.state.current !== run.target ? [{ label: 'mark failed', command: markFailed(m.paths, m.state.current) }] : []),
-    { label: 'history', command: appendHistory(m.paths, historyOf(run, m, ok)) },
+    { label: 'history', command: appendHistory(m.paths, historyOf(run, m, result)) },
     { label: 'unlock', command: releaseLock(m.paths, run.token) },
   ]);
   await unlockWhereFailed(run.members, recorded, run.token, quiet);
   await closeFleet(run.members);
   if (ok) return;
-  throw new RollbackFailedError(
-    `rollback to ${run.target} failed on ${failures.length} host(s): hosts may differ`,
-    [...failures, ...Object.entries(run.current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`)],
-    `fix the failing host(s), then run ship rollback ${run.stage.stage} --to <id> again`,
+  // the end event says where every host is and which release the rollback tried
+  throw Object.assign(rollbackError(run, failures, failedBack), { current: { ...run.current }, release: run.target });
+}
+
+function rollbackError(run: RollbackRun, failures: string[], failedBack: string[]): ShipError {
+  const where = Object.entries(run.current).map(([h, c]) => `${h}: current = ${c ?? '(none)'}`);
+  if (failedBack.length)
+    return new RollbackFailedError(
+      `rollback to ${run.target} failed on ${failures.length} host(s) and putting them back failed on ${failedBack.length}: hosts may differ`,
+      [...failures, ...failedBack, ...where],
+      `fix the failing host(s), then run ship rollback ${run.stage.stage} --to <id> again`,
+    );
+  return new RolledBackError(
+    `rollback to ${run.target} failed on ${failures.length} host(s); every switched host is back on the release it had`,
+    [...failures, ...where],
+    `see why ${run.target} is unhealthy, or pick another release: ship rollback ${run.stage.stage} --to <id>`,
   );
 }
 
-function historyOf(run: RollbackRun, m: Member, ok: boolean): HistoryEntry {
+function historyOf(run: RollbackRun, m: Member, result: HistoryResult): HistoryEntry {
   const revision = revisionOf(m, run.target);
   return {
     action: 'rollback',
@@ -192,7 +225,7 @@ function historyOf(run: RollbackRun, m: Member, ok: boolean): HistoryEntry {
     ...(run.env.operator.ci ? { ci: run.env.operator.ci } : {}),
     started: run.started.toISOString(),
     finished: run.env.clock.now().toISOString(),
-    result: ok ? 'deployed' : 'failed',
+    result,
     host: m.host.name,
   };
 }

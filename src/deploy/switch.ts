@@ -2,6 +2,7 @@ import type { HostConfig, StageConfig } from '../config/types.js';
 import { mapSettled, runOn, slotSteps, stepOfKind, taskEnv, templateValues, type HostFacts, type Member, type RunEnv } from '../engine/index.js';
 import type { Balancer } from '../balancer/balancer.js';
 import { checkHealth } from '../health/check.js';
+import { planWaves } from './rollout.js';
 import { healthChecksFor } from '../health/select.js';
 import { removeCurrentLink, swapCurrent } from '../release/swap.js';
 import type { Step } from '../shell/script.js';
@@ -63,7 +64,12 @@ async function switchOne(stage: StageConfig, selected: HostConfig[], t: SwitchTa
       return { host, swapped: false, ok: false, untouched: true, detail: `${host} could not be taken out of the load balancer: ${drained.detail}` };
   }
   const outcome = await swapRestartCheck(stage, selected, t, env, wave, values);
-  if (!dance || !outcome.ok) return outcome;
+  if (!dance) return outcome;
+  // a host that fails on the way back stays drained: only a healthy host goes back in rotation
+  if (!outcome.ok)
+    return wave > 0
+      ? outcome
+      : { ...outcome, detail: `${outcome.detail}; it stays drained in the load balancer (${dance.server}): enable it there once it is healthy` };
   if (!release) {
     env.emit({ event: 'log', level: 'warn', message: `${host} stays out of the load balancer (${dance.server}): it has no release to serve` });
     return outcome;
@@ -94,4 +100,70 @@ async function swapRestartCheck(
     if (!h.ok) return { host, swapped, ok: false, detail: `health check failed on ${host} after ${h.attempts} attempt(s): ${env.redact(h.last.detail)}` };
   }
   return { host, swapped, ok: true };
+}
+
+/** How hosts go back: the facts and `current` of the run, and its load balancer if any. */
+export interface PutBackOptions {
+  env: RunEnv;
+  /** The release the hosts leave. */
+  from: string;
+  /** The facts their restart and health check see, before the release is replaced by theirs. */
+  base: (m: Member) => HostFacts;
+  /** Each host's `current`, updated for the hosts whose link moved. */
+  current: Record<string, string | null>;
+  balancer?: Balancer | undefined;
+  /** Hosts in the run: with a balancer, no wave back is wider than the rollout's widest. */
+  fleetSize: number;
+}
+
+/**
+ * Sends hosts back to the release each had before this run (`m.state.current`; no `current`
+ * where it had none): the same switch, reported as one rollback event per host, each host
+ * checked as the release it returns to. Behind a load balancer the way back keeps capacity like
+ * the way out: in waves no wider than the rollout's, the last switched (where the failure is,
+ * already out of rotation) first; a host goes back in rotation only once healthy on its old
+ * release, and one that is not stays drained, its line saying so. Returns one line per host
+ * that could not go back.
+ */
+export async function putBack(stage: StageConfig, selected: HostConfig[], hosts: Member[], o: PutBackOptions): Promise<string[]> {
+  const order = o.balancer ? [...hosts].reverse() : hosts;
+  const width = o.balancer ? Math.max(1, ...planWaves(o.fleetSize, stage.rollout).map((w) => w.length)) : order.length;
+  const failed: string[] = [];
+  for (let i = 0; i < order.length; i += width) failed.push(...(await putBackWave(stage, selected, order.slice(i, i + width), o)));
+  return failed;
+}
+
+async function putBackWave(stage: StageConfig, selected: HostConfig[], hosts: Member[], o: PutBackOptions): Promise<string[]> {
+  const targets: SwitchTarget[] = hosts.map((m) => {
+    const prev = m.state.current;
+    return {
+      member: m,
+      release: prev,
+      facts: {
+        ...o.base(m),
+        release: prev ?? '',
+        release_path: prev ? m.paths.release(prev) : '',
+        // the release going back is checked as itself: {{revision}} in a health check is its commit
+        revision: m.state.releases.find((r) => r.id === prev)?.revision ?? '',
+        previous_release: o.from,
+      },
+    };
+  });
+  const back = await switchHosts(stage, selected, targets, o.env, { wave: 0, balancer: o.balancer });
+  const failed: string[] = [];
+  back.forEach((b, i) => {
+    const m = hosts[i]!;
+    if (b.swapped) o.current[m.host.name] = m.state.current ?? null;
+    o.env.emit({
+      event: 'rollback',
+      host: m.host.name,
+      from: o.from,
+      ...(m.state.current ? { to: m.state.current } : {}),
+      current: o.current[m.host.name] ?? null,
+      ok: b.ok,
+      ...(b.detail ? { reason: b.detail } : {}),
+    });
+    if (!b.ok) failed.push(b.detail ?? `${m.host.name}: rollback failed`);
+  });
+  return failed;
 }

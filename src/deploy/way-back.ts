@@ -1,11 +1,10 @@
-import { closeFleet, runOnEach, unlockWhereFailed, type Member } from '../engine/index.js';
+import { closeFleet, runOnEach, unlockWhereFailed } from '../engine/index.js';
 import { InterruptedError, RollbackFailedError, RolledBackError, type ShipError } from '../errors.js';
 import { appendHistory } from '../release/history.js';
 import { releaseLock } from '../release/lock.js';
 import { markFailed, removeReleaseUnlessCurrent } from '../release/prepare.js';
 import { warnOnFailure } from './hooks.js';
-import { planWaves } from './rollout.js';
-import { switchHosts, type SwitchTarget } from './switch.js';
+import { putBack } from './switch.js';
 import type { DeployRun } from './run.js';
 
 /** Why the published hosts go back: an interrupt, or the hosts that failed (one line each). */
@@ -65,42 +64,17 @@ export async function undoPublish(run: DeployRun, failure: PublishFailure): Prom
 
 /**
  * Switches every touched host back; returns one line per host that could not go back. Behind a
- * load balancer the way back keeps capacity like the way out: in waves no wider than the
- * rollout's, the last published (where the failure is, already out of rotation) first.
+ * load balancer the way back keeps capacity like the way out (putBack goes in waves).
  */
-async function switchBack(run: DeployRun): Promise<string[]> {
-  const order = run.balancer ? [...run.touched].reverse() : run.touched;
-  const width = run.balancer ? Math.max(1, ...planWaves(run.members.length, run.stage.rollout).map((w) => w.length)) : order.length;
-  const failedBack: string[] = [];
-  for (let i = 0; i < order.length; i += width) failedBack.push(...(await switchBackWave(run, order.slice(i, i + width))));
-  return failedBack;
-}
-
-async function switchBackWave(run: DeployRun, members: Member[]): Promise<string[]> {
-  const targets: SwitchTarget[] = members.map((m) => {
-    const prev = m.state.current;
-    return {
-      member: m,
-      release: prev,
-      facts: { ...run.factsOf(m), release: prev ?? '', release_path: prev ? m.paths.release(prev) : '', previous_release: run.release },
-    };
+function switchBack(run: DeployRun): Promise<string[]> {
+  return putBack(run.stage, run.selected, run.touched, {
+    env: run.calm,
+    from: run.release,
+    base: (m) => run.factsOf(m),
+    current: run.current,
+    balancer: run.balancer,
+    fleetSize: run.members.length,
   });
-  const back = await switchHosts(run.stage, run.selected, targets, run.calm, { wave: 0, balancer: run.balancer });
-  const failedBack: string[] = [];
-  back.forEach((b, i) => {
-    const m = members[i]!;
-    if (b.swapped) run.current[m.host.name] = m.state.current ?? null;
-    run.env.emit({
-      event: 'rollback',
-      host: m.host.name,
-      from: run.release,
-      ...(m.state.current ? { to: m.state.current } : {}),
-      ok: b.ok,
-      ...(b.detail ? { reason: b.detail } : {}),
-    });
-    if (!b.ok) failedBack.push(b.detail ?? `${m.host.name}: rollback failed`);
-  });
-  return failedBack;
 }
 
 function wayBackError(run: DeployRun, failure: PublishFailure, failedBack: string[], reasons: string[], where: string[]): ShipError {

@@ -211,7 +211,7 @@ class FleetOpening {
     const steps = this.lockAndLook(paths);
     const r = await this.run(host, transport, steps, undefined);
     const inspected = stepOfKind(r, 'inspect');
-    const leader = inspected?.exitCode === 0 ? parseInspection(host.name, paths, inspected.stdout) : undefined;
+    const leader = inspected?.exitCode === 0 ? parseInspection(host.name, paths, inspected.stdout, this.env.clock.now()) : undefined;
     // a leader the run will refuse: no host gets anything of this run
     if (leader && refusal(leader, paths)) this.early = undefined;
     this.leaderState = leader;
@@ -250,7 +250,9 @@ class FleetOpening {
       const inspect = stepOfKind(r, 'inspect');
       const lockStep = stepOfKind(r, 'lock');
       if (inspect?.exitCode === 0) {
-        const state = parseInspection(host.name, paths, inspect.stdout);
+        const state = parseInspection(host.name, paths, inspect.stdout, this.env.clock.now());
+        for (const { id, why } of state.ignored)
+          this.env.emit({ event: 'log', level: 'warn', host: host.name, message: `${paths.releases}/${id} ignored: ${why}` });
         const refused = this.owner ? refusal(state, paths) : undefined;
         if (refused) tried.failed.push(`${host.name}: ${refused}`);
         const member: Member = { host, paths, transport, state };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
-import { parseMarker, renderSteps, scriptOf, type Step, type StepKind } from '../shell/script.js';
+import { formatDuration } from '../config/index.js';
+import { parseMarker, renderSteps, scriptOf, STEP_TIMEOUT_MS, TIMED_OUT, type Step, type StepKind } from '../shell/script.js';
 import { LineSplitter, TailText } from '../transport/output.js';
 import type { ExecResult, OutputStream, Transport } from '../transport/types.js';
 import type { Emit, ShipEvent } from '../ui/events.js';
@@ -12,6 +13,8 @@ export interface StepOutcome {
   exitCode: number | undefined; // undefined: never ran
   /** It exited with its step's skipCode: nothing to do (the exit code is then reported as 0). */
   skipped?: boolean;
+  /** It ran longer than its timeout and was stopped (its exit code is then TIMED_OUT). */
+  timedOut?: boolean;
   ms: number;
   stdout: string;
   stderr: string;
@@ -53,15 +56,70 @@ export async function runSteps(o: RunStepsOptions): Promise<ScriptOutcome> {
   if (o.steps.length === 0) return { ok: true, exitCode: 0, steps: [] };
   const nonce = randomBytes(8).toString('hex');
   const rendered = renderSteps(o.steps);
+  const timer = new StepTimer(o.steps, o.signal);
   const reader = new ScriptReader(
     o,
     rendered.map((r) => r.text),
     nonce,
+    timer,
   );
   const script = scriptOf(rendered, { nonce, ...(o.env ? { env: o.env } : {}) });
-  const result = await o.transport.runScript(script, { onData: (stream, chunk) => reader.read(stream, chunk), ...(o.signal ? { signal: o.signal } : {}) });
+  let result: ExecResult;
+  try {
+    result = await o.transport.runScript(script, { onData: (stream, chunk) => reader.read(stream, chunk), signal: timer.signal });
+  } catch (e) {
+    // stopped at a step's timeout (not by the run's own interrupt): that step failed
+    if (timer.expired === undefined || o.signal?.aborted) throw e;
+    result = { exitCode: TIMED_OUT, stdout: '', stderr: '' };
+  } finally {
+    timer.disarm();
+  }
   reader.flush();
+  if (timer.expired !== undefined) return reader.failed(result, timer.note(timer.expired));
   return result.exitCode === 0 ? { ok: true, exitCode: 0, steps: reader.outcomes } : reader.failed(result);
+}
+
+/**
+ * The timeout of the step running: armed as a step starts, cleared as it ends. On expiry it
+ * aborts the script, which stops it on the host like an interrupt would (the transports
+ * signal what runs there), and remembers which step ran out of time.
+ */
+class StepTimer {
+  private readonly stop = new AbortController();
+  readonly signal: AbortSignal;
+  expired: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly steps: Step[],
+    outer: AbortSignal | undefined,
+  ) {
+    this.signal = outer ? AbortSignal.any([outer, this.stop.signal]) : this.stop.signal;
+  }
+
+  arm(index: number): void {
+    this.disarm();
+    const ms = this.limit(index);
+    if (ms > 0)
+      this.timer = setTimeout(() => {
+        this.expired = index;
+        this.stop.abort();
+      }, ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  note(index: number): string {
+    const step = this.steps[index]!;
+    return `[ship] ${step.label} ran longer than its timeout (${formatDuration(this.limit(index))}) and was stopped`;
+  }
+
+  private limit(index: number): number {
+    return this.steps[index]?.timeoutMs ?? STEP_TIMEOUT_MS;
+  }
 }
 
 /**
@@ -82,6 +140,7 @@ class ScriptReader {
     private readonly o: RunStepsOptions,
     private readonly rendered: string[],
     private readonly nonce: string,
+    private readonly timer: StepTimer,
   ) {
     this.outcomes = o.steps.map((s) => ({ label: s.label, ...(s.kind ? { kind: s.kind } : {}), exitCode: undefined, ms: 0, stdout: '', stderr: '' }));
     this.tails = o.steps.map(() => ({ stdout: new TailText(STEP_TAIL), stderr: new TailText(STEP_TAIL) }));
@@ -104,7 +163,7 @@ class ScriptReader {
    * carries the code, else the last one started (the connection dropped or the script was
    * killed mid-step).
    */
-  failed(result: ExecResult): ScriptOutcome {
+  failed(result: ExecResult, note?: string): ScriptOutcome {
     let index = this.outcomes.findIndex((s) => s.exitCode !== undefined && s.exitCode !== 0);
     if (index < 0) index = Math.max(0, this.active);
     const failed = this.outcomes[index]!;
@@ -124,6 +183,10 @@ class ScriptReader {
     const redact = this.o.redact;
     const tail = failed.stderr.trimEnd().split('\n').filter(Boolean).slice(-STDERR_TAIL).map(redact);
     if (tail.length === 0 && failed.stdout.trim()) tail.push(...failed.stdout.trimEnd().split('\n').slice(-3).map(redact));
+    if (note) {
+      tail.push(note);
+      failed.timedOut = true;
+    }
     const error = new RemoteCommandError(this.o.host, failed.label, this.command(index), failed.exitCode, tail);
     return { ok: false, exitCode: failed.exitCode, steps: this.outcomes, error };
   }
@@ -151,6 +214,7 @@ class ScriptReader {
 
   private started(index: number): void {
     this.active = index;
+    this.timer.arm(index);
     this.startedAt = performance.now();
     const step = this.o.steps[index]!;
     this.report(index, {
@@ -166,6 +230,7 @@ class ScriptReader {
   private ended(index: number, exitCode: number): void {
     const out = this.outcomes[index];
     if (!out) return;
+    this.timer.disarm();
     this.settle(index);
     const skipped = exitCode !== 0 && exitCode === this.o.steps[index]?.skipCode;
     out.exitCode = skipped ? 0 : exitCode;

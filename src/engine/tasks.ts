@@ -132,6 +132,8 @@ export function taskStep(task: TaskDef, values: Record<string, string>, cwd: str
     display: lines.join('\n'),
     ...(kind ? { kind } : {}),
     ...(task.whenChanged?.length ? { skipCode: SKIPPED } : {}),
+    // a task runs as long as it needs unless it says otherwise (builds can be long)
+    timeoutMs: task.timeoutMs ?? 0,
   };
 }
 

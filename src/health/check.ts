@@ -1,10 +1,11 @@
-import type { HealthSettings } from '../config/types.js';
+import { formatDuration } from '../config/index.js';
+import type { HealthExpect, HealthSettings } from '../config/types.js';
 import { runOn, type RunEnv } from '../engine/index.js';
 import { inDir, script } from '../shell/command.js';
 import { interpolateShell, interpolateText } from '../shell/template.js';
 import type { Transport } from '../transport/types.js';
 import { FatalProbe, judgeHttp, type Verdict } from './evaluate.js';
-import { pollUntilHealthy, type PollResult } from './poll.js';
+import { MIN_ATTEMPT_MS, pollUntilHealthy, type PollResult } from './poll.js';
 import { unresolvedHint } from './unresolved.js';
 
 export interface HealthCheckInput {
@@ -27,43 +28,63 @@ function failsFastOn(i: HealthCheckInput, target: string, template: string): (e:
   };
 }
 
-/** One probe per the configured kind: http, then tcp, then command (the first configured). */
-function makeProbe(run: RunEnv, i: HealthCheckInput): () => Promise<Verdict> {
+/** An HTTP or TCP attempt waits at most this long (less when the check's timeout is shorter). */
+const NETWORK_ATTEMPT_MS = 10_000;
+
+/**
+ * One probe per the configured kind: http, then tcp, then command (the first configured).
+ * Each attempt is bounded: by its budget (what is left of the check's timeout) and, for http
+ * and tcp, by NETWORK_ATTEMPT_MS; a command that overruns is stopped on the host.
+ */
+function makeProbe(run: RunEnv, i: HealthCheckInput): (budgetMs: number) => Promise<Verdict> {
   const { health } = i;
-  const perAttempt = Math.max(1000, Math.min(health.timeoutMs, 10_000));
+  const network = (budgetMs: number) => Math.min(budgetMs, Math.max(MIN_ATTEMPT_MS, Math.min(health.timeoutMs, NETWORK_ATTEMPT_MS)));
   if (health.http) {
     const url = interpolateText(health.http, i.values);
     const unresolved = failsFastOn(i, url, health.http);
-    return async () =>
-      judgeHttp(await i.transport.httpGet(url, { timeoutMs: perAttempt, ...(run.signal ? { signal: run.signal } : {}) }).catch(unresolved), health.expect);
+    const expect = filledExpect(health.expect, i.values);
+    return async (budgetMs) =>
+      judgeHttp(await i.transport.httpGet(url, { timeoutMs: network(budgetMs), ...(run.signal ? { signal: run.signal } : {}) }).catch(unresolved), expect);
   }
   if (health.tcp) {
     const target = interpolateText(health.tcp, i.values);
     const m = /^(.*):(\d+)$/.exec(target);
     if (!m) throw new Error(`health.tcp must be host:port, got ${JSON.stringify(target)}`);
     const unresolved = failsFastOn(i, target, health.tcp);
-    return async () => {
-      await i.transport.tcpProbe(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), { timeoutMs: perAttempt }).catch(unresolved);
+    return async (budgetMs) => {
+      await i.transport.tcpProbe(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), { timeoutMs: network(budgetMs) }).catch(unresolved);
       return { ok: true, detail: `tcp ${target} accepts` };
     };
   }
   if (health.command) {
     // run in the release just published, like the app itself
     const command = inDir(i.values.current_path ?? '/', script(interpolateShell(health.command, i.values)));
-    return async () => {
+    return async (budgetMs) => {
       const r = await runOn(run, {
         host: i.host,
         transport: i.transport,
-        steps: [{ label: 'health', command }],
+        steps: [{ label: 'health', command, timeoutMs: budgetMs }],
         ...(i.taskEnv ? { env: i.taskEnv } : {}),
         quiet: true,
         ...(run.signal ? { signal: run.signal } : {}),
       });
       const why = r.steps[0]?.stderr.trim().split('\n').at(-1) ?? '';
-      return r.ok ? { ok: true, detail: 'command exited 0' } : { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${run.redact(why)}` : ''}` };
+      if (r.ok) return { ok: true, detail: 'command exited 0' };
+      // the budget is what was left of the deadline, a few ms short of whole seconds: say it in seconds
+      if (r.steps[0]?.timedOut) return { ok: false, detail: `command still running after ${formatDuration(Math.ceil(budgetMs / 1000) * 1000)}: stopped` };
+      return { ok: false, detail: `command exited ${r.exitCode}${why ? `: ${run.redact(why)}` : ''}` };
     };
   }
   return async () => ({ ok: true, detail: 'no health check configured' });
+}
+
+/** What a healthy answer must hold on this host: {{release}}, {{revision}}... filled in. */
+function filledExpect(expect: HealthExpect, values: Record<string, string>): HealthExpect {
+  return {
+    status: expect.status,
+    ...(expect.body !== undefined ? { body: interpolateText(expect.body, values) } : {}),
+    ...(expect.header ? { header: Object.fromEntries(Object.entries(expect.header).map(([k, v]) => [k, interpolateText(v, values)])) } : {}),
+  };
 }
 
 /** Polls the host's health check until healthy or its timeout, reporting every attempt. */

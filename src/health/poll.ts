@@ -7,13 +7,18 @@ export interface PollResult {
   last: Verdict;
 }
 
+/** The least time an attempt is given, even when the overall deadline is closer. */
+export const MIN_ATTEMPT_MS = 1_000;
+
 /**
  * Asks `probe` until it says healthy or `timeoutMs` has passed, `intervalMs` apart, or until it
- * fails in a way asking again cannot mend (a FatalProbe). Every attempt is reported so a
- * failure is never opaque. Time comes from the injected clock.
+ * fails in a way asking again cannot mend (a FatalProbe). Each attempt is told how long it may
+ * take: what is left of the overall deadline (at least MIN_ATTEMPT_MS), so no attempt outlives
+ * the deadline by more than that. Every attempt is reported so a failure is never opaque. Time
+ * comes from the injected clock.
  */
 export async function pollUntilHealthy(
-  probe: () => Promise<Verdict>,
+  probe: (budgetMs: number) => Promise<Verdict>,
   opts: { timeoutMs: number; intervalMs: number; clock: Clock; onAttempt?: (attempt: number, v: Verdict) => void; signal?: AbortSignal },
 ): Promise<PollResult> {
   const deadline = opts.clock.now().getTime() + opts.timeoutMs;
@@ -22,7 +27,7 @@ export async function pollUntilHealthy(
     attempts++;
     let v: Verdict;
     try {
-      v = await probe();
+      v = await probe(Math.max(MIN_ATTEMPT_MS, deadline - opts.clock.now().getTime()));
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       v = { ok: false, detail: (e as Error).message || String(e), ...(e instanceof FatalProbe ? { fatal: true } : {}) };

@@ -41,7 +41,7 @@ export interface HostOutcome {
 export async function execOnHosts(stage: StageConfig, opts: HostSelection & { command: string }, env: RunEnv): Promise<HostOutcome[]> {
   const selected = selectHosts(stage, opts);
   // the stage's env and SHIP_* facts are exported, as for tasks: `npm run x` sees DATABASE_URL
-  return onCurrentReleases(stage, selected, env, undefined, (_m, _values, cwd) => [{ label: 'exec', command: inDir(cwd, script(opts.command)) }]);
+  return onCurrentReleases(stage, selected, env, undefined, (_m, _values, cwd) => [{ label: 'exec', command: inDir(cwd, script(opts.command)), timeoutMs: 0 }]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { raw, type Command } from '../shell/command.js';
 import { sh } from '../shell/sh.js';
 import type { HostState, ReleaseInfo } from './choose.js';
-import { isReleaseId } from './id.js';
+import { isReleaseId, releaseIdProblem } from './id.js';
 import { FAILED_MARKER, MIGRATED_MARKER, PREPARING_MARKER, type ServerPaths } from './paths.js';
 
 /**
@@ -40,20 +40,26 @@ export interface InspectedHost extends HostState {
   migrated: Set<string>;
   /** deps/ exists: the host holds shared dependency installs, which the finish phase prunes. */
   installs: boolean;
+  /** Directories of releases/ left out of `releases` (see releaseIdProblem), with why. */
+  ignored: { id: string; why: string }[];
 }
 
-export function parseInspection(host: string, paths: ServerPaths, output: string): InspectedHost {
+/** What a host holds, from inspectHost's output; `now` (this machine's clock) judges the ids. */
+export function parseInspection(host: string, paths: ServerPaths, output: string, now: Date): InspectedHost {
   let currentTarget: string | undefined;
   let currentIsDirectory = false;
   let installs = false;
   const releases: ReleaseInfo[] = [];
   const migrated = new Set<string>();
+  const ignored: { id: string; why: string }[] = [];
   for (const line of output.split('\n')) {
     if (line.startsWith('current ')) currentTarget = line.slice(8).trim() || undefined;
     if (line === 'current-is-directory') currentIsDirectory = true;
     if (line === 'installs') installs = true;
     const m = /^release (\S+) ([01]) ([01]) ([01]) (\S+)(?: (.*))?$/.exec(line);
-    if (m && isReleaseId(m[1]!)) {
+    const why = m ? releaseIdProblem(m[1]!, now) : undefined;
+    if (m && why && isReleaseId(m[1]!)) ignored.push({ id: m[1]!, why });
+    else if (m && !why) {
       const info: ReleaseInfo = { id: m[1]!, failed: m[2] === '1', preparing: m[3] === '1' };
       if (m[5] !== '-') info.revision = m[5]!;
       const deps = installName(paths, m[6]);
@@ -69,7 +75,7 @@ export function parseInspection(host: string, paths: ServerPaths, output: string
     const underReleases = currentTarget.startsWith(`${paths.releases}/`) || currentTarget.startsWith('releases/');
     if (underReleases && isReleaseId(base)) current = base;
   }
-  return { host, current, currentTarget, currentIsDirectory, releases, migrated, installs };
+  return { host, current, currentTarget, currentIsDirectory, releases, migrated, installs, ignored };
 }
 
 /** The name of the shared install a release's node_modules links to (deps/<name>/node_modules), if it does. */

@@ -18,7 +18,19 @@ export interface Step {
   kind?: StepKind;
   /** An exit code that means "nothing to do, skipped": the script goes on and the outcome says skipped. */
   skipCode?: number;
+  /**
+   * Longest the step may run before it is stopped on the host and fails (exit TIMED_OUT).
+   * Unset: the protocol's default for its own steps (STEP_TIMEOUT_MS); 0: no limit (a task
+   * without `timeout:`, a command of `ship exec`).
+   */
+  timeoutMs?: number;
 }
+
+/** How long one of the protocol's own steps (lock, swap, link, history...) may run on a host. */
+export const STEP_TIMEOUT_MS = 10 * 60_000;
+
+/** The exit code of a step stopped at its timeout (as coreutils' timeout reports it). */
+export const TIMED_OUT = 124;
 
 /**
  * The steps a run looks at after they ran: the lock (held by someone else?), the inspection

@@ -77,7 +77,7 @@ export class LocalTransport implements Transport {
       throw new Error(`GET ${url}: ${why}`);
     }
     const body = (await res.text()).slice(0, BODY_LIMIT);
-    return { status: res.status, body };
+    return { status: res.status, body, headers: Object.fromEntries(res.headers) };
   }
 
   tcpProbe(host: string, port: number, opts: { timeoutMs: number }): Promise<void> {

@@ -23,6 +23,8 @@ export interface ExecResult {
 export interface HttpResponse {
   status: number;
   body: string;
+  /** Response headers by lower-case name; repeated headers joined with ", ". */
+  headers?: Record<string, string>;
 }
 
 export interface Transport {

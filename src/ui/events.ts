@@ -30,7 +30,9 @@ export type ShipEvent =
   | { event: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string; task?: string }
   | { event: 'publish'; host: string; release: string; previous?: string; batch: number }
   | { event: 'health'; host: string; ok: boolean; attempt: number; detail: string; final?: boolean }
-  | { event: 'rollback'; host: string; to?: string; from?: string; ok: boolean; reason?: string }
+  // a host switched back (or, for `ship rollback`, to the target): `to` is where it was sent,
+  // `current` where its `current` really points afterwards (null: no `current` link)
+  | { event: 'rollback'; host: string; to?: string; from?: string; current: string | null; ok: boolean; reason?: string }
   | { event: 'prune'; host: string; removed: string[] }
   | { event: 'log'; level: 'info' | 'warn' | 'error'; message: string; host?: string }
   | {

@@ -34,7 +34,7 @@ export class HostStateTracker {
         at(e.host).current = e.release;
         return;
       case 'rollback':
-        if (e.ok) at(e.host).current = e.to ?? '(none)';
+        at(e.host).current = e.current ?? '(none)';
         at(e.host).note = e.ok ? 'put back' : `rollback failed: ${e.reason ?? ''}`;
         return;
       default:

@@ -159,7 +159,7 @@ class ProgressModel implements Progress {
         return this.health(e);
       case 'rollback':
         // a host that could not be put back has already failed its row; say where it ended
-        if (!e.ok) this.note(`${e.host}: could not be put back${e.reason ? `: ${e.reason}` : ''}`);
+        if (!e.ok) this.note(`${e.host}: could not be put back on ${e.to ?? '(none)'}, current is ${e.current ?? '(none)'}${e.reason ? `: ${e.reason}` : ''}`);
         return;
       case 'prune':
         if (e.removed.length) this.note(`${e.host}: pruned ${e.removed.join(', ')}`);

@@ -100,7 +100,10 @@ export function plainReporter(o: ReporterOptions): Reporter {
         case 'health':
           return health(e);
         case 'rollback':
-          return line(e.host, `${e.ok ? 'rolled back' : paint(c, '31', 'ROLLBACK FAILED')}: current -> ${e.to ?? '(none)'}${e.reason ? ` (${e.reason})` : ''}`);
+          return line(
+            e.host,
+            rollbackLine(e, (s) => paint(c, '31', s)),
+          );
         case 'prune':
           return e.removed.length ? line(e.host, `pruned ${e.removed.join(', ')}`) : undefined;
         case 'log':
@@ -120,6 +123,13 @@ export function plainReporter(o: ReporterOptions): Reporter {
     },
     close: async () => {},
   };
+}
+
+/** A host's line of a rollback: where it was sent and, when that failed, where it really is. */
+function rollbackLine(e: Extract<ShipEvent, { event: 'rollback' }>, red: (s: string) => string): string {
+  const to = e.to ?? '(none)';
+  if (e.ok) return `rolled back: current -> ${to}`;
+  return `${red('ROLLBACK FAILED')}: target ${to}, current is ${e.current ?? '(none)'}${e.reason ? ` (${e.reason})` : ''}`;
 }
 
 /** The same events to several reporters: the screen and the deploy log. */

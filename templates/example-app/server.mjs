@@ -9,6 +9,8 @@ const revision = existsSync('REVISION') ? readFileSync('REVISION', 'utf8').trim(
 const release = process.env.SHIP_RELEASE || 'unknown';
 
 const server = createServer((req, res) => {
+  // which release answers: a health check can require it (expect.header: { x-release: "{{release}}" })
+  res.setHeader('x-release', release);
   if (req.url === '/health') {
     const ok = !existsSync('UNHEALTHY');
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });

@@ -43,7 +43,8 @@ vars:
   restart_command: PORT=${port} sh bin/restart
 health:
   http: http://127.0.0.1:{{port}}/health
-  expect: { status: 200, body: ok }
+  # the release must prove it is the one answering (a local host: headers through fetch)
+  expect: { status: 200, body: "ok {{release}}", header: { x-release: "{{release}}" } }
   timeout: 10s
   interval: 200ms
 stages:

@@ -163,6 +163,7 @@ beforeAll(async () => {
     if (req.url === '/hang') return; // never answers
     res.statusCode = req.url === '/health' ? 200 : 404;
     res.setHeader('content-type', 'text/plain');
+    res.setHeader('x-release', '20261122021500');
     res.end(req.url === '/health' ? `ok from ${req.headers.host}` : 'nope');
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -293,7 +294,12 @@ describe.skipIf(noSshd)('commands', () => {
 describe.skipIf(noSshd)('from the host: HTTP and TCP', () => {
   it('GETs a URL through the connection', async () => {
     const res = await tr.httpGet(`http://127.0.0.1:${httpPort}/health`, { timeoutMs: 5000 });
-    expect(res).toEqual({ status: 200, body: `ok from 127.0.0.1:${httpPort}` });
+    // the headers too (names in lower case): a health check can require a release in one
+    expect(res).toEqual({
+      status: 200,
+      body: `ok from 127.0.0.1:${httpPort}`,
+      headers: expect.objectContaining({ 'content-type': 'text/plain', 'x-release': '20261122021500' }),
+    });
     expect((await tr.httpGet(`http://127.0.0.1:${httpPort}/other`, { timeoutMs: 5000 })).status).toBe(404);
   });
 
@@ -335,7 +341,12 @@ describe.skipIf(noSshd)('from the host: HTTP and TCP', () => {
     const t = transport(target(noFwd.port), { notice: (m) => notices.push(m) });
     await t.connect();
     const res = await t.httpGet(`http://127.0.0.1:${httpPort}/health`, { timeoutMs: 5000 });
-    expect(res).toEqual({ status: 200, body: `ok from 127.0.0.1:${httpPort}` });
+    // the headers too (names in lower case): a health check can require a release in one
+    expect(res).toEqual({
+      status: 200,
+      body: `ok from 127.0.0.1:${httpPort}`,
+      headers: expect.objectContaining({ 'content-type': 'text/plain', 'x-release': '20261122021500' }),
+    });
     await t.tcpProbe('127.0.0.1', httpPort, { timeoutMs: 2000 });
     await expect(t.tcpProbe('127.0.0.1', await freePort(), { timeoutMs: 2000 })).rejects.toThrow(/no connection/);
     expect(notices).toHaveLength(1);

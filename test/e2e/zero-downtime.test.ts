@@ -6,7 +6,7 @@
  * request fails; without it the same deploy loses requests.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,7 +74,13 @@ ${hosts}
 ${extra}`;
   const ship = (...args: string[]) =>
     runShip(['--config', join(work, 'deploy.yaml'), ...args, '--json'], { cwd: work, env: { HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile } });
-  const { current } = hostView(() => fleet);
+  const { at, current, releases } = hostView(() => fleet);
+  /** Each server's admin state in HAProxy, in host order: 0 in rotation, drained otherwise. */
+  const adminStates = () =>
+    execFileSync('sh', ['-c', `printf 'show servers state app\\n' | socat - UNIX-CONNECT:${lb.socket}`], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /^\d+ /.test(l))
+      .map((l) => Number(l.split(' ')[6]));
 
   /** Runs `args` under load; returns ship's run and what the clients saw. */
   const underLoad = async (...args: string[]) => {
@@ -204,11 +210,41 @@ ${extra}`;
     expect(current(5)).toBe(lbCurrent);
     expect(r.events().find((e) => e.event === 'deploy:start')!.hosts).toHaveLength(5);
     // the balancer's own host is never drained; every server is back in rotation
-    const state = execFileSync('sh', ['-c', `printf 'show servers state app\\n' | socat - ${sock}`], { encoding: 'utf8' });
-    const admin = state
-      .split('\n')
-      .filter((l) => /^\d+ /.test(l))
-      .map((l) => Number(l.split(' ')[6]));
-    expect(admin).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(adminStates()).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('a manual rollback failing its health check on the second wave puts every switched host back, in rotation once healthy: 0 failed requests', async () => {
+    config({ balancer: balancer() });
+    repo.commit({ 'v6.txt': '6' });
+    expect((await ship('deploy', 'test')).code).toBe(0);
+    repo.commit({ 'v7.txt': '7' });
+    expect((await ship('deploy', 'test')).code).toBe(0);
+    const [six, seven] = releases(3).slice(-2);
+    writeFileSync(at(3, `releases/${six}/UNHEALTHY`), ''); // the target no longer starts healthy on a host of the second wave
+    const { run, seen } = await underLoad('rollback', 'test');
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(all.map(current)).toEqual(all.map(() => seven));
+    // waves 1 and 2 went to the target; those four hosts went back, the failing one first, each back in rotation
+    const back = run.events().filter((e) => e.event === 'rollback' && e.to === seven);
+    expect(back.map((e) => [e.host, e.ok])).toEqual([3, 2, 1, 0].map((i) => [fleet.hosts[i]!.address, true]));
+    expect(adminStates()).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(seen.sent).toBeGreaterThanOrEqual(2000);
+    expect(seen.failed, seen.samples.join('\n')).toBe(0);
+  });
+
+  it('a host that is not healthy on the way back either stays drained, and says so (exit 5): 0 failed requests', async () => {
+    config({ balancer: balancer() });
+    const [six, seven] = releases(3).slice(-2);
+    for (const r of [six, seven]) writeFileSync(at(3, `releases/${r}/UNHEALTHY`), ''); // its own release fails after a restart too
+    const { run, seen } = await underLoad('rollback', 'test');
+    expect(run.code, run.stdout + run.stderr).toBe(5);
+    const line = run.events().find((e) => e.event === 'rollback' && e.host === fleet.hosts[3]!.address && e.to === seven)!;
+    expect(line).toMatchObject({ ok: false, current: seven });
+    expect(String(line.reason)).toMatch(/stays drained in the load balancer \(\S+\): enable it there once it is healthy/);
+    expect(adminStates()).toEqual([0, 0, 0, 8, 0, 0]); // 8: drained by hand (HAProxy's FDRAIN)
+    expect(seen.failed, seen.samples.join('\n')).toBe(0);
+    // leave the host as a next test would want it
+    for (const r of [six, seven]) rmSync(at(3, `releases/${r}/UNHEALTHY`));
+    execFileSync('sh', ['-c', `printf 'set server app/${fleet.hosts[3]!.address} state ready\\n' | socat - UNIX-CONNECT:${lb.socket}`]);
   });
 });

@@ -100,14 +100,14 @@ describe('deploy protocol (flow, recorded per host)', () => {
       clock: {
         ...clock,
         sleep: async (ms: number) => {
-          for (const h of stage.hosts) mkdirSync(join(h.deployTo, 'releases', '20300101000000'), { recursive: true });
+          for (const h of stage.hosts) mkdirSync(join(h.deployTo, 'releases', '20261122120000'), { recursive: true });
           await unlockStage(stage, { hosts: ['h3'], alive: () => false }, recordingEnv(stage).env);
           clock.advance(ms);
         },
       },
     };
     const r = await deploy(stage, {}, env, realGit);
-    expect(r.release).toBe('20300101000001');
+    expect(r.release).toBe('20261122120001');
     // the first try delivered on h1 and h2 in their lock scripts and took it back; the try that
     // got every lock delivered in the prepare phase, once per host
     const started = base.events.findIndex((e) => e.event === 'deploy:start');
@@ -120,7 +120,7 @@ describe('deploy protocol (flow, recorded per host)', () => {
     expect(updates(started, base.events.length).sort()).toEqual(['h1', 'h2', 'h3']);
     for (const h of stage.hosts) {
       // the first try's release (made on h1 and h2 under the lock) was removed before waiting
-      expect(releasesOf(h.deployTo)).toEqual(['20300101000000', '20300101000001']);
+      expect(releasesOf(h.deployTo)).toEqual(['20261122120000', '20261122120001']);
       expect(currentOf(h.deployTo)).toBe(r.release);
     }
   });

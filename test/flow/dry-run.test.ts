@@ -147,3 +147,21 @@ describe('--dry-run (the real protocol on a printing transport)', () => {
     await expect(dryRunDeploy(s, { revision: 'no-such-branch' }, env)).rejects.toMatchObject({ exitCode: 1 });
   });
 });
+
+describe('--dry-run with a health check that must name the release', () => {
+  it('plans a clean publish: the printed answer holds the filled {{release}} in body and header', async () => {
+    const repo = fixtureRepo({ withApp: false });
+    const check = {
+      http: 'http://127.0.0.1:3000/health',
+      expect: { status: 200, body: 'ok {{release}}', header: { 'X-Release': '{{release}}' } },
+      timeoutMs: 1000,
+      intervalMs: 100,
+    };
+    const s = localStage(repo.dir, 2, { health: check, healthChecks: [check] });
+    const plan = await dryRunDeploy(s, {}, { clock: fakeClock(), operator, redact: makeRedactor([]), resolveRevision });
+    expect(tasksOf(plan, 'h1')).not.toContain('rollback/swap');
+    const health = plan.steps.get('h1')!.filter((st) => st.task === 'health');
+    expect(health).toHaveLength(1);
+    expect(health[0]!.note).toBe('from the host; healthy when HTTP 200 and the body holds "ok 20261122021500" and header X-Release holds "20261122021500"');
+  });
+});

@@ -38,6 +38,7 @@ const listing = (): HostListing => ({
     { id: '20260101000000', failed: false, revision: 'b'.repeat(40) },
   ],
   migrated: new Set(['20260101000000']),
+  ignored: [],
   lock: `held by ann (maintenance: rotating ${SECRET})`,
 });
 

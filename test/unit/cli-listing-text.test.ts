@@ -16,6 +16,7 @@ const listing = (host: string, current = '20260102000000'): HostListing => ({
   currentTarget: `/srv/app/releases/${current}`,
   currentIsDirectory: false,
   installs: false,
+  ignored: [],
   releases: [
     { id: '20260101000000', failed: false, revision: 'a'.repeat(40) },
     { id: '20260102000000', failed: false, revision: 'b'.repeat(40) },

@@ -528,3 +528,34 @@ describe('health as a list of checks limited to roles', () => {
     expect(r?.ok && r.stage.health?.http).toBe('http://{{host}}:3000/health');
   });
 });
+
+describe('run bounds in deploy.yaml: task timeout and health expect.header', () => {
+  const text = `${HEAD}tasks:
+  build: { run: npm ci, timeout: 10m }
+  restart: systemctl restart demo
+health:
+  http: http://127.0.0.1:3000/health
+  expect: { body: "ok {{release}}", header: { X-Release: "{{release}}" } }
+stages:
+  production:
+    hosts: [web1.example.com]
+`;
+  test('a task carries its timeout in ms; a task without one has none', () => {
+    const stage = resolve(text);
+    expect(stage.tasks.build!.timeoutMs).toBe(600_000);
+    expect(stage.tasks.restart!.timeoutMs).toBeUndefined();
+  });
+  test('expect.header keeps the names as written, placeholders unfilled until a host is checked', () => {
+    expect(resolve(text).healthChecks[0]!.expect).toEqual({ status: 200, body: 'ok {{release}}', header: { 'X-Release': '{{release}}' } });
+  });
+  test('a header name that is no HTTP token and a timeout without unit are refused with their place', () => {
+    const bad = text.replace('X-Release:', '"X Release":').replace('timeout: 10m', 'timeout: 10');
+    const result = parseConfig({ text: bad, path: 'deploy.yaml', cwd: '/proj', env: {} });
+    expect(result.ok).toBe(false);
+    const shown = result.ok ? [] : result.problems.map(formatProblem);
+    expect(shown).toEqual([
+      expect.stringMatching(/^deploy\.yaml:5:\d+ tasks\.build\.timeout: a duration needs a unit/),
+      expect.stringMatching(/^deploy\.yaml:9:\d+ health\.expect\.header\.X Release: .*an HTTP header name/),
+    ]);
+  });
+});

@@ -156,6 +156,15 @@ describe('names and verdicts', () => {
     expect(b.danceFor(web!, { host: 'x' })?.server).toBe('x');
   });
 
+  test('a drain step may wait its whole drain_timeout: its own step limit is longer (both kinds)', () => {
+    const [web] = localStage('/nowhere', 1).hosts;
+    const hour = 3_600_000;
+    for (const kind of [settings({ drainTimeoutMs: hour }), settings({ kind: 'commands', drain: 'a', enable: 'b', drainTimeoutMs: hour })]) {
+      const dance = new Balancer(kind, { transport: undefined as never, name: 'here' }).danceFor(web!, { host: 'x' })!;
+      expect(dance.drain.timeoutMs).toBeGreaterThan(hour);
+    }
+  });
+
   test('ship check says whether a restart drops requests', () => {
     const base = localStage('/nowhere', 1);
     expect(judgeRestart({ ...base, loadBalancer: settings() }).status).toBe('pass');

@@ -28,7 +28,7 @@ describe('shared dependency installs on a host', () => {
     h.install('npm-aaa');
     h.release('20260101000000', 'npm-aaa');
     h.release('20260102000000');
-    const state = parseInspection('h1', h.paths, h.run(inspectHost(h.paths)));
+    const state = parseInspection('h1', h.paths, h.run(inspectHost(h.paths)), new Date('2026-06-01T00:00:00Z'));
     expect(state.installs).toBe(true);
     expect(state.releases.map((r) => [r.id, r.deps])).toEqual([
       ['20260101000000', 'npm-aaa'],
@@ -39,7 +39,7 @@ describe('shared dependency installs on a host', () => {
   it('a node_modules link outside deps/ is no shared install', () => {
     const paths = serverPaths('/srv/app');
     const out = 'current \nrelease 20260101000000 0 0 0 - /elsewhere/node_modules\nrelease 20260102000000 0 0 0 - /srv/app/deps/a/b/node_modules\n';
-    const state = parseInspection('h1', paths, out);
+    const state = parseInspection('h1', paths, out, new Date('2026-06-01T00:00:00Z'));
     expect(state.installs).toBe(false);
     expect(state.releases.map((r) => r.deps)).toEqual([undefined, undefined]);
   });

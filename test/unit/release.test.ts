@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planFleetRollback, planPrune, previousGoodRelease, type HostState, type ReleaseInfo } from '../../src/release/choose.js';
-import { formatReleaseId, isReleaseId, nextReleaseId, parseReleaseId } from '../../src/release/id.js';
+import { formatReleaseId, isReleaseId, nextReleaseId, parseReleaseId, releaseIdProblem } from '../../src/release/id.js';
 import { inspectHost, parseInspection } from '../../src/release/inspect.js';
 import { acquireLock, describeLock, formatAge, LOCK_HELD, parseLockOwner, readLock, releaseLock, type LockOwner } from '../../src/release/lock.js';
 import { serverPaths } from '../../src/release/paths.js';
@@ -13,6 +13,7 @@ import { CURRENT_IS_DIRECTORY, swapCurrent } from '../../src/release/swap.js';
 import { render } from '../../src/shell/render.js';
 
 const rel = (id: string, failed = false): ReleaseInfo => ({ id, failed });
+const NOW = new Date('2026-11-22T02:15:00Z');
 
 /**
  * Runs a script with PATH through logging shims, returning which programs it started: every
@@ -69,6 +70,21 @@ describe('release ids', () => {
   it('stays increasing when a host holds a newer id (clock skew), across a minute boundary', () => {
     expect(nextReleaseId(new Date('2026-11-22T02:15:00Z'), ['20261122021559', 'junk'])).toBe('20261122021600');
     expect(nextReleaseId(new Date('2026-12-31T23:59:59Z'), ['20261231235959'])).toBe('20270101000000');
+  });
+  it('ignores ids that are no real date or more than a day ahead: never a 15-digit id', () => {
+    const now = new Date('2026-11-22T02:15:00Z');
+    expect(nextReleaseId(now, ['99991231235959'])).toBe('20261122021500');
+    expect(nextReleaseId(now, ['20261399000000', '20260231000000', '20261122026199'])).toBe('20261122021500');
+    // less than a day ahead (clock skew between machines) still counts
+    expect(nextReleaseId(now, ['20261123010000'])).toBe('20261123010001');
+    expect(nextReleaseId(now, ['20261123021501'])).toBe('20261122021500');
+  });
+  it('says why an id is ignored', () => {
+    const now = new Date('2026-11-22T02:15:00Z');
+    expect(releaseIdProblem('20261122021500', now)).toBeUndefined();
+    expect(releaseIdProblem('99991231235959', now)).toBe("more than a day ahead of this machine's clock");
+    expect(releaseIdProblem('20261301000000', now)).toBe('not a real date and time');
+    expect(releaseIdProblem('2026112202150', now)).toMatch(/not a release id/);
   });
 });
 
@@ -213,9 +229,11 @@ describe('inspection', () => {
       `echo ${'a'.repeat(40)} > ${p.release('20260101000000')}/REVISION; touch ${p.release('20260102000000')}/.ship-failed ${p.release('20260103000000')}/.ship-preparing ${p.release('20260101000000')}/.ship-migrated`,
     ]);
     mkdirSync(join(p.releases, 'not-a-release'));
+    mkdirSync(p.release('99991231235959'));
     symlinkSync(p.release('20260101000000'), p.current);
     const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
-    const s = parseInspection('h', p, out);
+    const s = parseInspection('h', p, out, NOW);
+    expect(s.ignored).toEqual([{ id: '99991231235959', why: "more than a day ahead of this machine's clock" }]);
     expect(s.current).toBe('20260101000000');
     expect(s.releases).toEqual([
       { id: '20260101000000', failed: false, preparing: false, revision: 'a'.repeat(40) },
@@ -235,14 +253,14 @@ describe('inspection', () => {
     symlinkSync(p.release(ids[4]!), p.current);
     const r = programsRun(render(inspectHost(p)));
     expect(r.programs).toEqual(['readlink']);
-    const s = parseInspection('h', p, r.out);
+    const s = parseInspection('h', p, r.out, NOW);
     expect(s.current).toBe(ids[4]);
     expect(s.releases.map((x) => x.revision)).toEqual(['b'.repeat(40), 'c'.repeat(64), undefined, undefined, undefined]);
   });
   it('handles a host with nothing deployed yet', () => {
     const p = serverPaths('/nonexistent/ship');
     const out = execFileSync('sh', ['-c', render(inspectHost(p))], { encoding: 'utf8' });
-    expect(parseInspection('h', p, out)).toMatchObject({ current: undefined, releases: [] });
+    expect(parseInspection('h', p, out, NOW)).toMatchObject({ current: undefined, releases: [] });
   });
 });
 

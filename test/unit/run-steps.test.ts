@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,5 +64,34 @@ describe('runSteps: what it tells the progress, as typed fields', () => {
     const stage = { ...localStage('/nonexistent', 1), tasks: { build: task('build', ['npm ci', 'npm run build -- --out {{release_path}}']) } } as StageConfig;
     const [step] = slotSteps('build', stage, stage.hosts[0]!, stage.hosts, { release_path: '/srv/app/releases/1' }, '/srv/app/releases/1');
     expect(step?.display).toBe('npm ci\nnpm run build -- --out /srv/app/releases/1');
+  });
+});
+
+describe('runSteps: a step past its timeout', () => {
+  it('is stopped on the host (its process gone) and fails with exit 124, the steps after it never run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ship-timeout-'));
+    const r = await run(
+      [
+        { label: 'quick', command: cmd('true'), timeoutMs: 5_000 },
+        { label: 'hung', command: cmd('sleep', '3191'), timeoutMs: 500 },
+        { label: 'after', command: cmd('touch', join(dir, 'after')) },
+      ],
+      {},
+    );
+    expect(r.outcome.ok).toBe(false);
+    expect(r.outcome.exitCode).toBe(124);
+    const hung = r.outcome.steps[1]!;
+    expect(hung).toMatchObject({ label: 'hung', exitCode: 124, timedOut: true });
+    expect(r.outcome.steps[2]!.exitCode).toBeUndefined();
+    expect(r.outcome.error?.message).toContain('hung ran longer than its timeout (500ms) and was stopped');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(spawnSync('pgrep', ['-f', 'sleep 3191']).status).toBe(1);
+    expect(existsSync(join(dir, 'after'))).toBe(false);
+  });
+
+  it('a step with timeoutMs 0 has no limit; the run’s own interrupt is still an interrupt, not a timeout', async () => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    await expect(run([{ label: 'long', command: cmd('sleep', '5'), timeoutMs: 0 }], { signal: stop.signal })).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

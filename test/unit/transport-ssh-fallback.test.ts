@@ -14,6 +14,7 @@ beforeAll(async () => {
       return;
     }
     res.statusCode = req.url === '/missing' ? 404 : 200;
+    res.setHeader('X-Release', '20261122030000');
     res.end(`path=${req.url}`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -32,11 +33,11 @@ describe('fallback scripts (when a host forbids TCP forwarding)', () => {
   it('GETs a URL with curl and reports status and body', async () => {
     const script = httpGetScript(`http://127.0.0.1:${port}/health?x='1'`, 5000, CURL);
     const out = await runAsync(script);
-    expect(parseHttpGetOutput(out)).toEqual({ status: 200, body: "path=/health?x='1'" });
+    expect(parseHttpGetOutput(out)).toMatchObject({ status: 200, body: "path=/health?x='1'", headers: { 'x-release': '20261122030000' } });
   });
 
   it('reports non-2xx statuses and caps the body at 64 KB', async () => {
-    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000, CURL)))).toEqual({
+    expect(parseHttpGetOutput(await runAsync(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000, CURL)))).toMatchObject({
       status: 404,
       body: 'path=/missing',
     });
@@ -66,7 +67,7 @@ describe.skipIf(!BUSYBOX && !process.env.CI)('fallback scripts on a BusyBox-only
   it('GETs with BusyBox wget: status and body, and the status of an error', async () => {
     const tools = parseHostTools((await runAsyncFull(HOST_TOOLS_SCRIPT, env())).stdout);
     const ok = await runAsyncFull(httpGetScript(`http://127.0.0.1:${port}/health`, 5000, tools), env());
-    expect(parseHttpGetOutput(ok.stdout), ok.stderr).toEqual({ status: 200, body: 'path=/health' });
+    expect(parseHttpGetOutput(ok.stdout), ok.stderr).toMatchObject({ status: 200, body: 'path=/health', headers: { 'x-release': '20261122030000' } }); // headers through BusyBox wget -S too
     const missing = await runAsyncFull(httpGetScript(`http://127.0.0.1:${port}/missing`, 5000, tools), env());
     expect(parseHttpGetOutput(missing.stdout)?.status, missing.stderr).toBe(404);
   });

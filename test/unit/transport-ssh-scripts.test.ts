@@ -18,13 +18,13 @@ describe('the transport scripts, byte for byte', () => {
 
   it('the HTTP GET fallback, with the client the host has', () => {
     expect(httpGetScript("http://127.0.0.1:8080/q?a='$HOME'&b=\"`", 2500, { http: 'wget-gnu', timeout: false })).toBe(
-      'url=\'http://127.0.0.1:8080/q?a=\'\\\'\'$HOME\'\\\'\'&b="`\'\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nwget -q -S --content-on-error -T 3 -O "$t" -- "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+      'url=\'http://127.0.0.1:8080/q?a=\'\\\'\'$HOME\'\\\'\'&b="`\'\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\nwget -q -S --content-on-error -T 3 -O "$t" -- "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\ntr -d \'\\r\' < "$t.h" | sed -n \'s/^ *\\([A-Za-z0-9_-]*\\): *\\(.*\\)$/ship-http-header: \\1: \\2/p\'\nprintf \'%s\\n\' ship-http-body\nhead -c 65536 "$t"\n',
     );
     expect(httpGetScript('https://example.com/', 60000, { http: 'curl', timeout: true })).toBe(
-      'url=https://example.com/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ncode=$(curl -sS -o "$t" -w \'%{http_code}\' --max-time 60 -H \'Connection: close\' -- "$url") || exit $?\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+      'url=https://example.com/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ncode=$(curl -sS -o "$t" -D "$t.h" -w \'%{http_code}\' --max-time 60 -H \'Connection: close\' -- "$url") || exit $?\nprintf \'ship-http-status: %s\\n\' "$code"\ntr -d \'\\r\' < "$t.h" | sed -n \'s/^ *\\([A-Za-z0-9_-]*\\): *\\(.*\\)$/ship-http-header: \\1: \\2/p\'\nprintf \'%s\\n\' ship-http-body\nhead -c 65536 "$t"\n',
     );
     expect(httpGetScript('http://127.0.0.1:8080/', 2500, { http: 'wget-busybox', timeout: true })).toBe(
-      'url=http://127.0.0.1:8080/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ntimeout 3 wget -q -S -O "$t" "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\nhead -c 65536 "$t"\n',
+      'url=http://127.0.0.1:8080/\nt=$(mktemp) || exit 1\ntrap \'rm -f "$t" "$t.h"\' EXIT\ntimeout 3 wget -q -S -O "$t" "$url" 2>"$t.h"\ncode=$(sed -n \'s/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p\' "$t.h" | tail -n 1)\nif [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi\nprintf \'ship-http-status: %s\\n\' "$code"\ntr -d \'\\r\' < "$t.h" | sed -n \'s/^ *\\([A-Za-z0-9_-]*\\): *\\(.*\\)$/ship-http-header: \\1: \\2/p\'\nprintf \'%s\\n\' ship-http-body\nhead -c 65536 "$t"\n',
     );
   });
 

@@ -9,6 +9,8 @@ import type { HttpResponse } from '../types.js';
  */
 
 const STATUS_PREFIX = 'ship-http-status: ';
+const HEADER_PREFIX = 'ship-http-header: ';
+const BODY_MARK = 'ship-http-body';
 
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
@@ -73,11 +75,13 @@ trap 'rm -f "$t" "$t.h"' EXIT
 if [ -z "$code" ]; then cat "$t.h" >&2; exit 1; fi
 `;
   const tail = shText`printf ${`${STATUS_PREFIX}%s\\n`} "$code"
+tr -d '\\r' < "$t.h" | sed -n ${`s/^ *\\([A-Za-z0-9_-]*\\): *\\(.*\\)$/${HEADER_PREFIX}\\1: \\2/p`}
+printf '%s\\n' ${BODY_MARK}
 head -c ${HTTP_BODY_LIMIT} "$t"
 `;
   switch (tools.http) {
     case 'curl':
-      return `${head}${shText`code=$(curl -sS -o "$t" -w '%{http_code}' --max-time ${s} -H 'Connection: close' -- "$url") || exit $?
+      return `${head}${shText`code=$(curl -sS -o "$t" -D "$t.h" -w '%{http_code}' --max-time ${s} -H 'Connection: close' -- "$url") || exit $?
 `}${tail}`;
     case 'wget-gnu':
       return `${head}${shText`wget -q -S --content-on-error -T ${s} -O "$t" -- "$url" 2>"$t.h"
@@ -99,7 +103,19 @@ export function parseHttpGetOutput(stdout: string): HttpResponse | undefined {
   const newline = stdout.indexOf('\n');
   const code = stdout.slice(STATUS_PREFIX.length, newline === -1 ? undefined : newline).trim();
   if (!/^\d{3}$/.test(code) || code === '000') return undefined;
-  return { status: Number(code), body: newline === -1 ? '' : stdout.slice(newline + 1) };
+  const headers: Record<string, string> = {};
+  let at = newline === -1 ? stdout.length : newline + 1;
+  while (stdout.startsWith(HEADER_PREFIX, at)) {
+    const end = stdout.indexOf('\n', at);
+    const line = stdout.slice(at + HEADER_PREFIX.length, end === -1 ? undefined : end);
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    at = end === -1 ? stdout.length : end + 1;
+  }
+  if (stdout.startsWith(`${BODY_MARK}\n`, at)) at += BODY_MARK.length + 1;
+  return { status: Number(code), body: stdout.slice(at), headers };
 }
 
 /** A script that exits 0 when the host can open a TCP connection to host:port. */

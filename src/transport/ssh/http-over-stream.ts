@@ -53,7 +53,7 @@ export function httpGetOverStream(stream: Duplex, url: URL, signal: AbortSignal)
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        const done = (): void => finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        const done = (): void => finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: headersOf(res) });
         res.on('data', (chunk: Buffer) => {
           if (size >= HTTP_BODY_LIMIT) return;
           const take = chunk.subarray(0, HTTP_BODY_LIMIT - size);
@@ -70,6 +70,13 @@ export function httpGetOverStream(stream: Duplex, url: URL, signal: AbortSignal)
     else signal.addEventListener('abort', onAbort, { once: true });
     req.end();
   });
+}
+
+/** Response headers by lower-case name, repeated ones joined with ", " (as fetch's Headers does). */
+function headersOf(res: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
 }
 
 /** `[::1]` → `::1`: URL keeps IPv6 brackets, sockets and certificates do not. */
