@@ -1,7 +1,7 @@
-import { and, cmd, redirect, type Command } from '../shell/command.js';
-import { RELEASE_UMASK } from '../shell/script.js';
+import { and, type Command } from '../shell/command.js';
 import { sh } from '../shell/sh.js';
-import { PREPARING_MARKER, type ServerPaths } from './paths.js';
+import type { ServerPaths } from './paths.js';
+import { unpackUpload } from './prepare.js';
 
 /**
  * Delta uploads (strategies upload and artifact): each release holds a manifest of its regular
@@ -70,12 +70,8 @@ export function unpackDelta(paths: ServerPaths, id: string, previous: string): C
   const from = paths.release(previous);
   const manifest = `${dir}/${MANIFEST}`;
   return and(
-    // outside the step scripts, like unpackUpload: their umask, so sent files get the modes a whole upload gives
-    cmd('umask', RELEASE_UMASK),
-    cmd('mkdir', '-p', '--', paths.releases),
-    cmd('mkdir', '--', dir),
-    redirect(cmd(':'), { op: '>', target: `${dir}/${PREPARING_MARKER}` }),
-    cmd('tar', '-x', '-f', '-', '-C', dir),
+    // the changed files and the manifest, unpacked as a whole upload is (same umask, same marker)
+    unpackUpload(paths, id),
     sh`if [ -f ${from}/${MANIFEST} ]; then
   (cd -- ${from} && awk 'NR == FNR { seen[$0] = 1; next } ($0 in seen) { sub(/^[^ ]+ [^ ]+ /, ""); print }' ${MANIFEST} ${manifest} | tr '\\n' '\\000' | xargs -0 -r cp -l --parents -t ${dir} -- 2>/dev/null)
 fi
