@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { formatReleaseId } from '../../src/release/id.js';
 import { runShip } from '../helpers/cli.js';
 import { hostView } from '../helpers/fleet-stage.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
@@ -114,13 +115,15 @@ describe.skipIf(skipWithout('fleet'))('deploy fast path: 3 hosts', () => {
 
   it('a non-leader host holding a release from the future: the whole fleet moves to a later id, the tentative release is removed', async () => {
     config();
-    const future = '20991231235959';
+    // a host whose clock runs two hours ahead made it (ids more than a day ahead are ignored as strays)
+    const ahead = Date.now() + 2 * 3600_000;
+    const future = formatReleaseId(new Date(ahead));
     const oldSha = 'abcdef0123456789abcdef0123456789abcdef01';
     await onHost(1, `mkdir -p ${dir(1)}/releases/${future} && printf '%s\\n' ${oldSha} > ${dir(1)}/releases/${future}/REVISION`);
     const r = await ship(['deploy', 'test', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const id = release(r);
-    expect(id).toBe('21000101000000'); // the second after the newest id on any host
+    expect(id).toBe(formatReleaseId(new Date(ahead + 1000))); // the second after the newest id on any host
     // the lock scripts delivered under the leader's id on hosts 0 and 2; host 1's guard refused it
     const { tasks, tentative } = early(r);
     expect(tentative < future).toBe(true);

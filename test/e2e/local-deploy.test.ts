@@ -119,7 +119,8 @@ stages:
 
   it('a failing build changes nothing (exit 1) and removes the half-made release', async () => {
     const before = releases();
-    repo.commit({ 'package.json': '{ this is not json' });
+    // a broken lockfile: a new install is needed and npm ci fails (an unchanged lockfile reuses the host's install)
+    repo.commit({ 'package.json': '{ this is not json', 'package-lock.json': '{ this is not json' });
     const r = await ship('deploy', 'local');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/build failed on localhost \(exit \d+\)/);
@@ -130,8 +131,8 @@ stages:
   });
 
   it('a failing health check swaps back, restarts the previous release, exit 3', async () => {
-    const pkg = readFileSync(join(ROOT, 'templates', 'example-app', 'package.json'), 'utf8');
-    repo.commit({ 'package.json': pkg, UNHEALTHY: 'yes\n' });
+    const original = (f: string) => readFileSync(join(ROOT, 'templates', 'example-app', f), 'utf8');
+    repo.commit({ 'package.json': original('package.json'), 'package-lock.json': original('package-lock.json'), UNHEALTHY: 'yes\n' });
     const r = await ship('deploy', 'local', '--json');
     expect(r.code).toBe(3);
     const end = r.events().at(-1)!;
