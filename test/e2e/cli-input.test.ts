@@ -30,8 +30,8 @@ describe('input the CLI refuses, exit 2', () => {
     [['--concurrency', '1e9'], '--concurrency: expected a whole number from 1 to 1000, got "1e9"'],
     [['--concurrency', '1001'], '--concurrency: expected a whole number from 1 to 1000, got "1001"'],
     [['--concurrency', '0x10'], '--concurrency: expected a whole number from 1 to 1000, got "0x10"'],
-    [['--lock-wait', '99999999999h'], '--lock-wait 99999999999h: expected a duration of at most 576h (24 days), got "99999999999h"'],
-    [['--lock-wait', `${'9'.repeat(400)}ms`], 'expected a duration of at most 576h (24 days)'],
+    [['--lock-wait', '99999999999h'], '--lock-wait 99999999999h: expected a duration of at most 24d (24 days), got "99999999999h"'],
+    [['--lock-wait', `${'9'.repeat(400)}ms`], 'expected a duration of at most 24d (24 days)'],
   ])('ship deploy %j is bounded, with or without --dry-run', async (flags, message) => {
     const ship = withConfig(VALID);
     for (const extra of [[], ['--dry-run']]) {
@@ -51,7 +51,7 @@ describe('input the CLI refuses, exit 2', () => {
     const r = await withConfig(`${VALID}concurrency: 1000000000\nhealth: { command: "true", timeout: 99999999999h }\n`)('deploy', 'production', '--dry-run');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('deploy.yaml:7:14 concurrency: expected an integer from 1 to 1000, got 1000000000');
-    expect(r.stderr).toContain('deploy.yaml:8:37 health.timeout: expected a duration of at most 576h (24 days), got "99999999999h"');
+    expect(r.stderr).toContain('deploy.yaml:8:37 health.timeout: expected a duration of at most 24d (24 days), got "99999999999h"');
   });
 
   it('100k-deep nesting says "nested too deeply" with line:col, in flow and block style', async () => {
