@@ -10,6 +10,9 @@ import { lostResult, tildify } from './messages.js';
 import { openPty } from './pty.js';
 import { ShellSession } from './session.js';
 
+/** How many times a channel refused beside the shell session is asked for again. */
+const ROOM_TRIES = 4;
+
 /**
  * The SSH transport (this folder is the only place that imports ssh2). One connection per
  * host, opened by connect() (through a jump host when configured) and shared by every
@@ -88,18 +91,21 @@ class SshTransport implements Transport {
   /**
    * Starts a channel beside the shell session. When the server refuses it and the session
    * is open (sshd's MaxSessions 1), the session is ended and the channel asked for again;
-   * the next script opens a new session. `giveUp` runs when it fails for good.
+   * the next script opens a new session. sshd frees a closed session's slot on a later turn
+   * of its loop, so a channel asked for right after the close can still be refused: a few
+   * more tries, a little later each (about 0.75 s in all). `giveUp` runs when it fails for good.
    */
   private async besideSession<T>(start: () => Promise<T>, giveUp: () => void = () => undefined): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await start();
       } catch (err) {
-        if (!(err instanceof ChannelRefused) || attempt > 0 || !this.session) {
+        if (!(err instanceof ChannelRefused) || attempt >= ROOM_TRIES || !this.session) {
           giveUp();
           throw err;
         }
         await this.session.release();
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       }
     }
   }
