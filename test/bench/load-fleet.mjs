@@ -2,17 +2,14 @@
  * Loads the e2e fleet harness (test/helpers/fleet/) from plain node, without tsx or vitest:
  * its files use node builtins only, so stripping their types with the TypeScript compiler that
  * is already a devDependency (ts.transpileModule, no type checking) gives modules node can
- * import. They go to bench-results/.cache/helpers/ (gitignored) with the same layout, the
- * reaper beside them, rewritten on every run, so the bench always uses the harness the e2e
- * tests use.
+ * import. They go to bench-results/.cache/helpers/ (gitignored) with the same layout (the
+ * whole of test/helpers), the reaper beside them, rewritten on every run, so the bench always
+ * uses the harness the e2e tests use.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
-
-/** The harness and what it imports from outside its folder, relative to test/helpers. */
-const SOURCES = ['fleet', 'requirements.ts', 'haproxy.ts'];
 
 function transpile(from, to) {
   const out = ts.transpileModule(readFileSync(from, 'utf8'), {
@@ -39,10 +36,8 @@ export async function loadFleetHarness(root) {
   const helpers = join(root, 'test', 'helpers');
   const cache = join(root, 'bench-results', '.cache', 'helpers');
   rmSync(cache, { recursive: true, force: true });
-  mkdirSync(cache, { recursive: true });
-  for (const name of SOURCES) {
-    if (name.endsWith('.ts')) transpile(join(helpers, name), join(cache, name));
-    else copyTree(join(helpers, name), join(cache, name));
-  }
+  // all of test/helpers (a helper's imports change: no list to keep in step; only what the
+  // harness imports is ever loaded)
+  copyTree(helpers, cache);
   return import(`${pathToFileURL(join(cache, 'fleet', 'index.js')).href}?t=${Date.now()}`);
 }

@@ -6,7 +6,7 @@
  * shipped declarations and deploying the project's local stage for real.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,10 @@ stages:
     );
   }, 120_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('builds an executable bin: a clone that ran npm run build after npm install still runs npx --no ship', () => {
+    expect(statSync(join(ROOT, 'dist', 'bin', 'main.js')).mode & 0o111).toBe(0o111);
+  });
 
   it('holds what runs (the bundle, its declarations, recipes, templates, the schema) and no tsc output', () => {
     expect(files).toContain('dist/bin/main.js');
