@@ -45,7 +45,9 @@ export function tolerateWriteErrors(stream: NodeJS.WriteStream, name: 'stdout' |
 export function guardOutputs(): void {
   const onLost: OnOutputLost = (name, e) => {
     if (name === 'stdout')
-      process.stderr.write(`ship: stopped writing to stdout (${e.code ?? e.message}); the command runs on to its end (a deploy or rollback log still gets every line)\n`);
+      process.stderr.write(
+        `ship: stopped writing to stdout (${e.code ?? e.message}); the command runs on to its end (a deploy or rollback log still gets every line)\n`,
+      );
   };
   tolerateWriteErrors(process.stdout, 'stdout', onLost);
   tolerateWriteErrors(process.stderr, 'stderr', onLost);
