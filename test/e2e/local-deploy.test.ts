@@ -119,8 +119,8 @@ stages:
 
   it('a failing build changes nothing (exit 1) and removes the half-made release', async () => {
     const before = releases();
-    // a broken lockfile: a new install is needed and npm ci fails (an unchanged lockfile reuses the host's install)
-    repo.commit({ 'package.json': '{ this is not json', 'package-lock.json': '{ this is not json' });
+    // the lockfile is unchanged: the host's shared install must not hide a package.json that is not JSON
+    repo.commit({ 'package.json': '{ this is not json' });
     const r = await ship('deploy', 'local');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/build failed on localhost \(exit \d+\)/);
@@ -128,6 +128,17 @@ stages:
     expect(current()).toBe(first);
     expect(releases()).toEqual(before);
     expect((await get('/health')).status).toBe(200);
+  });
+
+  it('a package.json out of step with its unchanged lockfile fails the build, as npm ci would, instead of reusing the install', async () => {
+    const before = releases();
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'templates', 'example-app', 'package.json'), 'utf8')) as Record<string, unknown>;
+    repo.commit({ 'package.json': `${JSON.stringify({ ...pkg, dependencies: { 'left-pad': '1.3.0' } }, null, 2)}\n` });
+    const r = await ship('deploy', 'local');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/build failed on localhost \(exit \d+\)/);
+    expect(current()).toBe(first);
+    expect(releases()).toEqual(before);
   });
 
   it('a failing health check swaps back, restarts the previous release, exit 3', async () => {
