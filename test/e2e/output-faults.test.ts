@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip, SHIP_BIN } from '../helpers/cli.js';
-import { hostView } from '../helpers/fleet-stage.js';
+import { fleetConfigHead, hostView } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -44,12 +44,7 @@ describe.skipIf(skipWithout('fleet'))('output faults, secrets and signals over S
     const hosts = fleet.hosts.map((h) => `      - { host: ${h.address}, roles: [web] }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
-      `app: demo
-repo: ${repo.dir}
-deploy_to: ${fleet.hosts[0]!.deployTo}
-ssh:
-  user: ${fleet.user}
-  identity: ${fleet.identityFile}
+      `${fleetConfigHead(fleet, repo.dir)}
 ${o.env ?? ''}
 tasks:
   build: |

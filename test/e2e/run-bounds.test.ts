@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
-import { hostView } from '../helpers/fleet-stage.js';
+import { fleetConfigHead, hostView } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
 import { skipWithout } from '../helpers/requirements.js';
@@ -67,12 +67,7 @@ describe.skipIf(skipWithout('fleet'))('runs that end: deadlines, rollbacks, proo
     const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}, vars: { port: ${basePort + i} } }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
-      `app: demo
-repo: ${repo.dir}
-deploy_to: ${fleet.hosts[0]!.deployTo}
-ssh:
-  user: ${fleet.user}
-  identity: ${fleet.identityFile}
+      `${fleetConfigHead(fleet, repo.dir)}
 notify:
   webhook: ${hookUrl}
 tasks:

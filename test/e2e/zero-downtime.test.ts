@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShip } from '../helpers/cli.js';
-import { hostView } from '../helpers/fleet-stage.js';
+import { fleetConfigHead, hostView } from '../helpers/fleet-stage.js';
 import { startFleet, type Fleet } from '../helpers/fleet/index.js';
 import { startHaproxy, startLoad, type Haproxy, type LoadReport } from '../helpers/haproxy.js';
 import { fixtureRepo, type FixtureRepo } from '../helpers/repo.js';
@@ -42,12 +42,7 @@ describe.skipIf(skipWithout('fleet', 'haproxy'))('zero downtime behind HAProxy',
     const hosts = fleet.hosts.map((h, i) => `      - { host: ${h.address}${roles(i)}, vars: { port: ${basePort + i} } }`).join('\n');
     writeFileSync(
       join(work, 'deploy.yaml'),
-      `app: demo
-repo: ${repo.dir}
-deploy_to: ${fleet.hosts[0]!.deployTo}
-ssh:
-  user: ${fleet.user}
-  identity: ${fleet.identityFile}
+      `${fleetConfigHead(fleet, repo.dir)}
 tasks:
   restart: |
     if [ -e FAIL_ON_THIRD ] && [ {{host}} = ${fleet.hosts[2]!.address} ]; then touch UNHEALTHY; fi

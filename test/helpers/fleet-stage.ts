@@ -21,6 +21,16 @@ export interface FleetStage {
   reset(): Promise<void>;
 }
 
+/** The head every fleet test's deploy.yaml starts with: app demo, the repository, the fleet's deploy path and its ssh login. */
+export function fleetConfigHead(fleet: Fleet, repo: string): string {
+  return `app: demo
+repo: ${repo}
+deploy_to: ${fleet.hosts[0]!.deployTo}
+ssh:
+  user: ${fleet.user}
+  identity: ${fleet.identityFile}`;
+}
+
 export function fleetStage(fleet: Fleet, repo: string, work: string, secret: string): FleetStage {
   const config = join(work, 'deploy.yaml');
   const env = (extra: Record<string, string> = {}) => ({ HOME: fleet.home, SHIP_KNOWN_HOSTS: fleet.knownHostsFile, TEST_DATABASE_URL: secret, ...extra });
@@ -32,12 +42,7 @@ export function fleetStage(fleet: Fleet, repo: string, work: string, secret: str
     write: (o = {}) =>
       writeFileSync(
         config,
-        `app: demo
-repo: ${repo}
-deploy_to: ${fleet.hosts[0]!.deployTo}
-ssh:
-  user: ${fleet.user}
-  identity: ${fleet.identityFile}
+        `${fleetConfigHead(fleet, repo)}
 env:
   DATABASE_URL: \${TEST_DATABASE_URL}
 secrets: [DATABASE_URL]
